@@ -1,0 +1,73 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "captiontap",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "captiontap", targets: ["captiontap"]),
+        .library(name: "CaptionTapCore", targets: ["CaptionTapCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // C shims: module maps over system headers plus static-inline forwards for macros.
+        .systemLibrary(name: "CPipeWire", pkgConfig: "libpipewire-0.3",
+                       providers: [.apt(["libpipewire-0.3-dev", "libspa-0.2-dev"])]),
+        .systemLibrary(name: "CWebSockets", pkgConfig: "libwebsockets",
+                       providers: [.apt(["libwebsockets-dev"])]),
+        .systemLibrary(name: "CSndFile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
+        .systemLibrary(name: "CSoxr", pkgConfig: "soxr", providers: [.apt(["libsoxr-dev"])]),
+
+        // Pure Swift: ring, sample conversion, protocol events. No C imports, no I/O.
+        .target(name: "CaptionTapCore"),
+
+        // Adapters: PipeWire capture, file decoding, WAV recording.
+        .target(
+            name: "CaptionTapCapture",
+            dependencies: [
+                "CaptionTapCore", "CPipeWire", "CSndFile", "CSoxr",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Adapters: WebSocket transport (libwebsockets).
+        .target(
+            name: "CaptionTapTransport",
+            dependencies: [
+                "CaptionTapCore", "CWebSockets",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        .executableTarget(
+            name: "captiontap",
+            dependencies: [
+                "CaptionTapCore", "CaptionTapCapture", "CaptionTapTransport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "captiontap-bench",
+            dependencies: ["CaptionTapCore", "CaptionTapCapture"]
+        ),
+
+        // Test support: counts heap calls made by the calling thread (interposes malloc & co).
+        .target(name: "CMallocCounter", path: "Tests/Support/CMallocCounter"),
+
+        .testTarget(name: "CaptionTapCoreTests", dependencies: ["CaptionTapCore"]),
+        .testTarget(
+            name: "CaptionTapCaptureTests",
+            dependencies: ["CaptionTapCore", "CaptionTapCapture", "CMallocCounter", "CPipeWire"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["CaptionTapCore", "CaptionTapCapture"],
+            resources: [.copy("Fixtures")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,2 @@
+// CSndFile: the system header, imported as is.
+#include <sndfile.h>

@@ -1,0 +1,2 @@
+// CSoxr: the system header, imported as is.
+#include <soxr.h>

@@ -1,0 +1,2 @@
+// CWebSockets: the system header, imported as is.
+#include <libwebsockets.h>

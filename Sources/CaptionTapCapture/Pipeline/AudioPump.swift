@@ -1,0 +1,120 @@
+import CaptionTapCore
+import Foundation
+import Logging
+import Synchronization
+
+/// A flag set from signal handlers or other threads to end a run.
+public final class StopSignal: Sendable {
+    private let flag = Atomic<Bool>(false)
+    public init() {}
+    public func stop() { flag.store(true, ordering: .releasing) }
+    public var isStopped: Bool { flag.load(ordering: .acquiring) }
+}
+
+/// Where 24 kHz mono samples come from.
+public enum AudioInput {
+    /// How fast a file is fed: as fast as possible, or at the speed it would play.
+    public enum Pace: String, Sendable, CaseIterable {
+        case fast, realtime
+    }
+    /// Live capture: the worker drains the ring the RT callback fills.
+    case ring(AudioRing)
+    /// A decoded file.
+    case file(AudioFileReader, pace: Pace)
+}
+
+/// The worker: drains the input into `--chunk-ms` chunks, encodes each to PCM16 and an
+/// `input_audio_buffer.append` event, and hands both to `onChunk`. Never runs on the RT thread.
+public final class AudioPump {
+    public struct Stats: Sendable {
+        public var samplesSent: Int64 = 0
+        public var chunks: Int = 0
+        public var droppedSamples: UInt64 = 0
+        public var seconds: Double { Double(samplesSent) / Double(PCM16.sampleRate) }
+    }
+
+    /// How often the worker wakes to drain the ring: PipeWire's notes measured that polling
+    /// beats waking from the RT thread, and captions need no lower latency than this.
+    public static let pollInterval = 0.02
+
+    private let input: AudioInput
+    private let chunk: ChunkPolicy
+    private let logger: Logger
+    private let onChunk: (String, UnsafeRawBufferPointer) -> Void
+    public private(set) var stats = Stats()
+
+    public init(
+        input: AudioInput, chunk: ChunkPolicy, logger: Logger,
+        onChunk: @escaping (_ event: String, _ pcm: UnsafeRawBufferPointer) -> Void
+    ) {
+        self.input = input
+        self.chunk = chunk
+        self.logger = logger
+        self.onChunk = onChunk
+    }
+
+    /// Runs until the file ends or `stop` is set, then flushes the last partial chunk.
+    public func run(until stop: StopSignal, maxSeconds: Double? = nil) {
+        var assembler = ChunkAssembler(chunkSamples: chunk.samples)
+        var encoder = AppendEventEncoder(maxSamples: chunk.samples)
+        let scratchCount = 8192
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
+        defer { scratch.deallocate() }
+        let started = Date()
+        let limit = maxSeconds.map { Int64($0 * Double(PCM16.sampleRate)) }
+        var lastDropReport = Date.distantPast
+        var reportedDrops: UInt64 = 0
+
+        func emit(_ samples: UnsafeBufferPointer<Float>) {
+            let (event, pcm) = encoder.encode(samples)
+            stats.samplesSent += Int64(samples.count)
+            stats.chunks += 1
+            onChunk(event, pcm)
+        }
+        func feed(_ count: Int) {
+            var n = count
+            if let limit { n = Int(min(Int64(n), max(0, limit - stats.samplesSent - Int64(assembler.pending)))) }
+            assembler.append(UnsafeBufferPointer(start: scratch, count: n), emit: emit)
+        }
+        func reachedLimit() -> Bool {
+            guard let limit else { return false }
+            return stats.samplesSent + Int64(assembler.pending) >= limit
+        }
+
+        switch input {
+        case .ring(let ring):
+            let consumer = ring.consumer
+            while !stop.isStopped && !reachedLimit() {
+                let n = consumer.read(into: scratch, maxCount: scratchCount)
+                if n > 0 {
+                    feed(n)
+                    continue
+                }
+                // Overflow is counted by the ring; it is reported here, at most once a second.
+                let dropped = consumer.dropped
+                if dropped > reportedDrops, Date().timeIntervalSince(lastDropReport) >= 1 {
+                    logger.warning(
+                        "capture ring overflowed: dropped \(dropped - reportedDrops) samples (\((dropped - reportedDrops) / 24) ms); the worker fell behind",
+                        metadata: ["ring.dropped.total": "\(dropped)"])
+                    reportedDrops = dropped
+                    lastDropReport = Date()
+                }
+                Thread.sleep(forTimeInterval: Self.pollInterval)
+            }
+            stats.droppedSamples = consumer.dropped
+        case .file(let reader, let pace):
+            let block = pace == .realtime ? PCM16.sampleRate / 50 : scratchCount
+            while !stop.isStopped && !reachedLimit() {
+                let n = reader.read(into: UnsafeMutableBufferPointer(start: scratch, count: block))
+                if n == 0 { break }
+                feed(n)
+                if pace == .realtime {
+                    let due = Double(stats.samplesSent + Int64(assembler.pending)) / Double(PCM16.sampleRate)
+                    let ahead = due - Date().timeIntervalSince(started)
+                    if ahead > 0 { Thread.sleep(forTimeInterval: ahead) }
+                }
+            }
+        }
+        assembler.flush(emit: emit)
+    }
+}

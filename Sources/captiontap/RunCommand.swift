@@ -1,0 +1,136 @@
+import ArgumentParser
+import CaptionTapCapture
+import CaptionTapCore
+import Foundation
+import Logging
+
+extension AudioInput.Pace: ExpressibleByArgument {}
+
+/// `captiontap run`: capture, chunk and encode audio for the Realtime session.
+struct RunCommand: ParsableCommand {
+    static let defaultVirtualSinkName = "CaptionTap"
+
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Capture audio and caption it (the default subcommand).",
+        discussion: """
+            With no source option, captures the monitor of the default sink: everything the \
+            machine plays. Stop with Ctrl-C.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: ArgumentHelp("Capture one node by node.name or serial: a sink (its monitor), a source, or an app stream (see 'captiontap devices').", valueName: "node"))
+    var target: String?
+
+    @Option(name: .customLong("virtual-sink"), help: ArgumentHelp("Create a sink called NAME (default \(defaultVirtualSinkName)) to route apps to; captioned and passed through to the default output.", valueName: "name"))
+    var virtualSink: String?
+
+    @Option(help: ArgumentHelp("Caption an audio file (WAV, FLAC, OGG, ...) instead of live audio; needs no PipeWire.", valueName: "file"))
+    var input: String?
+
+    @Option(help: "How fast to feed --input: fast or realtime (default fast).")
+    var pace: AudioInput.Pace?
+
+    @Option(help: ArgumentHelp("Also write the exact 24 kHz mono PCM16 that is streamed to a WAV file.", valueName: "file.wav"))
+    var record: String?
+
+    @Option(name: .customLong("chunk-ms"), help: "Audio per append event in milliseconds (20–500).")
+    var chunkMs = 100
+
+    @Option(help: ArgumentHelp("Stop after this many seconds of audio.", valueName: "seconds"))
+    var duration: Double?
+
+    @Option(name: .customLong("events-out"), help: ArgumentHelp("Write every client event as a JSON line to this file (debugging).", valueName: "file"))
+    var eventsOut: String?
+
+    func validate() throws {
+        let sources = [target != nil, virtualSink != nil, input != nil].filter { $0 }.count
+        if sources > 1 { throw ValidationError("choose one source: --target, --virtual-sink or --input") }
+        if pace != nil && input == nil { throw ValidationError("--pace applies to --input files only") }
+        if let duration, !(duration > 0) { throw ValidationError("--duration must be a positive number of seconds") }
+        if virtualSink?.isEmpty == true { throw ValidationError("--virtual-sink name must not be empty") }
+        do { _ = try ChunkPolicy(milliseconds: chunkMs) } catch { throw ValidationError(error.description) }
+    }
+
+    func run() throws {
+        let logger = global.bootstrapLogging()
+        let chunk = try! ChunkPolicy(milliseconds: chunkMs)
+        guard record != nil || eventsOut != nil else {
+            throw CLIError.usage(
+                "no transcription backend exists yet: use --record FILE.wav (and/or --events-out FILE) to capture and encode without captions")
+        }
+
+        let stop = StopSignal()
+        let signals = SignalHandling.install(stop: stop, logger: logger)
+        defer { _ = signals }
+
+        let recorder = try record.map { path in
+            try cliCatching { () throws(CaptureError) in try PCM16WavWriter(path: path) }
+        }
+        let events = try eventsOut.map { path -> FileHandle in
+            guard FileManager.default.createFile(atPath: path, contents: nil),
+                  let handle = FileHandle(forWritingAtPath: path)
+            else { throw CLIError.usage("cannot write events file '\(path)'") }
+            return handle
+        }
+
+        let audioInput: AudioInput
+        var capture: PipeWireCapture?
+        if let input {
+            let reader = try cliCatching { () throws(CaptureError) in try AudioFileReader(path: input) }
+            logger.info("reading \(input): \(reader.inputRate) Hz, \(reader.inputChannels) ch, \(String(format: "%.2f", reader.duration)) s")
+            audioInput = .file(reader, pace: pace ?? .fast)
+        } else {
+            let target: CaptureTarget =
+                if let target { .node(target) } else if let virtualSink { .virtualSink(name: virtualSink) } else { .defaultOutput }
+            // ~10.9 s at 24 kHz: the worker can stall that long before audio is dropped.
+            let ring = AudioRing(minimumCapacity: 1 << 18)
+            let live = PipeWireCapture(target: target, ring: ring, logger: logger)
+            try cliCatching { () throws(CaptureError) in try live.start() }
+            capture = live
+            audioInput = .ring(ring)
+        }
+
+        let pump = AudioPump(input: audioInput, chunk: chunk, logger: logger) { event, pcm in
+            recorder?.write(pcm)
+            if let events { events.write(Data((event + "\n").utf8)) }
+        }
+        pump.run(until: stop, maxSeconds: duration)
+        capture?.stop()
+        recorder?.close()
+        try events?.close()
+        let stats = pump.stats
+        logger.info(
+            "captured \(String(format: "%.2f", stats.seconds)) s of audio in \(stats.chunks) chunks; dropped \(stats.droppedSamples) samples")
+    }
+}
+
+/// Turns a capture error into the CLI's one-line error with the right exit code.
+func cliCatching<T>(_ body: () throws(CaptureError) -> T) throws(CLIError) -> T {
+    do {
+        return try body()
+    } catch {
+        throw CLIError(message: error.description, exitCode: error.isUsageError ? 2 : 1)
+    }
+}
+
+/// SIGINT/SIGTERM end the run cleanly; a second SIGINT exits at once.
+enum SignalHandling {
+    static func install(stop: StopSignal, logger: Logger) -> [DispatchSourceSignal] {
+        [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                if stop.isStopped && number == SIGINT {
+                    logger.warning("second interrupt: exiting now")
+                    exit(130)
+                }
+                stop.stop()
+            }
+            source.resume()
+            return source
+        }
+    }
+}

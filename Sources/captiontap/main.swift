@@ -1,0 +1,19 @@
+import ArgumentParser
+import Foundation
+
+// Usage errors exit with 2 (argument-parser's own default is 64), every failure prints one line.
+let arguments = CaptionTapCommand.normalise(Array(CommandLine.arguments.dropFirst()))
+do {
+    var command = try CaptionTapCommand.parseAsRoot(arguments)
+    try command.run()
+} catch let error as CLIError {
+    Diagnostics.error(error.message)
+    exit(error.exitCode)
+} catch {
+    let code = CaptionTapCommand.exitCode(for: error)
+    if code == .success {
+        CaptionTapCommand.exit(withError: error)
+    }
+    Diagnostics.error(CaptionTapCommand.message(for: error) + " (see 'captiontap --help')")
+    exit(code == .validationFailure ? 2 : code.rawValue)
+}

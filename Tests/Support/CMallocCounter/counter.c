@@ -1,0 +1,1 @@
+#include "malloc_counter.h"

@@ -57,16 +57,18 @@ let package = Package(
         // Test support: counts heap calls made by the calling thread (interposes malloc & co).
         .target(name: "CMallocCounter", path: "Tests/Support/CMallocCounter"),
 
+        // Test support: signal measurements, WAV helpers, running the built binary.
+        .target(name: "TestSupport", dependencies: ["CaptionTapCapture"], path: "Tests/Support/TestSupport"),
+
         .testTarget(name: "CaptionTapCoreTests", dependencies: ["CaptionTapCore"]),
         .testTarget(
             name: "CaptionTapCaptureTests",
-            dependencies: ["CaptionTapCore", "CaptionTapCapture", "CMallocCounter", "CPipeWire"],
+            dependencies: ["CaptionTapCore", "CaptionTapCapture", "CMallocCounter", "CPipeWire", "CSndFile", "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["CaptionTapCore", "CaptionTapCapture"],
-            resources: [.copy("Fixtures")]
+            dependencies: ["CaptionTapCore", "CaptionTapCapture", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,169 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The headless daemon started by scripts/test.sh (which exports CAPTIONTAP_PW_DIR).
+/// In CI these tests are never skipped: without the daemon they fail.
+enum HeadlessPipeWire {
+    static var directory: String? { ProcessInfo.processInfo.environment["CAPTIONTAP_PW_DIR"] }
+    static var shouldRun: Bool { directory != nil || ProcessInfo.processInfo.environment["CI"] != nil }
+
+    static func requireDaemon() throws -> String {
+        try #require(directory, "no headless PipeWire: run the tests with scripts/test.sh")
+    }
+
+    static func restart() throws {
+        let dir = try requireDaemon()
+        let script = Tools.repositoryRoot.appendingPathComponent("scripts/headless-pipewire.sh").path
+        let result = try Tools.run("bash", [script, "restart", dir])
+        try #require(result.status == 0, "daemon restart failed: \(result.stderr)")
+    }
+}
+
+@Suite(.serialized, .enabled(if: HeadlessPipeWire.shouldRun, "needs the headless PipeWire of scripts/test.sh"))
+struct PipeWireCaptureTests {
+    let dir: URL
+
+    init() throws {
+        _ = try HeadlessPipeWire.requireDaemon()
+        dir = try Tools.temporaryDirectory()
+    }
+
+    private func file(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+    private func playAndWait(_ path: String, properties: String? = nil, target: String? = nil) throws {
+        var args: [String] = []
+        if let properties { args += ["-P", properties] }
+        if let target { args += ["--target", target] }
+        let result = try Tools.run("pw-play", args + [path])
+        try #require(result.status == 0, "pw-play failed: \(result.stderr)")
+    }
+
+    /// Starts `captiontap run ARGS` and waits until its stream is connected.
+    private func startCapture(_ args: [String]) throws -> RunningProcess {
+        let process = try RunningProcess(Tools.captiontap, ["run"] + args)
+        try #require(process.waitForStderr("capturing"), "capture did not start: \(process.stderrSoFar)")
+        Thread.sleep(forTimeInterval: 0.5)  // let WirePlumber link the stream
+        return process
+    }
+
+    private func stop(_ process: RunningProcess) -> RunResult {
+        process.interrupt()
+        return process.wait(timeout: 20)
+    }
+
+    @Test func capturesTheDefaultSinkMonitorFaithfully() throws {
+        let tone = file("tone.wav")
+        try WAV.write24kMono(WAV.tone(hz: 440, seconds: 1.5, amplitude: 0.5), to: tone)
+        let recorded = file("monitor.wav")
+        let capture = try startCapture(["--record", recorded])
+        try playAndWait(tone)
+        Thread.sleep(forTimeInterval: 0.3)
+        let result = stop(capture)
+        #expect(result.status == 0, "\(result.stderr)")
+
+        let samples = try WAV.read24kMono(recorded)
+        let active = try #require(Signal.activeRange(samples), "no tone in the recording")
+        let seconds = Double(active.count) / 24_000
+        let reference = try #require(Signal.activeRange(try WAV.read24kMono(tone)))
+        #expect(abs(seconds - Double(reference.count) / 24_000) <= 0.010, "tone lasted \(seconds) s")
+        let body = samples[(active.lowerBound + 2400)..<(active.upperBound - 2400)]
+        #expect(abs(Signal.frequency(body) - 440) < 1)
+        #expect(abs(Signal.rmsDB(body) - Signal.rmsDB(try WAV.read24kMono(tone)[reference][...].dropFirst(2400).dropLast(2400))) < 1)
+    }
+
+    @Test func virtualSinkIsCapturedAndStillHeard() throws {
+        let tone = file("tone.wav")
+        try WAV.write24kMono(WAV.tone(hz: 660, seconds: 1.2), to: tone)
+        let captured = file("virtual.wav")
+        let heard = file("heard.wav")
+        let capture = try startCapture(["--virtual-sink", "CaptionTapTest", "--record", captured])
+        let listener = try RunningProcess("pw-record", [
+            "-P", "{ stream.capture.sink=true }", "--target", "test-sink",
+            "--rate", "24000", "--channels", "1", heard,
+        ])
+        Thread.sleep(forTimeInterval: 0.5)
+        try playAndWait(tone, target: "CaptionTapTest")
+        Thread.sleep(forTimeInterval: 0.3)
+        listener.interrupt()
+        _ = listener.wait(timeout: 10)
+        let result = stop(capture)
+        #expect(result.status == 0, "\(result.stderr)")
+
+        for path in [captured, heard] {
+            let samples = try WAV.read24kMono(path)
+            let active = try #require(Signal.activeRange(samples), "no tone in \(path)")
+            #expect(abs(Signal.frequency(samples[active].dropFirst(2400).dropLast(2400)) - 660) < 1, "\(path)")
+        }
+        // The sink is gone with captiontap.
+        let devices = try Tools.captiontap(["devices", "--json"])
+        #expect(!devices.stdout.contains("CaptionTapTest"))
+    }
+
+    @Test func targetCapturesOneAppStreamOnly() throws {
+        let a = file("a.wav"), b = file("b.wav")
+        try WAV.write24kMono(WAV.tone(hz: 440, seconds: 5, padSeconds: 0), to: a)
+        try WAV.write24kMono(WAV.tone(hz: 1000, seconds: 5, padSeconds: 0), to: b)
+        let appA = try RunningProcess("pw-play", ["-P", "{ node.name=captiontap-test-app-a application.name=AppA }", a])
+        let appB = try RunningProcess("pw-play", ["-P", "{ node.name=captiontap-test-app-b }", b])
+        Thread.sleep(forTimeInterval: 0.7)
+        let recorded = file("app.wav")
+        let result = try Tools.captiontap(["run", "--target", "captiontap-test-app-a", "--record", recorded, "--duration", "1.5"])
+        _ = appA.wait(timeout: 10)
+        _ = appB.wait(timeout: 10)
+        #expect(result.status == 0, "\(result.stderr)")
+        let samples = try WAV.read24kMono(recorded)
+        let active = try #require(Signal.activeRange(samples))
+        let body = samples[active].dropFirst(1200).dropLast(1200)
+        let p440 = Signal.power(body, frequency: 440)
+        let p1000 = Signal.power(body, frequency: 1000)
+        #expect(p440 > 1000 * p1000, "440 Hz: \(p440), 1000 Hz: \(p1000)")
+        #expect(abs(Signal.frequency(body) - 440) < 1)
+    }
+
+    @Test func devicesJSONListsTheNullSinkAsDefault() throws {
+        let result = try Tools.captiontap(["devices", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let nodes = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
+        let sink = try #require(nodes.first { $0["name"] as? String == "test-sink" })
+        #expect(sink["kind"] as? String == "sink")
+        #expect(sink["default"] as? Bool == true)
+        #expect(sink["description"] as? String == "Test Sink")
+        #expect(sink["serial"] as? String != nil)
+        let table = try Tools.captiontap(["devices"])
+        #expect(table.stdout.contains("* sink"))
+        #expect(table.stdout.contains("test-sink"))
+    }
+
+    @Test func unknownTargetIsAUsageErrorWithAHint() throws {
+        let result = try Tools.captiontap(["run", "--target", "no-such-node", "--record", "/dev/null"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("no PipeWire node named 'no-such-node'"))
+        #expect(result.stderr.contains("captiontap devices"))
+    }
+
+    @Test func captureResumesAfterTheDaemonRestarts() throws {
+        let before = file("before.wav"), after = file("after.wav")
+        try WAV.write24kMono(WAV.tone(hz: 440, seconds: 0.8), to: before)
+        try WAV.write24kMono(WAV.tone(hz: 880, seconds: 0.8), to: after)
+        let recorded = file("restart.wav")
+        let capture = try startCapture(["--record", recorded])
+        try playAndWait(before)
+        try HeadlessPipeWire.restart()
+        let resumed = capture.waitForStderr("capture resumed", timeout: 5)
+        #expect(resumed, "no resume within 5 s: \(capture.stderrSoFar)")
+        Thread.sleep(forTimeInterval: 0.5)
+        try playAndWait(after)
+        Thread.sleep(forTimeInterval: 0.3)
+        let result = stop(capture)
+        #expect(result.status == 0)
+        #expect(result.stderr.contains("PipeWire connection lost"))
+        let samples = try WAV.read24kMono(recorded)
+        // Both tones are in the one recording, in order: 440 Hz before the restart, 880 Hz after.
+        let first = try #require(Signal.activeRange(samples))
+        let tail = Array(samples[(first.lowerBound + 24_000)...])
+        let second = try #require(Signal.activeRange(tail), "nothing captured after the restart")
+        #expect(abs(Signal.frequency(samples[first.lowerBound..<(first.lowerBound + 16_000)]) - 440) < 2)
+        #expect(abs(Signal.frequency(tail[second].dropFirst(2400).dropLast(2400)) - 880) < 2)
+    }
+}

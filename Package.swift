@@ -51,14 +51,15 @@ let package = Package(
         ),
         .executableTarget(
             name: "captiontap-bench",
-            dependencies: ["CaptionTapCore", "CaptionTapCapture"]
+            dependencies: ["CaptionTapCore", "CaptionTapCapture", "CPipeWire", "TestSupport"],
+            path: "Sources/captiontap-bench"
         ),
 
         // Test support: counts heap calls made by the calling thread (interposes malloc & co).
         .target(name: "CMallocCounter", path: "Tests/Support/CMallocCounter"),
 
         // Test support: signal measurements, WAV helpers, running the built binary.
-        .target(name: "TestSupport", dependencies: ["CaptionTapCapture"], path: "Tests/Support/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["CaptionTapCapture", "CPipeWire"], path: "Tests/Support/TestSupport"),
 
         .testTarget(name: "CaptionTapCoreTests", dependencies: ["CaptionTapCore"]),
         .testTarget(

@@ -1,1 +1,116 @@
-print("bench")
+// captiontap-bench: numbers for the real-time path and the encoder.
+//
+//   swift run -c release captiontap-bench [--skip-rss]
+//
+// Prints: the RT callback's copy cost per PipeWire quantum, the worker's drain + PCM16 +
+// base64 + JSON throughput in audio-seconds per CPU-second, and the peak RSS of
+// `captiontap run --input <1 h file> --record /dev/null --pace fast`.
+import CaptionTapCapture
+import CaptionTapCore
+import Foundation
+import TestSupport
+
+func threadCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// Nanoseconds per `CaptureProcess.copy` of one quantum (median of 5 runs).
+func callbackCost(frames: Int) -> Double {
+    let ring = AudioRing(minimumCapacity: 1 << 18)
+    let buffer = FakePipeWireBuffer(frames: frames)
+    let consumer = ring.consumer
+    let sink = UnsafeMutablePointer<Float>.allocate(capacity: 1 << 18)
+    defer { sink.deallocate() }
+    let iterations = 200_000
+    var runs: [Double] = []
+    for _ in 0..<5 {
+        var spent = 0.0
+        for i in 0..<iterations {
+            let t0 = monotonicSeconds()
+            CaptureProcess.copy(buffer.pw, into: ring.producer)
+            spent += monotonicSeconds() - t0
+            if i % 64 == 0 { _ = consumer.read(into: sink, maxCount: 1 << 18) }
+        }
+        runs.append(spent / Double(iterations) * 1e9)
+    }
+    return runs.sorted()[2]
+}
+
+/// Audio seconds encoded per CPU second: ring drain → 100 ms chunks → PCM16 → base64 → JSON.
+func encodingThroughput(seconds: Int) -> (ratio: Double, bytes: Int) {
+    let ring = AudioRing(minimumCapacity: 1 << 16)
+    let consumer = ring.consumer
+    let quantum = 1024
+    let block = (0..<quantum).map { Float(sin(Double($0) * 0.05) * 0.5) }
+    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 8192)
+    defer { scratch.deallocate() }
+    var assembler = ChunkAssembler(chunkSamples: 2400)
+    var encoder = AppendEventEncoder(maxSamples: 2400)
+    var bytes = 0
+    let total = seconds * PCM16.sampleRate
+    var produced = 0
+    var cpu = 0.0
+    while produced < total {
+        // Filling the ring stands in for the RT thread and is not counted.
+        for _ in 0..<8 {
+            block.withUnsafeBufferPointer { ring.producer.write($0.baseAddress!, count: quantum) }
+        }
+        produced += 8 * quantum
+        let t0 = threadCPUSeconds()
+        while true {
+            let n = consumer.read(into: scratch, maxCount: 8192)
+            if n == 0 { break }
+            assembler.append(UnsafeBufferPointer(start: scratch, count: n)) { chunk in
+                let (event, _) = encoder.encode(chunk)
+                bytes &+= event.utf8.count
+            }
+        }
+        cpu += threadCPUSeconds() - t0
+    }
+    return (Double(seconds) / cpu, bytes)
+}
+
+/// Peak RSS (MiB) of the real binary streaming a 1 h file to /dev/null.
+func peakRSS(binary: String) throws -> (mib: Double, wall: Double) {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("captiontap-bench-\(getpid())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let path = dir.appendingPathComponent("hour.wav").path
+    let minute = WAV.tone(hz: 440, seconds: 60, amplitude: 0.3, padSeconds: 0)
+    let writer = try PCM16WavWriter(path: path)
+    var bytes = [UInt8](repeating: 0, count: minute.count * 2)
+    minute.withUnsafeBufferPointer { PCM16.encode($0.baseAddress!, count: minute.count, into: &bytes) }
+    for _ in 0..<60 { bytes.withUnsafeBytes { writer.write($0) } }
+    writer.close()
+
+    let start = monotonicSeconds()
+    var pid: pid_t = 0
+    let args: [String] = [binary, "run", "-q", "--input", path, "--record", "/dev/null", "--pace", "fast"]
+    let argv = args.map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    guard posix_spawn(&pid, binary, nil, nil, argv, environ) == 0 else { throw POSIXError(.ENOENT) }
+    var status: Int32 = 0
+    var usage = rusage()
+    wait4(pid, &status, 0, &usage)
+    return (Double(usage.ru_maxrss) / 1024, monotonicSeconds() - start)
+}
+
+print("captiontap-bench (\(ProcessInfo.processInfo.activeProcessorCount) cores)")
+for frames in [256, 1024] {
+    print(String(format: "callback copy, %4d-frame quantum: %8.1f ns", frames, callbackCost(frames: frames)))
+}
+let (ratio, bytes) = encodingThroughput(seconds: 3600)
+print(String(format: "drain+PCM16+base64+JSON: %.0f× real time on one core (%.1f MB of events per audio hour)", ratio, Double(bytes) / 1e6))
+if !CommandLine.arguments.contains("--skip-rss") {
+    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("captiontap").path
+    let (mib, wall) = try peakRSS(binary: binary)
+    print(String(format: "captiontap run --input <1 h file> --record /dev/null --pace fast: peak RSS %.1f MiB, %.1f s wall", mib, wall))
+}

@@ -2,6 +2,7 @@ import CMallocCounter
 import CPipeWire
 import CaptionTapCapture
 import CaptionTapCore
+import TestSupport
 import Testing
 
 /// The code the PipeWire `process` callback runs must never touch the heap.
@@ -10,34 +11,10 @@ import Testing
 /// ``CaptureProcess/copy(_:into:)`` — the callback's whole Swift body between dequeue and
 /// queue — while an interposed malloc counts heap calls on this thread.
 @Suite struct RealtimePathTests {
-    /// Owns a fake PipeWire buffer with `frames` F32 samples.
-    final class FakeBuffer {
-        let samples: UnsafeMutablePointer<Float>
-        let chunk = UnsafeMutablePointer<spa_chunk>.allocate(capacity: 1)
-        let data = UnsafeMutablePointer<spa_data>.allocate(capacity: 1)
-        let spa = UnsafeMutablePointer<spa_buffer>.allocate(capacity: 1)
-        let pw = UnsafeMutablePointer<pw_buffer>.allocate(capacity: 1)
-
-        init(frames: Int) {
-            samples = .allocate(capacity: frames)
-            for i in 0..<frames { samples[i] = Float(i % 1000) / 1000 }
-            chunk.initialize(to: spa_chunk(offset: 0, size: UInt32(frames * 4), stride: 4, flags: 0))
-            data.initialize(to: spa_data(
-                type: UInt32(SPA_DATA_MemPtr.rawValue), flags: 0, fd: -1, mapoffset: 0,
-                maxsize: UInt32(frames * 4), data: UnsafeMutableRawPointer(samples), chunk: chunk))
-            spa.initialize(to: spa_buffer(n_metas: 0, n_datas: 1, metas: nil, datas: data))
-            pw.initialize(to: pw_buffer(buffer: spa, user_data: nil, size: 0, requested: 0))
-        }
-
-        deinit {
-            samples.deallocate(); chunk.deallocate(); data.deallocate(); spa.deallocate(); pw.deallocate()
-        }
-    }
-
     @Test func callbackCopyMakesNoHeapCalls() {
         let ring = AudioRing(minimumCapacity: 1 << 14)
         let producer = ring.producer
-        let buffers = [FakeBuffer(frames: 256), FakeBuffer(frames: 1024), FakeBuffer(frames: 3000)]
+        let buffers = [FakePipeWireBuffer(frames: 256), FakePipeWireBuffer(frames: 1024), FakePipeWireBuffer(frames: 3000)]
         let consumer = ring.consumer
         let sink = UnsafeMutablePointer<Float>.allocate(capacity: 1 << 14)
         defer { sink.deallocate() }
@@ -68,7 +45,7 @@ import Testing
 
     @Test func emptyOrMalformedBuffersAreIgnored() {
         let ring = AudioRing(minimumCapacity: 1024)
-        let b = FakeBuffer(frames: 256)
+        let b = FakePipeWireBuffer(frames: 256)
         b.chunk.pointee.offset = 2048   // beyond maxsize: clamped, nothing copied
         CaptureProcess.copy(b.pw, into: ring.producer)
         #expect(ring.consumer.available == 0)

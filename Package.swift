@@ -41,10 +41,13 @@ let package = Package(
             ]
         ),
 
+        // Caption outputs: stdout text/JSONL, FIFO, SRT/WebVTT, OBS text file.
+        .target(name: "CaptionTapSinks", dependencies: ["CaptionTapCore"]),
+
         .executableTarget(
             name: "captiontap",
             dependencies: [
-                "CaptionTapCore", "CaptionTapCapture", "CaptionTapTransport",
+                "CaptionTapCore", "CaptionTapCapture", "CaptionTapTransport", "CaptionTapSinks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -62,6 +65,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["CaptionTapCapture", "CPipeWire"], path: "Tests/Support/TestSupport"),
 
         .testTarget(name: "CaptionTapCoreTests", dependencies: ["CaptionTapCore"]),
+        .testTarget(name: "CaptionTapSinksTests", dependencies: ["CaptionTapCore", "CaptionTapSinks"]),
         .testTarget(
             name: "CaptionTapCaptureTests",
             dependencies: ["CaptionTapCore", "CaptionTapCapture", "CMallocCounter", "CPipeWire", "CSndFile", "TestSupport"],

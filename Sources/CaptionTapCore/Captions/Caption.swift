@@ -1,0 +1,51 @@
+/// One caption: the transcript of one turn (a committed input audio item), partial or final.
+///
+/// Times are on the audio timeline of the whole run (milliseconds of audio captured since
+/// start), not wall clock: they come from the server's `speech_started` / `speech_stopped`,
+/// shifted by where the session's audio began, so they stay monotonic across reconnects and
+/// session rotation.
+public struct Caption: Sendable, Equatable {
+    /// Everything transcribed so far (partials carry the whole text, not a delta).
+    public var text: String
+    public var isFinal: Bool
+    /// The input audio item the turn was committed as (in the session that transcribed it).
+    public var itemID: String
+    public var responseID: String?
+    public var startMs: Int
+    public var endMs: Int
+    /// Token usage from `response.done`, on finals only.
+    public var usage: Usage?
+
+    public init(text: String, isFinal: Bool, itemID: String, responseID: String?, startMs: Int, endMs: Int, usage: Usage? = nil) {
+        self.text = text
+        self.isFinal = isFinal
+        self.itemID = itemID
+        self.responseID = responseID
+        self.startMs = startMs
+        self.endMs = endMs
+        self.usage = usage
+    }
+}
+
+/// Token counts of one response (`response.done.response.usage`).
+public struct Usage: Sendable, Equatable {
+    public var inputTokens: Int
+    public var outputTokens: Int
+    public var inputTextTokens: Int
+    public var inputAudioTokens: Int
+    public var cachedTokens: Int
+
+    public init(inputTokens: Int = 0, outputTokens: Int = 0, inputTextTokens: Int = 0, inputAudioTokens: Int = 0, cachedTokens: Int = 0) {
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.inputTextTokens = inputTextTokens
+        self.inputAudioTokens = inputAudioTokens
+        self.cachedTokens = cachedTokens
+    }
+
+    public static func + (a: Usage, b: Usage) -> Usage {
+        Usage(inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens,
+              inputTextTokens: a.inputTextTokens + b.inputTextTokens, inputAudioTokens: a.inputAudioTokens + b.inputAudioTokens,
+              cachedTokens: a.cachedTokens + b.cachedTokens)
+    }
+}

@@ -1,0 +1,13 @@
+import CaptionTapCore
+
+/// Somewhere captions go: stdout, a FIFO, subtitle files, OBS.
+///
+/// Sinks are called from one thread (the session's caption thread), partials and finals in
+/// order. A sink must never block for long and never throw past this boundary: a failing sink
+/// counts and reports its own losses and the others keep going.
+public protocol CaptionSink: AnyObject {
+    /// A caption changed: a new partial (whole text so far) or a final.
+    func caption(_ caption: Caption)
+    /// Flushes and releases resources; called once at exit.
+    func close()
+}

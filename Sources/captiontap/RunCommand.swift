@@ -1,6 +1,8 @@
 import ArgumentParser
 import CaptionTapCapture
 import CaptionTapCore
+import CaptionTapSinks
+import CaptionTapTransport
 import Foundation
 import Logging
 
@@ -20,6 +22,8 @@ struct RunCommand: ParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup(title: "Transcription") var session: SessionOptions
+    @OptionGroup(title: "Captions") var output: OutputOptions
 
     @Option(help: ArgumentHelp("Capture one node by node.name or serial: a sink (its monitor), a source, or an app stream (see 'captiontap devices').", valueName: "node"))
     var target: String?
@@ -42,8 +46,11 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Stop after this many seconds of audio.", valueName: "seconds"))
     var duration: Double?
 
-    @Option(name: .customLong("events-out"), help: ArgumentHelp("Write every client event as a JSON line to this file (debugging).", valueName: "file"))
+    @Option(name: .customLong("events-out"), help: ArgumentHelp("Write every append event as a JSON line to this file (debugging).", valueName: "file"))
     var eventsOut: String?
+
+    @Flag(name: .customLong("no-captions"), help: "Capture (and --record) only; connect to no backend.")
+    var noCaptions = false
 
     func validate() throws {
         let sources = [target != nil, virtualSink != nil, input != nil].filter { $0 }.count
@@ -57,11 +64,33 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let logger = global.bootstrapLogging()
         let chunk = try! ChunkPolicy(milliseconds: chunkMs)
-        guard record != nil || eventsOut != nil else {
-            throw CLIError.usage(
-                "no transcription backend exists yet: use --record FILE.wav (and/or --events-out FILE) to capture and encode without captions")
+        if noCaptions && record == nil && eventsOut == nil {
+            throw CLIError.usage("--no-captions needs --record FILE.wav or --events-out FILE, or nothing is produced")
         }
 
+        // Everything that can be wrong with the command line is checked before capture starts.
+        var transcriptionSetup: RealtimeTranscription?
+        var sinks: [CaptionSink] = []
+        if !noCaptions {
+            let key = try session.apiKey { logger.warning("\($0)") }
+            let endpoint = session.endpoint()
+            if key == nil && session.url == SessionOptions.defaultURL {
+                throw CLIError.usage(
+                    "no API key: set OPENAI_API_KEY or pass --api-key-file FILE, or use --url ws://HOST:PORT/v1/realtime for a local Realtime backend")
+            }
+            sinks = try output.makeSinks()
+            var config = OutOfBandTranscriber.Config(session: try session.sessionConfig())
+            config.replayLimitSeconds = 120
+            var options = RealtimeTranscription.Options(endpoint: endpoint, apiKey: key, transcriber: config)
+            options.rotateAfterSeconds = session.sessionMaxMinutes * 60
+            let captionSinks = sinks
+            transcriptionSetup = RealtimeTranscription(options: options, logger: logger) { caption in
+                for sink in captionSinks { sink.caption(caption) }
+            }
+            logger.info("transcribing with \(endpoint.hostHeader) (out-of-band, context \(session.context))")
+        }
+
+        let transcription = transcriptionSetup
         let stop = StopSignal()
         let signals = SignalHandling.install(stop: stop, logger: logger)
         defer { _ = signals }
@@ -92,18 +121,42 @@ struct RunCommand: ParsableCommand {
             capture = live
             audioInput = .ring(ring)
         }
+        transcription?.start()
 
+        // A file read fast must not outrun the socket by an hour of queued audio; live capture never waits.
+        let throttle = input != nil
         let pump = AudioPump(input: audioInput, chunk: chunk, logger: logger) { event, pcm in
             recorder?.write(pcm)
             if let events { events.write(Data((event + "\n").utf8)) }
+            guard let transcription else { return }
+            transcription.audio(event: event, pcm: pcm)
+            while throttle && transcription.backlog > 32 && !stop.isStopped && transcription.fatalOutcome == nil {
+                usleep(2_000)
+            }
         }
-        pump.run(until: stop, maxSeconds: duration)
+        pump.run(maxSeconds: duration) { stop.isStopped || transcription?.fatalOutcome != nil }
         capture?.stop()
         recorder?.close()
         try events?.close()
         let stats = pump.stats
         logger.info(
             "captured \(String(format: "%.2f", stats.seconds)) s of audio in \(stats.chunks) chunks; dropped \(stats.droppedSamples) samples")
+
+        guard let transcription else { return }
+        let outcome = transcription.finish(timeout: session.drainTimeout)
+        for sink in sinks { sink.close() }
+        let s = transcription.statistics
+        let cost = session.cost(s.usage)
+        logger.info(
+            "sent \(String(format: "%.1f", s.audioSecondsSent)) s of audio; \(s.turns) turns; tokens in \(s.usage.inputTokens) (audio \(s.usage.inputAudioTokens)), out \(s.usage.outputTokens); estimated cost $\(String(format: "%.4f", cost))")
+        switch outcome {
+        case .drained:
+            break
+        case .timedOut(let pending):
+            throw CLIError.failure("\(pending) transcripts still outstanding after --drain-timeout \(session.drainTimeout) s")
+        case .fatal(let message):
+            throw CLIError.failure(message)
+        }
     }
 }
 

@@ -5,12 +5,12 @@ import Testing
 /// Usage errors exit 2 with one line on stderr, without needing PipeWire.
 @Suite struct CLITests {
     @Test(arguments: [
-        (["run", "--chunk-ms", "10", "--record", "/dev/null"], "--chunk-ms 10 is out of range"),
-        (["run", "--chunk-ms", "501", "--record", "/dev/null"], "--chunk-ms 501 is out of range"),
-        (["run", "--frobnicate"], "Unknown option '--frobnicate'"),
-        (["run", "--target", "a", "--input", "b.wav"], "choose one source"),
-        (["run", "--pace", "realtime"], "--pace applies to --input files only"),
-        (["run", "--pace", "warp", "--input", "x.wav"], "warp"),
+        (["run", "--no-captions", "--chunk-ms", "10", "--record", "/dev/null"], "--chunk-ms 10 is out of range"),
+        (["run", "--no-captions", "--chunk-ms", "501", "--record", "/dev/null"], "--chunk-ms 501 is out of range"),
+        (["run", "--no-captions", "--frobnicate"], "Unknown option '--frobnicate'"),
+        (["run", "--no-captions", "--target", "a", "--input", "b.wav"], "choose one source"),
+        (["run", "--no-captions", "--pace", "realtime"], "--pace applies to --input files only"),
+        (["run", "--no-captions", "--pace", "warp", "--input", "x.wav"], "warp"),
     ])
     func usageErrorsExitTwo(arguments: [String], message: String) throws {
         let result = try Tools.captiontap(arguments)
@@ -22,8 +22,8 @@ import Testing
     @Test func helpListsTheSubcommandsAndSources() throws {
         let result = try Tools.captiontap(["--help"])
         #expect(result.status == 0)
-        for word in ["run", "devices"] { #expect(result.stdout.contains(word)) }
-        let run = try Tools.captiontap(["run", "--help"])
+        for word in ["run", "--no-captions", "devices"] { #expect(result.stdout.contains(word)) }
+        let run = try Tools.captiontap(["run", "--no-captions", "--help"])
         for flag in ["--target", "--virtual-sink", "--input", "--pace", "--record", "--chunk-ms"] {
             #expect(run.stdout.contains(flag))
         }
@@ -35,7 +35,7 @@ import Testing
         var env = ProcessInfo.processInfo.environment
         env["XDG_RUNTIME_DIR"] = dir.path
         env["PIPEWIRE_REMOTE"] = nil
-        let result = try Tools.captiontap(["run", "--record", "/dev/null"], environment: env)
+        let result = try Tools.captiontap(["run", "--no-captions", "--record", "/dev/null"], environment: env)
         #expect(result.status != 0)
         #expect(result.stderr.contains("cannot connect to PipeWire at \(dir.path)/pipewire-0"), "\(result.stderr)")
         let devices = try Tools.captiontap(["devices"], environment: env)

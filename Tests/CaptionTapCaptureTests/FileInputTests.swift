@@ -63,7 +63,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let recorded = dir.appendingPathComponent("out.wav").path
         let input = Self.fixtures.appendingPathComponent("jfk.wav").path
-        let result = try Tools.captiontap(["run", "-q", "--input", input, "--record", recorded])
+        let result = try Tools.captiontap(["run", "--no-captions", "-q", "--input", input, "--record", recorded])
         #expect(result.status == 0, "\(result.stderr)")
         // The recording holds exactly the PCM that would be streamed: the file's own samples.
         let a = try Data(contentsOf: URL(fileURLWithPath: input)).suffix(264_000 * 2)
@@ -73,7 +73,7 @@ import Testing
     }
 
     @Test func missingAndUnsupportedFilesAreUsageErrors() throws {
-        let missing = try Tools.captiontap(["run", "--input", "/nonexistent/talk.wav", "--record", "/dev/null"])
+        let missing = try Tools.captiontap(["run", "--no-captions", "--input", "/nonexistent/talk.wav", "--record", "/dev/null"])
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("'/nonexistent/talk.wav' does not exist"))
         #expect(missing.stderr.split(separator: "\n").count == 1)
@@ -82,7 +82,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let junk = dir.appendingPathComponent("notes.wav")
         try Data("this is not audio".utf8).write(to: junk)
-        let bad = try Tools.captiontap(["run", "--input", junk.path, "--record", "/dev/null"])
+        let bad = try Tools.captiontap(["run", "--no-captions", "--input", junk.path, "--record", "/dev/null"])
         #expect(bad.status == 2)
         #expect(bad.stderr.contains("cannot read input file '\(junk.path)'"))
     }
@@ -93,10 +93,10 @@ import Testing
         let path = dir.appendingPathComponent("short.wav").path
         try WAV.write24kMono(WAV.tone(hz: 440, seconds: 0.6, padSeconds: 0.2), to: path)
         let fast = Date()
-        #expect(try Tools.captiontap(["run", "-q", "--input", path, "--record", "/dev/null"]).status == 0)
+        #expect(try Tools.captiontap(["run", "--no-captions", "-q", "--input", path, "--record", "/dev/null"]).status == 0)
         let fastSeconds = Date().timeIntervalSince(fast)
         let paced = Date()
-        #expect(try Tools.captiontap(["run", "-q", "--input", path, "--pace", "realtime", "--record", "/dev/null"]).status == 0)
+        #expect(try Tools.captiontap(["run", "--no-captions", "-q", "--input", path, "--pace", "realtime", "--record", "/dev/null"]).status == 0)
         let pacedSeconds = Date().timeIntervalSince(paced)
         // Realtime pacing adds the file's 1.0 s; fast does not (a ratio within one run, not a threshold).
         #expect(pacedSeconds - fastSeconds > 0.8)

@@ -41,7 +41,7 @@ struct PipeWireCaptureTests {
 
     /// Starts `captiontap run ARGS` and waits until its stream is connected.
     private func startCapture(_ args: [String]) throws -> RunningProcess {
-        let process = try RunningProcess(Tools.captiontap, ["run"] + args)
+        let process = try RunningProcess(Tools.captiontap, ["run", "--no-captions"] + args)
         try #require(process.waitForStderr("capturing"), "capture did not start: \(process.stderrSoFar)")
         Thread.sleep(forTimeInterval: 0.5)  // let WirePlumber link the stream
         return process
@@ -108,7 +108,7 @@ struct PipeWireCaptureTests {
         let appB = try RunningProcess("pw-play", ["-P", "{ node.name=captiontap-test-app-b }", b])
         Thread.sleep(forTimeInterval: 0.7)
         let recorded = file("app.wav")
-        let result = try Tools.captiontap(["run", "--target", "captiontap-test-app-a", "--record", recorded, "--duration", "1.5"])
+        let result = try Tools.captiontap(["run", "--no-captions", "--target", "captiontap-test-app-a", "--record", recorded, "--duration", "1.5"])
         _ = appA.wait(timeout: 10)
         _ = appB.wait(timeout: 10)
         #expect(result.status == 0, "\(result.stderr)")
@@ -136,7 +136,7 @@ struct PipeWireCaptureTests {
     }
 
     @Test func unknownTargetIsAUsageErrorWithAHint() throws {
-        let result = try Tools.captiontap(["run", "--target", "no-such-node", "--record", "/dev/null"])
+        let result = try Tools.captiontap(["run", "--no-captions", "--target", "no-such-node", "--record", "/dev/null"])
         #expect(result.status == 2)
         #expect(result.stderr.contains("no PipeWire node named 'no-such-node'"))
         #expect(result.stderr.contains("captiontap devices"))

@@ -53,8 +53,8 @@ public final class AudioPump {
         self.onChunk = onChunk
     }
 
-    /// Runs until the file ends or `stop` is set, then flushes the last partial chunk.
-    public func run(until stop: StopSignal, maxSeconds: Double? = nil) {
+    /// Runs until the file ends or `shouldStop` says so, then flushes the last partial chunk.
+    public func run(maxSeconds: Double? = nil, until shouldStop: () -> Bool) {
         var assembler = ChunkAssembler(chunkSamples: chunk.samples)
         var encoder = AppendEventEncoder(maxSamples: chunk.samples)
         let scratchCount = 8192
@@ -84,7 +84,7 @@ public final class AudioPump {
         switch input {
         case .ring(let ring):
             let consumer = ring.consumer
-            while !stop.isStopped && !reachedLimit() {
+            while !shouldStop() && !reachedLimit() {
                 let n = consumer.read(into: scratch, maxCount: scratchCount)
                 if n > 0 {
                     feed(n)
@@ -104,7 +104,7 @@ public final class AudioPump {
             stats.droppedSamples = consumer.dropped
         case .file(let reader, let pace):
             let block = pace == .realtime ? PCM16.sampleRate / 50 : scratchCount
-            while !stop.isStopped && !reachedLimit() {
+            while !shouldStop() && !reachedLimit() {
                 let n = reader.read(into: UnsafeMutableBufferPointer(start: scratch, count: block))
                 if n == 0 { break }
                 feed(n)
@@ -118,3 +118,4 @@ public final class AudioPump {
         assembler.flush(emit: emit)
     }
 }
+

@@ -1,0 +1,421 @@
+/// The out-of-band transcription state machine: the heart of captiontap.
+///
+/// Server VAD commits turns; for every `input_audio_buffer.committed` this sends a
+/// `response.create` with `conversation: "none"` asking for a verbatim transcript of that turn,
+/// follows the response by its id (learned from the metadata echoed in `response.created`), and
+/// turns deltas into partial captions and `response.done` into a final one. Finals leave in
+/// commit order, whatever order responses finish in.
+///
+/// It spans sessions. Each WebSocket session is an *epoch*; the caller reports a lost session
+/// (``sessionLost(epoch:)``) and starts a new one (``startSession(epoch:rotation:)``), which
+/// returns `session.update` plus the audio to replay: item ids die with a session, so every
+/// turn not yet transcribed is re-sent as audio (bounded history), re-detected by the new
+/// session's VAD, and matched back to its place by audio time. Turns already final are
+/// recognised by overlap and not captioned twice.
+///
+/// No I/O and no clocks of its own: the caller passes `now` (seconds) and performs the returned
+/// actions, which keeps it deterministic and testable without a network.
+public final class OutOfBandTranscriber {
+    public struct Config: Sendable {
+        public var session: SessionConfig
+        /// Tries per turn for a request the server answers with an error.
+        public var maxAttempts = 3
+        /// First retry delay; doubles per attempt.
+        public var retryBaseSeconds = 0.5
+        /// Audio kept for replay after a dropped connection.
+        public var replayLimitSeconds = 120
+
+        public init(session: SessionConfig) { self.session = session }
+    }
+
+    public enum Action: Sendable, Equatable {
+        /// Send this text frame on the session `epoch`.
+        case send(epoch: Int, text: String)
+        case caption(Caption)
+        /// A problem worth one stderr line (never contains the key).
+        case warning(String)
+    }
+
+    /// Where a turn is in its life.
+    enum TurnState: Equatable {
+        case requested(eventID: String)
+        case waitingToRetry(at: Double)
+        case streaming(responseID: String)
+        /// Its session died before it was transcribed; waiting to be re-detected in replayed audio.
+        case awaitingReplay
+        case final
+    }
+
+    struct Turn {
+        var itemID: String
+        var epoch: Int
+        var startMs: Int
+        var endMs: Int
+        var state: TurnState
+        var responseID: String?
+        var text = ""
+        var usage: Usage?
+        var attempts = 1
+    }
+
+    struct OpenSpeech {
+        var itemID: String
+        var startMs: Int
+        var endMs: Int?
+    }
+
+    public let config: Config
+    private(set) var turns: [Turn] = []
+    private var emitted = 0
+    private var requestCounter = 0
+    private var liveEpoch: Int?
+    private var drainingEpochs: Set<Int> = []
+    private var epochBaseSamples: [Int: Int] = [:]
+    private var epochSentSamples: [Int: Int] = [:]
+    private var open: [Int: OpenSpeech] = [:]
+    private var stopped: [String: Int] = [:]
+    private var commitEventID: String?
+    private var rateLimitReset: Double?
+    private var recentFinals: [String] = []
+    private var inputFinished = false
+
+    // Audio history (PCM16 LE bytes) for replay: `history[historyHead...]` holds absolute
+    // samples `historyStartSample ..< totalSamples`.
+    private var history: [UInt8] = []
+    private var historyHead = 0
+    private var historyStartSample = 0
+    /// Every sample captured in this run.
+    public private(set) var totalSamples = 0
+
+    public private(set) var totalUsage = Usage()
+    public private(set) var finalsEmitted = 0
+    public private(set) var samplesSent = 0
+
+    public init(config: Config) {
+        self.config = config
+    }
+
+    // MARK: - Audio
+
+    /// Records captured audio (one append event's PCM) and says whether to send that event to
+    /// the live session now. Audio that is not sent stays in the history for replay.
+    public func audioCaptured(_ pcm: UnsafeRawBufferPointer) -> Int? {
+        history.append(contentsOf: pcm)
+        totalSamples += pcm.count / 2
+        trimHistory()
+        guard let live = liveEpoch else { return nil }
+        epochSentSamples[live, default: 0] += pcm.count / 2
+        samplesSent += pcm.count / 2
+        return live
+    }
+
+    private func trimHistory() {
+        let keepSamples = config.replayLimitSeconds * PCM16.sampleRate
+        let excess = (totalSamples - historyStartSample) - keepSamples
+        guard excess > 0 else { return }
+        historyHead += excess * 2
+        historyStartSample += excess
+        if historyHead > 1 << 22 {
+            history.removeFirst(historyHead)
+            historyHead = 0
+        }
+    }
+
+    /// Milliseconds of audio captured so far, on the run's timeline.
+    public var timelineMs: Int { totalSamples * 1000 / PCM16.sampleRate }
+
+    // MARK: - Sessions
+
+    /// Begins session `epoch`: returns `session.update` and the append events that replay
+    /// every not-yet-transcribed turn and any uncommitted audio.
+    ///
+    /// With `rotation`, the previous live session is still healthy: it finishes the responses
+    /// it owes, drops its uncommitted audio, and only speech it had not committed is replayed.
+    public func startSession(epoch: Int, rotation: Bool = false) -> [Action] {
+        var actions: [Action] = [.send(epoch: epoch, text: ClientEvents.sessionUpdate(config.session))]
+        var replayFromSample = totalSamples
+        if rotation, let old = liveEpoch {
+            drainingEpochs.insert(old)
+            requestCounter += 1
+            actions.append(.send(epoch: old, text: ClientEvents.clear(eventID: "ct_clear_\(requestCounter)")))
+            if let speech = open.removeValue(forKey: old) {
+                replayFromSample = min(replayFromSample, speech.startMs * PCM16.sampleRate / 1000)
+            }
+        } else {
+            for turn in turns where turn.state == .awaitingReplay {
+                replayFromSample = min(replayFromSample, turn.startMs * PCM16.sampleRate / 1000)
+            }
+            // Audio no session has committed yet: from the end of the last committed turn (or the
+            // very start, which also covers audio captured before the first session was up).
+            replayFromSample = min(replayFromSample, lastCommittedEndSample ?? 0)
+        }
+        if replayFromSample < historyStartSample {
+            actions.append(.warning(
+                "\((historyStartSample - replayFromSample) / PCM16.sampleRate) s of audio are older than the \(config.replayLimitSeconds) s replay buffer and cannot be transcribed"))
+            replayFromSample = historyStartSample
+        }
+        liveEpoch = epoch
+        epochBaseSamples[epoch] = replayFromSample
+        epochSentSamples[epoch] = 0
+        actions += replayEvents(from: replayFromSample, epoch: epoch)
+        return actions
+    }
+
+    private var lastCommittedEndSample: Int? {
+        turns.last.map { $0.endMs * PCM16.sampleRate / 1000 }
+    }
+
+    private func replayEvents(from sample: Int, epoch: Int) -> [Action] {
+        var actions: [Action] = []
+        var encoder = AppendEventEncoder(maxSamples: 2400)
+        var position = sample
+        var floats = [Float](repeating: 0, count: 2400)
+        while position < totalSamples {
+            let n = min(2400, totalSamples - position)
+            let byteOffset = historyHead + (position - historyStartSample) * 2
+            history.withUnsafeBytes { raw in
+                floats.withUnsafeMutableBufferPointer { out in
+                    _ = PCM16.decode(UnsafeRawBufferPointer(rebasing: raw[byteOffset..<(byteOffset + n * 2)]), into: out.baseAddress!)
+                }
+            }
+            let event = floats.withUnsafeBufferPointer { encoder.encode(UnsafeBufferPointer(rebasing: $0[0..<n])).event }
+            actions.append(.send(epoch: epoch, text: event))
+            position += n
+        }
+        epochSentSamples[epoch, default: 0] += totalSamples - sample
+        samplesSent += totalSamples - sample
+        return actions
+    }
+
+    /// The session `epoch` is gone (connection dropped, expired). Its unfinished turns wait for replay.
+    public func sessionLost(epoch: Int) {
+        for i in turns.indices where turns[i].epoch == epoch && turns[i].state != .final {
+            turns[i].state = .awaitingReplay
+            turns[i].responseID = nil
+            turns[i].text = ""
+        }
+        open.removeValue(forKey: epoch)
+        drainingEpochs.remove(epoch)
+        if liveEpoch == epoch { liveEpoch = nil }
+        if commitEventID != nil { commitEventID = nil }
+    }
+
+    /// True when a draining (rotated-away) session owes no more responses and can be closed.
+    public func canClose(epoch: Int) -> Bool {
+        drainingEpochs.contains(epoch) && !turns.contains { $0.epoch == epoch && $0.state != .final }
+    }
+
+    public var liveSession: Int? { liveEpoch }
+
+    /// Turns whose session died and that wait for a new session to replay their audio.
+    public var needsReplay: Bool { turns.contains { $0.state == .awaitingReplay } }
+
+    /// Whether the live session is between turns (no speech in progress): a safe rotation point.
+    public var isBetweenTurns: Bool {
+        guard let live = liveEpoch else { return false }
+        return open[live] == nil
+    }
+
+    // MARK: - Server events
+
+    public func handle(_ event: ServerEvent, epoch: Int, now: Double) -> [Action] {
+        let draining = drainingEpochs.contains(epoch)
+        switch event {
+        case .speechStarted(let item, let ms) where !draining && epoch == liveEpoch:
+            open[epoch] = OpenSpeech(itemID: item, startMs: absoluteMs(ms, epoch: epoch))
+        case .speechStopped(let item, let ms) where !draining && epoch == liveEpoch:
+            stopped[item] = absoluteMs(ms, epoch: epoch)
+        case .committed(let item) where !draining && epoch == liveEpoch:
+            return committed(item: item, epoch: epoch)
+        case .responseCreated(let responseID, let item):
+            if let i = turns.firstIndex(where: { $0.epoch == epoch && $0.itemID == item && $0.state != .final }) {
+                turns[i].state = .streaming(responseID: responseID)
+                turns[i].responseID = responseID
+                turns[i].text = ""
+            }
+        case .textDelta(let responseID, let delta):
+            guard let i = turnIndex(responseID: responseID, epoch: epoch) else { break }
+            turns[i].text += delta
+            return [.caption(caption(turns[i], final: false))]
+        case .textDone(let responseID, let text):
+            if let i = turnIndex(responseID: responseID, epoch: epoch) { turns[i].text = text }
+        case .responseDone(let done):
+            return responseDone(done, epoch: epoch, now: now)
+        case .rateLimits(_, let reset):
+            if let reset { rateLimitReset = reset }
+        case .error(let error):
+            return serverError(error, epoch: epoch, now: now)
+        default:
+            break
+        }
+        return []
+    }
+
+    private func absoluteMs(_ sessionMs: Int, epoch: Int) -> Int {
+        (epochBaseSamples[epoch] ?? 0) * 1000 / PCM16.sampleRate + sessionMs
+    }
+
+    private func turnIndex(responseID: String, epoch: Int) -> Int? {
+        turns.firstIndex { $0.epoch == epoch && $0.responseID == responseID && $0.state != .final }
+    }
+
+    private func committed(item: String, epoch: Int) -> [Action] {
+        let speech = open[epoch]?.itemID == item ? open.removeValue(forKey: epoch) : nil
+        let sessionNowMs = absoluteMs((epochSentSamples[epoch] ?? 0) * 1000 / PCM16.sampleRate, epoch: epoch)
+        let end = stopped.removeValue(forKey: item) ?? sessionNowMs
+        let start = min(speech?.startMs ?? lastCommittedEndMs(before: end), end)
+        commitEventID = nil  // a pending end-of-input commit, if any, is answered
+
+        // Replayed audio: take the place of the lost turn it overlaps, or skip a turn already final.
+        if let i = turns.indices.first(where: { turns[$0].state == .awaitingReplay && overlaps(turns[$0], start, end) }) {
+            turns[i].itemID = item
+            turns[i].epoch = epoch
+            turns[i].attempts = 1
+            return request(turnAt: i)
+        }
+        if turns.contains(where: { $0.state != .awaitingReplay && $0.epoch != epoch && mostlyCovers($0, start, end) }) {
+            return []
+        }
+        turns.append(Turn(itemID: item, epoch: epoch, startMs: start, endMs: max(end, start), state: .requested(eventID: "")))
+        return request(turnAt: turns.count - 1)
+    }
+
+    private func lastCommittedEndMs(before end: Int) -> Int {
+        turns.last.map { min($0.endMs, end) } ?? 0
+    }
+
+    private func overlaps(_ turn: Turn, _ start: Int, _ end: Int) -> Bool {
+        min(turn.endMs, end) - max(turn.startMs, start) > 0
+    }
+
+    /// Whether an existing turn covers most of [start, end): the same speech seen again.
+    private func mostlyCovers(_ turn: Turn, _ start: Int, _ end: Int) -> Bool {
+        let overlap = min(turn.endMs, end) - max(turn.startMs, start)
+        return overlap > 0 && overlap * 2 >= max(1, end - start)
+    }
+
+    private func request(turnAt i: Int) -> [Action] {
+        requestCounter += 1
+        let eventID = "ct_oob_\(requestCounter)"
+        turns[i].state = .requested(eventID: eventID)
+        turns[i].responseID = nil
+        turns[i].text = ""
+        let text = ClientEvents.transcriptionRequest(
+            eventID: eventID, itemID: turns[i].itemID, context: config.session.context,
+            recentTranscripts: recentTranscripts, instructions: config.session.transcriptionInstructions)
+        return [.send(epoch: turns[i].epoch, text: text)]
+    }
+
+    private var recentTranscripts: [String] {
+        guard case .recent(let n) = config.session.context else { return [] }
+        return Array(recentFinals.suffix(n))
+    }
+
+    private func responseDone(_ done: ServerEvent.ResponseDone, epoch: Int, now: Double) -> [Action] {
+        var index = turnIndex(responseID: done.responseID, epoch: epoch)
+        if index == nil, let item = done.itemID {
+            index = turns.firstIndex { $0.epoch == epoch && $0.itemID == item && $0.state != .final }
+        }
+        guard let i = index else { return [] }
+        if let usage = done.usage {
+            totalUsage = totalUsage + usage
+            turns[i].usage = usage
+        }
+        if done.status == "failed" {
+            return retry(turnAt: i, now: now, reason: "response failed")
+        }
+        if let full = done.outputText { turns[i].text = full }
+        turns[i].state = .final
+        return emitFinals()
+    }
+
+    private func serverError(_ error: ServerEvent.ServerError, epoch: Int, now: Double) -> [Action] {
+        if let eventID = error.eventID,
+           let i = turns.firstIndex(where: { $0.epoch == epoch && $0.state == .requested(eventID: eventID) })
+        {
+            return retry(turnAt: i, now: now, reason: error.isRateLimit ? "rate limited" : "\(error.type): \(error.message)",
+                         rateLimited: error.isRateLimit)
+        }
+        if let eventID = error.eventID, eventID == commitEventID {
+            // The final commit found nothing to commit: the turn is already closed.
+            commitEventID = nil
+            open.removeValue(forKey: epoch)
+            return []
+        }
+        if error.isSessionExpired { return [] }  // the caller rotates on this
+        return [.warning("server error: \(error.type)\(error.code.map { " (\($0))" } ?? ""): \(error.message)")]
+    }
+
+    private func retry(turnAt i: Int, now: Double, reason: String, rateLimited: Bool = false) -> [Action] {
+        guard turns[i].attempts < config.maxAttempts else {
+            turns[i].state = .final
+            turns[i].text = ""
+            return [.warning("giving up on the transcript of \(turns[i].itemID) after \(config.maxAttempts) tries: \(reason)")]
+                + emitFinals()
+        }
+        let backoff = config.retryBaseSeconds * Double(1 << (turns[i].attempts - 1))
+        let delay = rateLimited ? max(rateLimitReset ?? 1, 0.05) : backoff
+        turns[i].attempts += 1
+        turns[i].state = .waitingToRetry(at: now + delay)
+        return []
+    }
+
+    /// Sends the retries that are due.
+    public func tick(now: Double) -> [Action] {
+        var actions: [Action] = []
+        for i in turns.indices {
+            guard case .waitingToRetry(let at) = turns[i].state, at <= now else { continue }
+            if turns[i].epoch == liveEpoch || drainingEpochs.contains(turns[i].epoch) {
+                actions += request(turnAt: i)
+            } else {
+                turns[i].state = .awaitingReplay
+            }
+        }
+        return actions
+    }
+
+    private func caption(_ turn: Turn, final: Bool) -> Caption {
+        Caption(text: turn.text, isFinal: final, itemID: turn.itemID, responseID: turn.responseID,
+                startMs: turn.startMs, endMs: turn.endMs, usage: final ? turn.usage : nil)
+    }
+
+    /// Emits every final whose predecessors are all out: captions stay in commit order.
+    private func emitFinals() -> [Action] {
+        var actions: [Action] = []
+        while emitted < turns.count, turns[emitted].state == .final {
+            let turn = turns[emitted]
+            let text = turn.text.trimmingCharacters(in: .whitespacesAndNewlines)
+            var final = caption(turn, final: true)
+            final.text = text
+            actions.append(.caption(final))
+            if !text.isEmpty { recentFinals.append(text) }
+            if recentFinals.count > 50 { recentFinals.removeFirst(recentFinals.count - 50) }
+            emitted += 1
+            finalsEmitted += 1
+        }
+        return actions
+    }
+
+    // MARK: - End of input
+
+    /// The input has ended: commit the open turn, if any, so its transcript is requested.
+    public func finishInput() -> [Action] {
+        inputFinished = true
+        guard let live = liveEpoch, open[live] != nil else { return [] }
+        requestCounter += 1
+        let eventID = "ct_commit_\(requestCounter)"
+        commitEventID = eventID
+        return [.send(epoch: live, text: ClientEvents.commit(eventID: eventID))]
+    }
+
+    /// Every turn has its final caption out and no speech is left open.
+    public var isDrained: Bool {
+        emitted == turns.count && !turns.contains { $0.state != .final } && (liveEpoch.map { open[$0] == nil } ?? true)
+            && commitEventID == nil
+    }
+
+    /// Turns seen so far (each gets exactly one final).
+    public var turnCount: Int { turns.count }
+}
+
+import Foundation

@@ -1,0 +1,294 @@
+import CaptionTapCore
+import Foundation
+import Logging
+import Synchronization
+
+/// Runs the out-of-band transcription over real WebSocket sessions: connects, feeds audio,
+/// reconnects with backoff and replay, rotates sessions before their maximum length, and
+/// drains at the end. All state lives on one worker thread; other threads only enqueue.
+public final class RealtimeTranscription: @unchecked Sendable {
+    public struct Options: Sendable {
+        public var endpoint: WebSocketEndpoint
+        /// Sent in the handshake; the key lives only here and in the handshake.
+        public var apiKey: String?
+        public var transcriber: OutOfBandTranscriber.Config
+        /// Rotate to a fresh session after this long (the API's limit is 60 min).
+        public var rotateAfterSeconds: Double = 55 * 60
+        /// Cap of the reconnect backoff.
+        public var backoffCapSeconds: Double = 10
+
+        public init(endpoint: WebSocketEndpoint, apiKey: String?, transcriber: OutOfBandTranscriber.Config) {
+            self.endpoint = endpoint
+            self.apiKey = apiKey
+            self.transcriber = transcriber
+        }
+    }
+
+    /// How a run ended.
+    public enum Outcome: Sendable, Equatable {
+        case drained
+        case timedOut(pendingTurns: Int)
+        /// A failure no retry can fix (e.g. the key was refused): one line for the user.
+        case fatal(String)
+    }
+
+    private enum Input {
+        case audio(event: String, pcm: [UInt8])
+        case socket(epoch: Int, event: WebSocketClient.Event)
+        case finish
+    }
+
+    private let options: Options
+    private let logger: Logger
+    private let onCaption: (Caption) -> Void
+    private let inbox = Mutex<[Input]>([])
+    private let wakeup = DispatchSemaphore(value: 0)
+    private let pendingAudio = Atomic<Int>(0)
+    private let queuedOnSockets = Atomic<Int>(0)
+    private let outcomeBox = Mutex<Outcome?>(nil)
+    private let finishedSignal = DispatchSemaphore(value: 0)
+    private let started = Date()
+
+    // Worker-thread state.
+    private let transcriber: OutOfBandTranscriber
+    private var clients: [Int: WebSocketClient] = [:]
+    private var nextEpoch = 1
+    private var connecting: Int?
+    private var liveSince: Double = 0
+    private var reconnectAttempt = 0
+    private var nextConnectAt: Double = 0
+    private var rotating = false
+    private var finishing = false
+    private var drainDeadline: Double = .infinity
+    private var eventsIgnored = 0
+    private var worker: Thread?
+
+    public init(options: Options, logger: Logger, onCaption: @escaping (Caption) -> Void) {
+        self.options = options
+        self.logger = logger
+        self.onCaption = onCaption
+        transcriber = OutOfBandTranscriber(config: options.transcriber)
+    }
+
+    /// Starts the worker and the first session.
+    public func start() {
+        let t = Thread { [self] in run() }
+        t.name = "captiontap-session"
+        worker = t
+        t.start()
+    }
+
+    /// Audio ready to stream: the append event and the PCM it carries. Never blocks.
+    public func audio(event: String, pcm: UnsafeRawBufferPointer) {
+        pendingAudio.add(1, ordering: .relaxed)
+        enqueue(.audio(event: event, pcm: Array(pcm)))
+    }
+
+    /// Messages not yet on the wire: lets a file reader slow down instead of buffering an hour.
+    public var backlog: Int {
+        pendingAudio.load(ordering: .relaxed) + queuedOnSockets.load(ordering: .relaxed)
+    }
+
+    /// The input ended (end of file, or a signal): commit the open turn and wait up to
+    /// `timeout` seconds for every outstanding transcript.
+    public func finish(timeout: Double) -> Outcome {
+        drainTimeout = timeout
+        enqueue(.finish)
+        finishedSignal.wait()
+        return outcomeBox.withLock { $0 } ?? .drained
+    }
+
+    /// Returns as soon as the run failed fatally (for callers that don't reach ``finish``).
+    public var fatalOutcome: Outcome? {
+        outcomeBox.withLock { if case .fatal = $0 { $0 } else { nil } }
+    }
+
+    private var drainTimeout: Double = 30
+
+    private func enqueue(_ input: Input) {
+        inbox.withLock { $0.append(input) }
+        wakeup.signal()
+    }
+
+    // MARK: - Worker
+
+    private var now: Double { Date().timeIntervalSince(started) }
+
+    private func run() {
+        defer { finishedSignal.signal() }
+        connectNext()
+        while true {
+            _ = wakeup.wait(timeout: .now() + 0.05)
+            let batch = inbox.withLock { items -> [Input] in
+                let taken = items
+                items.removeAll(keepingCapacity: true)
+                return taken
+            }
+            for input in batch { process(input) }
+            perform(transcriber.tick(now: now))
+            superviseConnections()
+            queuedOnSockets.store(clients.values.reduce(0) { $0 + $1.queuedMessages }, ordering: .relaxed)
+            if let outcome = outcomeBox.withLock({ $0 }) {
+                closeAll()
+                logger.debug("session worker done: \(outcome)")
+                return
+            }
+            if finishing {
+                if transcriber.isDrained {
+                    outcomeBox.withLock { $0 = .drained }
+                } else if now > drainDeadline {
+                    outcomeBox.withLock { $0 = .timedOut(pendingTurns: transcriber.turnCount - transcriber.finalsEmitted) }
+                }
+            }
+        }
+    }
+
+    private func process(_ input: Input) {
+        switch input {
+        case .audio(let event, let pcm):
+            pendingAudio.subtract(1, ordering: .relaxed)
+            let epoch = pcm.withUnsafeBytes { transcriber.audioCaptured($0) }
+            if let epoch { clients[epoch]?.send(event) }
+        case .socket(let epoch, let event):
+            socketEvent(event, epoch: epoch)
+        case .finish:
+            finishing = true
+            drainDeadline = now + drainTimeout
+            perform(transcriber.finishInput())
+        }
+    }
+
+    private func socketEvent(_ event: WebSocketClient.Event, epoch: Int) {
+        switch event {
+        case .open:
+            let rotation = rotating && transcriber.liveSession != nil
+            if connecting == epoch { connecting = nil }
+            logger.debug("session \(epoch) open", metadata: ["session.epoch": "\(epoch)"])
+            liveSince = now
+            perform(transcriber.startSession(epoch: epoch, rotation: rotation))
+            rotating = false
+        case .text(let text):
+            guard let parsed = ServerEvent.parse(text) else {
+                eventsIgnored += 1
+                logger.debug("ignored a non-JSON text frame (\(text.utf8.count) bytes)")
+                return
+            }
+            if case .ignored(let type) = parsed {
+                logger.trace("ignored event \(type)")
+            }
+            if case .sessionUpdated = parsed { reconnectAttempt = 0 }
+            if case .error(let error) = parsed {
+                if error.isAuthentication {
+                    fail("the server refused the API key (\(error.code ?? error.type)): check OPENAI_API_KEY or --api-key-file")
+                    return
+                }
+                if error.isSessionExpired && epoch == transcriber.liveSession {
+                    logger.info("session \(epoch) reached its maximum length; starting a new one")
+                    rotateNow()
+                }
+            }
+            perform(transcriber.handle(parsed, epoch: epoch, now: now))
+            if transcriber.canClose(epoch: epoch) {
+                clients[epoch]?.close()
+            }
+        case .closed(let info):
+            clients.removeValue(forKey: epoch)
+            if connecting == epoch { connecting = nil }
+            if info.httpStatus == 401 || info.httpStatus == 403 {
+                fail("the server refused the API key (HTTP \(info.httpStatus!)): check OPENAI_API_KEY or --api-key-file")
+                return
+            }
+            let wasLive = transcriber.liveSession == epoch
+            let wasDraining = transcriber.canClose(epoch: epoch) || !wasLive
+            transcriber.sessionLost(epoch: epoch)
+            if wasLive || transcriber.needsReplay {
+                if !wasLive, let live = transcriber.liveSession {
+                    // A rotated-away session died owing transcripts: replay them in a fresh session.
+                    clients[live]?.close()
+                    transcriber.sessionLost(epoch: live)
+                }
+                let delay = backoff()
+                logger.warning(
+                    "connection to \(options.endpoint.hostHeader) \(info.wasOpen ? "lost" : "failed")\(info.message.isEmpty ? "" : ": \(info.message)"); reconnecting in \(String(format: "%.1f", delay)) s")
+                nextConnectAt = now + delay
+            } else if wasDraining {
+                logger.debug("rotated session \(epoch) closed")
+            }
+        }
+    }
+
+    private func fail(_ message: String) {
+        outcomeBox.withLock { $0 = .fatal(message) }
+    }
+
+    /// Exponential backoff with jitter, capped.
+    private func backoff() -> Double {
+        reconnectAttempt += 1
+        let base = min(options.backoffCapSeconds, 0.25 * pow(2, Double(reconnectAttempt - 1)))
+        return base * Double.random(in: 0.5...1.0)
+    }
+
+    private func superviseConnections() {
+        if transcriber.liveSession == nil && connecting == nil && now >= nextConnectAt && outcomeBox.withLock({ $0 == nil }) {
+            connectNext()
+        }
+        if let live = transcriber.liveSession, !rotating, connecting == nil, !finishing,
+           now - liveSince > options.rotateAfterSeconds, transcriber.isBetweenTurns
+        {
+            logger.info("rotating session \(live) before its maximum length")
+            rotateNow()
+        }
+    }
+
+    private func rotateNow() {
+        guard connecting == nil else { return }
+        rotating = true
+        connectNext()
+    }
+
+    private func connectNext() {
+        let epoch = nextEpoch
+        nextEpoch += 1
+        var headers: [(String, String)] = []
+        if let key = options.apiKey { headers.append(("Authorization", "Bearer \(key)")) }
+        let client = WebSocketClient(endpoint: options.endpoint, headers: headers) { [weak self] event in
+            self?.enqueue(.socket(epoch: epoch, event: event))
+        }
+        clients[epoch] = client
+        connecting = epoch
+        client.connect()
+    }
+
+    private func perform(_ actions: [OutOfBandTranscriber.Action]) {
+        for action in actions {
+            switch action {
+            case .send(let epoch, let text):
+                clients[epoch]?.send(text)
+            case .caption(let caption):
+                onCaption(caption)
+            case .warning(let message):
+                logger.warning("\(message)")
+            }
+        }
+    }
+
+    private func closeAll() {
+        let all = Array(clients.values)
+        for client in all { client.close() }
+        for client in all { _ = client.waitUntilFinished(timeout: 2) }
+    }
+
+    // MARK: - Statistics
+
+    public struct Statistics: Sendable {
+        public var audioSecondsSent: Double
+        public var turns: Int
+        public var usage: Usage
+    }
+
+    /// Read after ``finish(timeout:)`` returned.
+    public var statistics: Statistics {
+        Statistics(audioSecondsSent: Double(transcriber.samplesSent) / Double(PCM16.sampleRate),
+                   turns: transcriber.turnCount, usage: transcriber.totalUsage)
+    }
+}

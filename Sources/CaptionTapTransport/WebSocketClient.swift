@@ -1,0 +1,250 @@
+import CWebSockets
+import Foundation
+import Synchronization
+
+/// A WebSocket client connection on libwebsockets, one text message per event.
+///
+/// Each client owns an lws context and a service thread; every lws call happens on that
+/// thread. Other threads only enqueue (``send(_:)``, ``close()``) and wake the loop with
+/// `lws_cancel_service`, the one lws call documented as safe from any thread. Events are
+/// delivered on the service thread, in order; handlers must not block it for long.
+public final class WebSocketClient: @unchecked Sendable {
+    public enum Event: Sendable {
+        case open
+        case text(String)
+        /// The connection ended, or never opened. Always the last event.
+        case closed(CloseInfo)
+    }
+
+    public struct CloseInfo: Sendable, Equatable {
+        /// Whether the WebSocket handshake had completed.
+        public var wasOpen: Bool
+        /// The close code the peer sent, if it sent one.
+        public var code: Int?
+        /// lws's reason for a failed connection, or the peer's close reason.
+        public var message: String
+        /// The HTTP status of a refused handshake (e.g. 401), when known.
+        public var httpStatus: Int?
+    }
+
+    public let endpoint: WebSocketEndpoint
+    private let headers: [(String, String)]
+    private let onEvent: @Sendable (Event) -> Void
+    private let outgoing = Mutex<[String]>([])
+    private let closeRequested = Atomic<Bool>(false)
+    private let contextPointer = Atomic<UInt>(0)
+    private var thread: Thread?
+    private let finished = DispatchSemaphore(value: 0)
+
+    // Service-thread state.
+    private var wsi: OpaquePointer?
+    private var receiving: [UInt8] = []
+    private var receivingBinary = false
+    private var peerCloseCode: Int?
+    private var peerCloseReason = ""
+    private var opened = false
+    private var done = false
+    private var closeInfo: CloseInfo?
+
+    /// Bytes queued but not yet handed to lws (for back-pressure decisions by the caller).
+    public var queuedMessages: Int { outgoing.withLock { $0.count } }
+
+    public init(endpoint: WebSocketEndpoint, headers: [(String, String)], onEvent: @escaping @Sendable (Event) -> Void) {
+        self.endpoint = endpoint
+        self.headers = headers
+        self.onEvent = onEvent
+    }
+
+    /// Starts connecting on a new service thread; events follow through `onEvent`.
+    public func connect() {
+        let t = Thread { [self] in serviceLoop() }
+        t.name = "captiontap-ws"
+        t.stackSize = 1 << 20
+        thread = t
+        t.start()
+    }
+
+    /// Queues a text message; sent in order once the connection is open.
+    public func send(_ text: String) {
+        outgoing.withLock { $0.append(text) }
+        wake()
+    }
+
+    /// Closes with 1000 after the queued messages; `closed` follows.
+    public func close() {
+        closeRequested.store(true, ordering: .releasing)
+        wake()
+    }
+
+    /// Blocks until the service thread has ended (after `closed` was delivered).
+    public func waitUntilFinished(timeout: Double) -> Bool {
+        finished.wait(timeout: .now() + timeout) == .success
+    }
+
+    private func wake() {
+        let raw = contextPointer.load(ordering: .acquiring)
+        if raw != 0, let context = OpaquePointer(bitPattern: raw) { lws_cancel_service(context) }
+    }
+
+    // MARK: - Service thread
+
+    private func serviceLoop() {
+        defer { finished.signal() }
+        var protocols = [
+            lws_protocols(name: strdup("captiontap-client"), callback: webSocketClientCallback,
+                          per_session_data_size: 0, rx_buffer_size: 65536, id: 0, user: nil, tx_packet_size: 0),
+            lws_protocols(),
+        ]
+        defer { free(UnsafeMutableRawPointer(mutating: protocols[0].name)) }
+        let caFile = "/etc/ssl/certs/ca-certificates.crt"
+        let context: OpaquePointer? = protocols.withUnsafeMutableBufferPointer { table in
+            var info = lws_context_creation_info()
+            info.port = CONTEXT_PORT_NO_LISTEN
+            info.protocols = UnsafePointer(table.baseAddress)
+            info.options = UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT)
+            info.user = Unmanaged.passUnretained(self).toOpaque()
+            info.fd_limit_per_thread = 16
+            return caFile.withCString { ca in
+                if FileManager.default.fileExists(atPath: caFile) { info.client_ssl_ca_filepath = ca }
+                return lws_create_context(&info)
+            }
+        }
+        guard let context else {
+            deliverClose(CloseInfo(wasOpen: false, code: nil, message: "could not create a libwebsockets context", httpStatus: nil))
+            return
+        }
+        contextPointer.store(UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(context))), ordering: .releasing)
+        defer {
+            contextPointer.store(0, ordering: .releasing)
+            lws_context_destroy(context)
+        }
+
+        let connected: Bool = endpoint.host.withCString { host in
+            endpoint.path.withCString { path in
+                endpoint.hostHeader.withCString { hostHeader in
+                    var info = lws_client_connect_info()
+                    info.context = context
+                    info.address = host
+                    info.port = Int32(endpoint.port)
+                    info.path = path
+                    info.host = hostHeader
+                    info.origin = hostHeader
+                    info.ssl_connection = endpoint.secure ? Int32(LCCSCF_USE_SSL.rawValue) : 0
+                    info.ietf_version_or_minus_one = -1
+                    info.userdata = Unmanaged.passUnretained(self).toOpaque()
+                    return withUnsafeMutablePointer(to: &wsi) { pwsi in
+                        info.pwsi = pwsi
+                        return lws_client_connect_via_info(&info) != nil
+                    }
+                }
+            }
+        }
+        if !connected {
+            deliverClose(CloseInfo(wasOpen: false, code: nil, message: "cannot connect to \(endpoint.hostHeader)", httpStatus: nil))
+            return
+        }
+        while !done {
+            if lws_service(context, 0) < 0 { break }
+        }
+        if !done {
+            deliverClose(CloseInfo(wasOpen: opened, code: nil, message: "connection lost", httpStatus: nil))
+        }
+    }
+
+    private func deliverClose(_ info: CloseInfo) {
+        guard !done else { return }
+        done = true
+        onEvent(.closed(info))
+    }
+
+    fileprivate func handle(_ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _ input: UnsafeMutableRawPointer?, _ length: Int) -> Int32 {
+        switch reason {
+        case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+            guard let input else { return 0 }
+            let cursor = input.assumingMemoryBound(to: UnsafeMutablePointer<UInt8>?.self)
+            guard let start = cursor.pointee else { return 0 }
+            let end = start + length
+            for (name, value) in headers {
+                let ok = (name.lowercased() + ":").withCString { n in
+                    value.withCString { v in
+                        lws_add_http_header_by_name(wsi, UnsafeRawPointer(n).assumingMemoryBound(to: UInt8.self),
+                                                    UnsafeRawPointer(v).assumingMemoryBound(to: UInt8.self),
+                                                    Int32(strlen(v)), cursor, end)
+                    }
+                }
+                if ok != 0 { return -1 }
+            }
+        case LWS_CALLBACK_CLIENT_ESTABLISHED:
+            opened = true
+            onEvent(.open)
+            lws_callback_on_writable(wsi)
+        case LWS_CALLBACK_CLIENT_RECEIVE:
+            if receiving.isEmpty { receivingBinary = lws_frame_is_binary(wsi) != 0 }
+            if let input, length > 0 {
+                receiving.append(contentsOf: UnsafeRawBufferPointer(start: input, count: length))
+            }
+            if lws_is_final_fragment(wsi) != 0 && lws_remaining_packet_payload(wsi) == 0 {
+                let message = receiving
+                receiving.removeAll(keepingCapacity: true)
+                if !receivingBinary { onEvent(.text(String(decoding: message, as: UTF8.self))) }
+            }
+        case LWS_CALLBACK_CLIENT_WRITEABLE:
+            if closeRequested.load(ordering: .acquiring) && outgoing.withLock({ $0.isEmpty }) {
+                lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, nil, 0)
+                return -1
+            }
+            guard let next = outgoing.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) else { return 0 }
+            var frame = [UInt8](repeating: 0, count: ct_lws_pre())
+            frame.append(contentsOf: next.utf8)
+            let count = frame.count - ct_lws_pre()
+            let written = frame.withUnsafeMutableBufferPointer { buf in
+                lws_write(wsi, buf.baseAddress! + ct_lws_pre(), count, LWS_WRITE_TEXT)
+            }
+            if written < count { return -1 }
+            if !outgoing.withLock({ $0.isEmpty }) || closeRequested.load(ordering: .acquiring) {
+                lws_callback_on_writable(wsi)
+            }
+        case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+            if let connection = self.wsi, opened { lws_callback_on_writable(connection) }
+            if closeRequested.load(ordering: .acquiring) && !opened && !done {
+                deliverClose(CloseInfo(wasOpen: false, code: nil, message: "closed before connecting", httpStatus: nil))
+            }
+        case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+            if let input, length >= 2 {
+                let bytes = input.assumingMemoryBound(to: UInt8.self)
+                peerCloseCode = Int(bytes[0]) << 8 | Int(bytes[1])
+                if length > 2 { peerCloseReason = String(decoding: UnsafeRawBufferPointer(start: bytes + 2, count: length - 2), as: UTF8.self) }
+            }
+        case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+            let text = input.map { String(cString: $0.assumingMemoryBound(to: CChar.self)) } ?? "connection failed"
+            self.wsi = nil
+            deliverClose(CloseInfo(wasOpen: false, code: nil, message: text, httpStatus: Self.httpStatus(in: text, wsi: wsi)))
+        case LWS_CALLBACK_CLIENT_CLOSED:
+            self.wsi = nil
+            deliverClose(CloseInfo(wasOpen: true, code: peerCloseCode, message: peerCloseReason, httpStatus: nil))
+        default:
+            break
+        }
+        return 0
+    }
+
+    /// lws reports a refused upgrade as text; pull the HTTP status out of it.
+    static func httpStatus(in text: String, wsi: OpaquePointer?) -> Int? {
+        if let wsi {
+            let status = Int(lws_http_client_http_response(wsi))
+            if status >= 200 { return status }
+        }
+        let digits = text.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+        return digits.first { (300...599).contains($0) }
+    }
+}
+
+/// The lws protocol callback: routes to the client that owns the context.
+private func webSocketClientCallback(
+    wsi: OpaquePointer?, reason: lws_callback_reasons, user: UnsafeMutableRawPointer?,
+    input: UnsafeMutableRawPointer?, length: Int
+) -> Int32 {
+    guard let context = lws_get_context(wsi), let owner = lws_context_user(context) else { return 0 }
+    let client = Unmanaged<WebSocketClient>.fromOpaque(owner).takeUnretainedValue()
+    return client.handle(wsi, reason, input, length)
+}

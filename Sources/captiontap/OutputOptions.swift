@@ -1,0 +1,52 @@
+import ArgumentParser
+import CaptionTapSinks
+import Foundation
+
+extension StdoutFormat: ExpressibleByArgument {}
+
+/// Where captions go. All sinks can be combined in one run.
+struct OutputOptions: ParsableArguments {
+    @Option(help: "Captions on stdout: text or jsonl.")
+    var format: StdoutFormat = .text
+
+    @Flag(help: "JSONL: also print partial captions when stdout is not a terminal.")
+    var partials = false
+
+    @Option(help: ArgumentHelp("Write final captions, one per line, to this FIFO (created 0600 if missing); never blocks.", valueName: "path"))
+    var fifo: String?
+
+    @Option(name: .customLong("fifo-format"), help: "FIFO lines: text or jsonl.")
+    var fifoFormat: StdoutFormat = .text
+
+    @Option(help: ArgumentHelp("Write SubRip subtitles, valid after every cue.", valueName: "file.srt"))
+    var srt: String?
+
+    @Option(help: ArgumentHelp("Write WebVTT subtitles, valid after every cue.", valueName: "file.vtt"))
+    var vtt: String?
+
+    @Option(name: .customLong("obs-text"), help: ArgumentHelp("Keep the last lines in this file for OBS's Text source (\"Read from file\"), replaced atomically.", valueName: "file"))
+    var obsText: String?
+
+    @Option(name: .customLong("obs-lines"), help: "Lines kept in the --obs-text file.")
+    var obsLines = 2
+
+    func validate() throws {
+        guard (1...20).contains(obsLines) else { throw ValidationError("--obs-lines must be 1–20") }
+    }
+
+    /// Opens every requested sink; any failure is a usage error naming the path.
+    func makeSinks() throws(CLIError) -> [CaptionSink] {
+        var sinks: [CaptionSink] = []
+        let onTerminal = isatty(1) == 1
+        sinks.append(StdoutSink(format: format, includePartials: partials || onTerminal))
+        do {
+            if let fifo { sinks.append(try FIFOSink(path: fifo, format: fifoFormat)) }
+            if let srt { sinks.append(try SubtitleFileSink(path: srt, format: .srt)) }
+            if let vtt { sinks.append(try SubtitleFileSink(path: vtt, format: .vtt)) }
+            if let obsText { sinks.append(try OBSTextFileSink(path: obsText, lines: obsLines)) }
+        } catch {
+            throw .usage(error.description)
+        }
+        return sinks
+    }
+}

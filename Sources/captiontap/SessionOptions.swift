@@ -1,0 +1,121 @@
+import ArgumentParser
+import CaptionTapCore
+import CaptionTapTransport
+import Foundation
+
+extension ContextMode: ExpressibleByArgument {}
+
+/// Where transcription happens and how the session is set up.
+struct SessionOptions: ParsableArguments {
+    static let defaultURL = "wss://api.openai.com/v1/realtime?model=gpt-realtime"
+
+    @Option(help: "Realtime endpoint (ws:// for local backends).")
+    var url: String = defaultURL
+
+    @Option(help: "Model, set as the URL's ?model= parameter.")
+    var model: String?
+
+    @Option(name: .customLong("api-key-file"), help: ArgumentHelp("Read the API key from this file instead of OPENAI_API_KEY.", valueName: "file"))
+    var apiKeyFile: String?
+
+    @Option(name: .customLong("vad-threshold"), help: "Server VAD threshold, 0–1.")
+    var vadThreshold = 0.6
+
+    @Option(name: .customLong("silence-ms"), help: "Silence that ends a turn, in ms.")
+    var silenceMs = 800
+
+    @Option(name: .customLong("prefix-ms"), help: "Audio kept before detected speech, in ms.")
+    var prefixMs = 300
+
+    @Option(help: "Language of the speech (e.g. en, de), to keep transcripts from being translated.")
+    var language: String?
+
+    @Option(help: ArgumentHelp("Names and vocabulary to favour.", valueName: "text"))
+    var prompt: String?
+
+    @Option(name: .customLong("instructions-file"), help: ArgumentHelp("Replace the transcription instructions with this file's text.", valueName: "file"))
+    var instructionsFile: String?
+
+    @Option(help: "Context for each transcript: turn (cheapest), recent:N (last N transcripts), or session (whole conversation).")
+    var context: ContextMode = .turn
+
+    @Option(name: .customLong("drain-timeout"), help: ArgumentHelp("At the end, wait this long for outstanding transcripts.", valueName: "seconds"))
+    var drainTimeout = 30.0
+
+    @Option(name: .customLong("session-max-minutes"), help: "Rotate to a new session after this many minutes (at a turn boundary).")
+    var sessionMaxMinutes = 55.0
+
+    @Option(name: .customLong("price-audio-in"), help: "USD per 1M audio input tokens (cost estimate).")
+    var priceAudioIn = 32.0
+    @Option(name: .customLong("price-text-in"), help: "USD per 1M text input tokens.")
+    var priceTextIn = 4.0
+    @Option(name: .customLong("price-cached-in"), help: "USD per 1M cached input tokens.")
+    var priceCachedIn = 0.4
+    @Option(name: .customLong("price-text-out"), help: "USD per 1M text output tokens.")
+    var priceTextOut = 16.0
+
+    func validate() throws {
+        guard WebSocketEndpoint(url) != nil else { throw ValidationError("--url must be ws://HOST[:PORT]/PATH or wss://…, got '\(url)'") }
+        guard (0...1).contains(vadThreshold) else { throw ValidationError("--vad-threshold must be between 0 and 1") }
+        guard (100...10_000).contains(silenceMs) else { throw ValidationError("--silence-ms must be 100–10000") }
+        guard (0...5_000).contains(prefixMs) else { throw ValidationError("--prefix-ms must be 0–5000") }
+        guard drainTimeout >= 0 else { throw ValidationError("--drain-timeout must not be negative") }
+        guard sessionMaxMinutes > 0 else { throw ValidationError("--session-max-minutes must be positive") }
+    }
+
+    /// The endpoint, with `--model` applied to the query.
+    func endpoint() -> WebSocketEndpoint {
+        var endpoint = WebSocketEndpoint(url)!
+        if let model {
+            var parts = endpoint.path.split(separator: "?", maxSplits: 1).map(String.init)
+            var query = parts.count > 1 ? parts[1].split(separator: "&").map(String.init).filter { !$0.hasPrefix("model=") } : []
+            query.insert("model=\(model.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? model)", at: 0)
+            parts = [parts[0], query.joined(separator: "&")]
+            endpoint.path = parts.joined(separator: "?")
+        }
+        return endpoint
+    }
+
+    /// The API key from `--api-key-file` or `OPENAI_API_KEY`; warns about a readable key file.
+    func apiKey(warn: (String) -> Void) throws(CLIError) -> String? {
+        if let apiKeyFile {
+            guard let data = FileManager.default.contents(atPath: apiKeyFile) else {
+                throw .usage("cannot read --api-key-file '\(apiKeyFile)'")
+            }
+            var info = stat()
+            if stat(apiKeyFile, &info) == 0, info.st_mode & 0o077 != 0 {
+                warn("API key file '\(apiKeyFile)' is readable by group or others; run: chmod 600 '\(apiKeyFile)'")
+            }
+            let key = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !key.isEmpty else { throw .usage("--api-key-file '\(apiKeyFile)' is empty") }
+            return key
+        }
+        let env = ProcessInfo.processInfo.environment["OPENAI_API_KEY"]?.trimmingCharacters(in: .whitespacesAndNewlines)
+        return env?.isEmpty == false ? env : nil
+    }
+
+    func sessionConfig() throws(CLIError) -> SessionConfig {
+        var config = SessionConfig()
+        config.vadThreshold = vadThreshold
+        config.silenceMs = silenceMs
+        config.prefixMs = prefixMs
+        config.language = language
+        config.prompt = prompt
+        config.context = context
+        if let instructionsFile {
+            guard let data = FileManager.default.contents(atPath: instructionsFile) else {
+                throw .usage("cannot read --instructions-file '\(instructionsFile)'")
+            }
+            config.customInstructions = String(decoding: data, as: UTF8.self)
+        }
+        return config
+    }
+
+    /// Estimated USD cost of `usage` at the configured prices.
+    func cost(_ usage: Usage) -> Double {
+        let uncachedText = max(0, usage.inputTextTokens - usage.cachedTokens)
+        let otherIn = max(0, usage.inputTokens - usage.inputTextTokens - usage.inputAudioTokens)
+        return (Double(usage.inputAudioTokens) * priceAudioIn + Double(uncachedText + otherIn) * priceTextIn
+            + Double(usage.cachedTokens) * priceCachedIn + Double(usage.outputTokens) * priceTextOut) / 1_000_000
+    }
+}

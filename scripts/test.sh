@@ -4,6 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build --build-tests
+# The loopback Realtime test server and SDK validation run in a venv of pinned packages.
+venv=${CAPTIONTAP_VENV:-$PWD/.build/realtime-venv}
+Tests/RealtimeServer/setup-venv.sh "$venv"
+export CAPTIONTAP_PYTHON=$venv/bin/python
 pwdir=$(mktemp -d /tmp/captiontap-pw.XXXXXX)
 trap 'scripts/headless-pipewire.sh stop "$pwdir"; rm -rf "$pwdir"' EXIT
 scripts/headless-pipewire.sh start "$pwdir"

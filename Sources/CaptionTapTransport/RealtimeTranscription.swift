@@ -61,6 +61,8 @@ public final class RealtimeTranscription: @unchecked Sendable {
     private var finishing = false
     private var drainDeadline: Double = .infinity
     private var eventsIgnored = 0
+    private var everOpened = false
+    private var lastFailure = ""
     private var worker: Thread?
 
     public init(options: Options, logger: Logger, onCaption: @escaping (Caption) -> Void) {
@@ -136,6 +138,8 @@ public final class RealtimeTranscription: @unchecked Sendable {
             if finishing {
                 if transcriber.isDrained {
                     outcomeBox.withLock { $0 = .drained }
+                } else if now > drainDeadline && !everOpened {
+                    fail("cannot reach \(options.endpoint)\(lastFailure.isEmpty ? "" : " (\(lastFailure))"): is the Realtime server running and the URL right?")
                 } else if now > drainDeadline {
                     outcomeBox.withLock { $0 = .timedOut(pendingTurns: transcriber.turnCount - transcriber.finalsEmitted) }
                 }
@@ -163,6 +167,7 @@ public final class RealtimeTranscription: @unchecked Sendable {
         case .open:
             let rotation = rotating && transcriber.liveSession != nil
             if connecting == epoch { connecting = nil }
+            everOpened = true
             logger.debug("session \(epoch) open", metadata: ["session.epoch": "\(epoch)"])
             liveSince = now
             perform(transcriber.startSession(epoch: epoch, rotation: rotation))
@@ -193,25 +198,27 @@ public final class RealtimeTranscription: @unchecked Sendable {
             }
         case .closed(let info):
             clients.removeValue(forKey: epoch)
-            if connecting == epoch { connecting = nil }
+            let wasConnecting = connecting == epoch
+            if wasConnecting { connecting = nil }
+            if !info.message.isEmpty { lastFailure = info.message }
             if info.httpStatus == 401 || info.httpStatus == 403 {
                 fail("the server refused the API key (HTTP \(info.httpStatus!)): check OPENAI_API_KEY or --api-key-file")
                 return
             }
             let wasLive = transcriber.liveSession == epoch
-            let wasDraining = transcriber.canClose(epoch: epoch) || !wasLive
             transcriber.sessionLost(epoch: epoch)
-            if wasLive || transcriber.needsReplay {
-                if !wasLive, let live = transcriber.liveSession {
-                    // A rotated-away session died owing transcripts: replay them in a fresh session.
-                    clients[live]?.close()
-                    transcriber.sessionLost(epoch: live)
-                }
+            if !wasLive && !wasConnecting && transcriber.needsReplay, let live = transcriber.liveSession {
+                // A rotated-away session died owing transcripts: replay them in a fresh session.
+                clients[live]?.close()
+                transcriber.sessionLost(epoch: live)
+            }
+            if wasLive || wasConnecting || transcriber.needsReplay {
                 let delay = backoff()
                 logger.warning(
                     "connection to \(options.endpoint.hostHeader) \(info.wasOpen ? "lost" : "failed")\(info.message.isEmpty ? "" : ": \(info.message)"); reconnecting in \(String(format: "%.1f", delay)) s")
                 nextConnectAt = now + delay
-            } else if wasDraining {
+                rotating = false
+            } else {
                 logger.debug("rotated session \(epoch) closed")
             }
         }

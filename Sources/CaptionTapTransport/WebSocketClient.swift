@@ -90,6 +90,8 @@ public final class WebSocketClient: @unchecked Sendable {
 
     private func serviceLoop() {
         defer { finished.signal() }
+        // lws would log to stderr with its own format; captiontap reports failures itself.
+        lws_set_log_level(0, nil)
         var protocols = [
             lws_protocols(name: strdup("captiontap-client"), callback: webSocketClientCallback,
                           per_session_data_size: 0, rx_buffer_size: 65536, id: 0, user: nil, tx_packet_size: 0),
@@ -101,11 +103,12 @@ public final class WebSocketClient: @unchecked Sendable {
             var info = lws_context_creation_info()
             info.port = CONTEXT_PORT_NO_LISTEN
             info.protocols = UnsafePointer(table.baseAddress)
-            info.options = UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT)
+            // TLS setup (and parsing the system CA bundle) only for wss://: it costs ~0.1 s of CPU.
+            info.options = endpoint.secure ? UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT) : 0
             info.user = Unmanaged.passUnretained(self).toOpaque()
             info.fd_limit_per_thread = 16
             return caFile.withCString { ca in
-                if FileManager.default.fileExists(atPath: caFile) { info.client_ssl_ca_filepath = ca }
+                if endpoint.secure && FileManager.default.fileExists(atPath: caFile) { info.client_ssl_ca_filepath = ca }
                 return lws_create_context(&info)
             }
         }

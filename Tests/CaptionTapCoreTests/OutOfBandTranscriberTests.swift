@@ -36,6 +36,14 @@ import Testing
         return t.handle(event(#"{"type":"input_audio_buffer.committed","event_id":"e3","item_id":"\#(item)","previous_item_id":null}"#), epoch: epoch, now: 0)
     }
 
+    /// Ends the input and answers both `session.update`s (the session's own and the barrier).
+    @discardableResult
+    func finish(_ t: OutOfBandTranscriber, epoch: Int = 1) -> [Action] {
+        var actions = t.finishInput()
+        for _ in 0..<2 { actions += t.handle(.sessionUpdated, epoch: epoch, now: 0) }
+        return actions
+    }
+
     func respond(_ t: OutOfBandTranscriber, epoch: Int, item: String, response: String, words: [String], now: Double = 0) -> [Action] {
         var actions = t.handle(event(#"{"type":"response.created","event_id":"e4","response":{"id":"\#(response)","object":"realtime.response","status":"in_progress","conversation_id":null,"output":[],"metadata":{"purpose":"caption","item_id":"\#(item)"}}}"#), epoch: epoch, now: now)
         for w in words {
@@ -79,6 +87,8 @@ import Testing
         #expect(final.startMs == 100 && final.endMs == 900)
         #expect(final.usage?.inputAudioTokens == 30)
         #expect(t.totalUsage.outputTokens == 11)
+        #expect(!t.isDrained, "input not finished yet")
+        #expect(sent(finish(t)).map { $0["type"]?.string } == ["session.update"], "only the barrier: no turn is open")
         #expect(t.isDrained)
     }
 
@@ -115,6 +125,7 @@ import Testing
         let giveUp = fail(thirdID, now: 13)
         #expect(giveUp.contains { if case .warning(let m) = $0 { m.contains("after 3 tries") } else { false } })
         #expect(captions(giveUp).map(\.isFinal) == [true])
+        finish(t)
         #expect(t.isDrained)
     }
 
@@ -155,6 +166,7 @@ import Testing
         #expect(finals.first?.startMs == 300)
         #expect(finals.first?.endMs == 1200)
         #expect(t.turnCount == 1)
+        finish(t, epoch: 2)
         #expect(t.isDrained)
     }
 
@@ -193,18 +205,37 @@ import Testing
         #expect(t.canClose(epoch: 1))
     }
 
-    @Test func endOfInputCommitsTheOpenTurn() throws {
+    @Test func endOfInputCommitsTheOpenTurnAfterABarrier() throws {
         let t = make()
         _ = t.startSession(epoch: 1)
         capture(t, seconds: 1)
-        #expect(t.finishInput().isEmpty, "no open speech: nothing to commit")
         _ = t.handle(event(#"{"type":"input_audio_buffer.speech_started","event_id":"e","audio_start_ms":200,"item_id":"x"}"#), epoch: 1, now: 0)
+        let barrier = sent(t.finishInput())
+        #expect(barrier.map { $0["type"]?.string } == ["session.update"])
+        #expect(sent(t.handle(.sessionUpdated, epoch: 1, now: 0)).isEmpty, "the session's own update, not the barrier")
         #expect(!t.isDrained)
-        let commit = try #require(sent(t.finishInput()).first)
+        let commit = try #require(sent(t.handle(.sessionUpdated, epoch: 1, now: 0)).first)
         #expect(commit["type"]?.string == "input_audio_buffer.commit")
+        #expect(!t.isDrained)
         let request = sent(t.handle(event(#"{"type":"input_audio_buffer.committed","event_id":"e","item_id":"x","previous_item_id":null}"#), epoch: 1, now: 0))
         #expect(request.count == 1)
         _ = respond(t, epoch: 1, item: "x", response: "r", words: ["tail"])
+        #expect(t.isDrained)
+    }
+
+    @Test func aBarrierLostWithItsSessionIsSentAgain() {
+        let t = make()
+        _ = t.startSession(epoch: 1)
+        capture(t, seconds: 1)
+        _ = t.finishInput()
+        t.sessionLost(epoch: 1)
+        let types = sent(t.startSession(epoch: 2)).compactMap { $0["type"]?.string }
+        #expect(types.first == "session.update")
+        #expect(types.last == "session.update", "the barrier follows the replayed audio")
+        #expect(types.filter { $0 == "input_audio_buffer.append" }.count == 10)
+        _ = t.handle(.sessionUpdated, epoch: 2, now: 0)
+        #expect(!t.isDrained)
+        _ = t.handle(.sessionUpdated, epoch: 2, now: 0)
         #expect(t.isDrained)
     }
 

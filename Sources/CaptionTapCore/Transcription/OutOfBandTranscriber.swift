@@ -78,6 +78,11 @@ public final class OutOfBandTranscriber {
     private var rateLimitReset: Double?
     private var recentFinals: [String] = []
     private var inputFinished = false
+    /// `session.update`s sent / `session.updated`s seen per epoch: an update sent after the last
+    /// append is a barrier, its reply proves the server has processed all audio before it.
+    private var updatesSent: [Int: Int] = [:]
+    private var updatesSeen: [Int: Int] = [:]
+    private var barrier: (epoch: Int, count: Int)?
 
     // Audio history (PCM16 LE bytes) for replay: `history[historyHead...]` holds absolute
     // samples `historyStartSample ..< totalSamples`.
@@ -157,7 +162,9 @@ public final class OutOfBandTranscriber {
         liveEpoch = epoch
         epochBaseSamples[epoch] = replayFromSample
         epochSentSamples[epoch] = 0
+        updatesSent[epoch] = 1
         actions += replayEvents(from: replayFromSample, epoch: epoch)
+        if inputFinished { actions += sendBarrier() }
         return actions
     }
 
@@ -197,7 +204,8 @@ public final class OutOfBandTranscriber {
         open.removeValue(forKey: epoch)
         drainingEpochs.remove(epoch)
         if liveEpoch == epoch { liveEpoch = nil }
-        if commitEventID != nil { commitEventID = nil }
+        commitEventID = nil
+        if barrier?.epoch == epoch { barrier = nil }  // re-sent by the next session
     }
 
     /// True when a draining (rotated-away) session owes no more responses and can be closed.
@@ -227,6 +235,12 @@ public final class OutOfBandTranscriber {
             stopped[item] = absoluteMs(ms, epoch: epoch)
         case .committed(let item) where !draining && epoch == liveEpoch:
             return committed(item: item, epoch: epoch)
+        case .sessionUpdated:
+            updatesSeen[epoch, default: 0] += 1
+            if let b = barrier, b.epoch == epoch, updatesSeen[epoch, default: 0] >= b.count {
+                barrier = nil
+                return commitOpenTurn()
+            }
         case .responseCreated(let responseID, let item):
             if let i = turns.firstIndex(where: { $0.epoch == epoch && $0.itemID == item && $0.state != .final }) {
                 turns[i].state = .streaming(responseID: responseID)
@@ -398,9 +412,21 @@ public final class OutOfBandTranscriber {
 
     // MARK: - End of input
 
-    /// The input has ended: commit the open turn, if any, so its transcript is requested.
+    /// The input has ended. Once the server has processed every append (a `session.update`
+    /// barrier), the open turn, if any, is committed so its transcript is requested.
     public func finishInput() -> [Action] {
         inputFinished = true
+        return sendBarrier()
+    }
+
+    private func sendBarrier() -> [Action] {
+        guard let live = liveEpoch else { return [] }
+        updatesSent[live, default: 0] += 1
+        barrier = (live, updatesSent[live]!)
+        return [.send(epoch: live, text: ClientEvents.sessionUpdate(config.session))]
+    }
+
+    private func commitOpenTurn() -> [Action] {
         guard let live = liveEpoch, open[live] != nil else { return [] }
         requestCounter += 1
         let eventID = "ct_commit_\(requestCounter)"
@@ -410,7 +436,7 @@ public final class OutOfBandTranscriber {
 
     /// Every turn has its final caption out and no speech is left open.
     public var isDrained: Bool {
-        emitted == turns.count && !turns.contains { $0.state != .final } && (liveEpoch.map { open[$0] == nil } ?? true)
+        inputFinished && barrier == nil && liveEpoch != nil && emitted == turns.count && !turns.contains { $0.state != .final } && (liveEpoch.map { open[$0] == nil } ?? true)
             && commitEventID == nil
     }
 

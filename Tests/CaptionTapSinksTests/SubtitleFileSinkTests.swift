@@ -1,0 +1,132 @@
+import CaptionTapCore
+import CaptionTapSinks
+import Foundation
+import Testing
+
+@Suite struct SubtitleFileSinkTests {
+    private func final(_ text: String, _ startMs: Int, _ endMs: Int) -> Caption {
+        Caption(text: text, isFinal: true, itemID: "item", responseID: nil, startMs: startMs, endMs: endMs)
+    }
+
+    /// A run with everything awkward: partials, overlaps, an inverted cue, empty finals, markup, newlines.
+    private var script: [Caption] {
+        [
+            Caption(text: "Hel", isFinal: false, itemID: "a", responseID: nil, startMs: 1000, endMs: 0),
+            final("Hello there.", 1000, 3000),
+            final("Overlapping start.", 2500, 4000),
+            final("   ", 4000, 4500),
+            final("Inverted <b>times</b> & more", 5000, 4000),
+            final("Entirely inside the previous cue", 4500, 4600),
+            Caption(text: "Two", isFinal: false, itemID: "b", responseID: nil, startMs: 6000, endMs: 0),
+            final("Two\nlines", 6000, 7000),
+            final("", 7000, 8000),
+            final("An hour later", 3_600_000, 3_601_500),
+        ]
+    }
+
+    private func parse(_ content: String, _ format: SubtitleFileSink.Format) throws -> [SubtitleParser.Cue] {
+        switch format {
+        case .srt: try SubtitleParser.parseSRT(content)
+        case .vtt: try SubtitleParser.parseVTT(content)
+        }
+    }
+
+    @Test(arguments: SubtitleFileSink.Format.allCases)
+    func fileIsValidAfterEveryCaption(_ format: SubtitleFileSink.Format) throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("out.\(format.rawValue)")
+        let sink = try SubtitleFileSink(path: path, format: format)
+        #expect(try parse(try #require(Descriptors.fileString(path)), format).isEmpty)
+
+        var expectedCount = 0
+        for caption in script {
+            sink.caption(caption)
+            if caption.isFinal && !caption.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                expectedCount += 1
+            }
+            let cues = try parse(try #require(Descriptors.fileString(path)), format)
+            #expect(cues.count == expectedCount)
+            #expect(sink.cueCount == expectedCount)
+            #expect(cues.map(\.index) == (0..<cues.count).map { Optional($0 + 1) }, "numbered 1, 2, 3…")
+            var previousEnd = 0
+            for cue in cues {
+                #expect(cue.startMs >= previousEnd, "cue \(cue) starts before the previous end")
+                #expect(cue.endMs > cue.startMs, "cue \(cue) does not end after it starts")
+                previousEnd = cue.endMs
+            }
+        }
+        sink.close()
+        #expect(sink.droppedCues == 0)
+    }
+
+    @Test(arguments: SubtitleFileSink.Format.allCases)
+    func overlapsAndInversionsAreFixed(_ format: SubtitleFileSink.Format) throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("out.\(format.rawValue)")
+        let sink = try SubtitleFileSink(path: path, format: format)
+        script.forEach(sink.caption)
+        sink.close()
+        let cues = try parse(try #require(Descriptors.fileString(path)), format)
+        #expect(cues.map { [$0.startMs, $0.endMs] } == [
+            [1000, 3000],            // as given
+            [3000, 4000],            // started at 2500, inside the previous cue: moved to its end
+            [5000, 5001],            // ended before it started: 1 ms long
+            [5001, 5002],            // wholly inside the previous: moved after it, 1 ms long
+            [6000, 7000],
+            [3_600_000, 3_601_500],
+        ])
+        let texts = cues.map(\.text)
+        #expect(texts[4] == "Two lines")
+        #expect(texts[2] == (format == .vtt
+            ? "Inverted &lt;b&gt;times&lt;/b&gt; &amp; more" : "Inverted <b>times</b> & more"))
+    }
+
+    @Test func srtFileIsExact() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("out.srt")
+        let sink = try SubtitleFileSink(path: path, format: .srt)
+        sink.caption(final("Hello there.", 1200, 3100))
+        sink.caption(final("Second", 3000, 3_600_000))
+        sink.close()
+        #expect(Descriptors.fileString(path) == """
+            1
+            00:00:01,200 --> 00:00:03,100
+            Hello there.
+
+            2
+            00:00:03,100 --> 01:00:00,000
+            Second
+
+
+            """)
+    }
+
+    @Test func vttFileIsExactAndHasItsHeaderFromTheStart() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("out.vtt")
+        let sink = try SubtitleFileSink(path: path, format: .vtt)
+        #expect(Descriptors.fileString(path) == "WEBVTT\n\n")
+        sink.caption(final("Hello", 0, 999))
+        #expect(Descriptors.fileString(path) == "WEBVTT\n\n1\n00:00:00.000 --> 00:00:00.999\nHello\n\n")
+        sink.close()
+    }
+
+    @Test func fixTimesRules() {
+        #expect(SubtitleFileSink.fixTimes(startMs: 100, endMs: 200, previousEndMs: 50) == (100, 200))
+        #expect(SubtitleFileSink.fixTimes(startMs: 100, endMs: 200, previousEndMs: 150) == (150, 200))
+        #expect(SubtitleFileSink.fixTimes(startMs: 100, endMs: 100, previousEndMs: 0) == (100, 101))
+        #expect(SubtitleFileSink.fixTimes(startMs: 100, endMs: 120, previousEndMs: 300) == (300, 301))
+        #expect(SubtitleFileSink.fixTimes(startMs: -40, endMs: -10, previousEndMs: 0) == (0, 1))
+    }
+
+    @Test func initThrowsWhenTheFileCannotBeCreated() {
+        let dir = TemporaryDirectory()
+        let path = dir.file("missing/dir/out.srt")
+        let error = #expect(throws: SinkError.self) { try SubtitleFileSink(path: path, format: .srt) }
+        #expect(error?.description.contains(path) == true)
+        guard case .fileFailed = error else {
+            Issue.record("expected .fileFailed, got \(String(describing: error))")
+            return
+        }
+    }
+}

@@ -1,0 +1,225 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `captiontap run` against the loopback Realtime test server: real libwebsockets, a real
+/// WebSocket server, the protocol validated by the official SDK's types (`--strict`).
+@Suite(.serialized, .enabled(if: FakeRealtimeServer.shouldRun, "needs the test venv of scripts/test.sh"))
+struct RealtimeSessionTests {
+    static let frequencies: [Double] = [300, 500, 700, 900]
+    static let expected = frequencies.map { "tone \(Int($0)) hertz" }
+
+    let dir: URL
+    let input: String
+
+    init() throws {
+        dir = try Tools.temporaryDirectory()
+        input = dir.appendingPathComponent("turns.wav").path
+        try WAV.write24kMono(WAV.toneTurns(Self.frequencies), to: input)
+    }
+
+    private func environment(key: String? = nil) -> [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        env["OPENAI_API_KEY"] = key
+        return env
+    }
+
+    private func finals(_ stdout: String) -> [String] {
+        stdout.split(separator: "\n").compactMap { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  object["final"] as? Bool == true else { return nil }
+            return object["text"] as? String
+        }
+    }
+
+    @Test func captionsEveryTurnOnceInOrderAndStreamsTheFilesExactPCM() throws {
+        let server = try FakeRealtimeServer()
+        let result = try Tools.captiontap(["run", "--input", input, "--url", server.url, "--format", "jsonl"], environment: environment())
+        let (status, stats) = server.stop()
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(finals(result.stdout) == Self.expected)
+        #expect(status == 0, "the server saw protocol violations: \(stats)")
+
+        // Every JSONL line has the documented shape.
+        for line in result.stdout.split(separator: "\n") {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            for key in ["type", "final", "text", "item_id", "response_id", "start_ms", "end_ms"] {
+                #expect(object[key] != nil, "missing \(key) in \(line)")
+            }
+        }
+        // The appended PCM is exactly the file's PCM.
+        let sent = try Data(contentsOf: URL(fileURLWithPath: server.audioPath(session: 1)))
+        let file = try Data(contentsOf: URL(fileURLWithPath: input))
+        #expect(sent == file.suffix(sent.count))
+        #expect(sent.count == file.count - 44)
+
+        let events = server.clientEvents()
+        #expect(events.first?["type"] as? String == "session.update")
+        let requests = events.filter { $0["type"] as? String == "response.create" }
+        #expect(requests.count == Self.frequencies.count)
+        for request in requests {
+            let response = try #require(request["response"] as? [String: Any])
+            #expect(response["conversation"] as? String == "none")
+            let input = try #require(response["input"] as? [[String: Any]])
+            #expect(input.first?["type"] as? String == "item_reference")
+        }
+        #expect(result.stderr.contains("4 turns"))
+        #expect(result.stderr.contains("estimated cost $"))
+    }
+
+    @Test(arguments: [
+        ["--drop-after-commits", "2"],
+        ["--error-first-responses", "2"],
+        ["--rate-limit-first", "2"],
+        ["--garbage"],
+        ["--reverse-responses"],
+        ["--session-max-seconds", "1.5"],
+        ["--response-delay-ms", "700"],
+    ])
+    func faultsStillGiveTheSameCaptions(flags: [String]) throws {
+        let server = try FakeRealtimeServer(flags)
+        // Session expiry needs wall time to pass; the other faults are as real when fed fast.
+        let pace = flags.first == "--session-max-seconds" ? "realtime" : "fast"
+        let result = try Tools.captiontap(
+            ["run", "--input", input, "--pace", pace, "--url", server.url, "--format", "jsonl"],
+            environment: environment(), timeout: 90)
+        let (status, stats) = server.stop()
+        #expect(result.status == 0, "\(flags): \(result.stderr)")
+        #expect(finals(result.stdout) == Self.expected, "\(flags): \(result.stderr)")
+        #expect(status == 0, "\(flags): protocol violations: \(stats)")
+    }
+
+    @Test func sessionRotationHasNoAudioGap() throws {
+        let server = try FakeRealtimeServer()
+        let result = try Tools.captiontap(
+            ["run", "--input", input, "--pace", "realtime", "--url", server.url, "--format", "jsonl",
+             "--session-max-minutes", "0.05"], environment: environment(), timeout: 90)
+        _ = server.stop()
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(finals(result.stdout) == Self.expected)
+        #expect(result.stderr.contains("rotating session"))
+        // Sessions after the first carry on where the previous one stopped.
+        let sessions = (1...10).compactMap { try? Data(contentsOf: URL(fileURLWithPath: server.audioPath(session: $0))) }
+        #expect(sessions.count >= 2)
+        let file = try Data(contentsOf: URL(fileURLWithPath: input)).dropFirst(44)
+        #expect(sessions.reduce(0) { $0 + $1.count } >= file.count, "every sample reached some session")
+    }
+
+    @Test func subtitleAndOBSFilesHoldTheCaptions() throws {
+        let server = try FakeRealtimeServer()
+        let srt = dir.appendingPathComponent("out.srt").path
+        let vtt = dir.appendingPathComponent("out.vtt").path
+        let obs = dir.appendingPathComponent("obs.txt").path
+        let result = try Tools.captiontap(
+            ["run", "-q", "--input", input, "--url", server.url, "--srt", srt, "--vtt", vtt, "--obs-text", obs],
+            environment: environment())
+        _ = server.stop()
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.split(separator: "\n").map(String.init) == Self.expected)
+
+        let srtText = try String(contentsOfFile: srt, encoding: .utf8)
+        let blocks = srtText.components(separatedBy: "\n\n").filter { !$0.isEmpty }
+        #expect(blocks.count == 4)
+        var previousEnd = ""
+        for (i, block) in blocks.enumerated() {
+            let lines = block.split(separator: "\n").map(String.init)
+            #expect(lines.count == 3)
+            #expect(lines[0] == "\(i + 1)")
+            let times = lines[1].components(separatedBy: " --> ")
+            #expect(times.count == 2)
+            #expect(times.allSatisfy { $0.range(of: #"^\d\d:\d\d:\d\d,\d\d\d$"#, options: .regularExpression) != nil })
+            #expect(times[0] < times[1] && previousEnd <= times[0])
+            previousEnd = times[1]
+            #expect(lines[2] == Self.expected[i])
+        }
+        let vttText = try String(contentsOfFile: vtt, encoding: .utf8)
+        #expect(vttText.hasPrefix("WEBVTT\n\n"))
+        #expect(vttText.components(separatedBy: " --> ").count == 5)
+        #expect(vttText.range(of: #"\d\d:\d\d:\d\d\.\d\d\d --> \d\d:\d\d:\d\d\.\d\d\d"#, options: .regularExpression) != nil)
+        #expect(try String(contentsOfFile: obs, encoding: .utf8) == Self.expected.suffix(2).joined(separator: "\n"))
+    }
+
+    @Test func fifoSurvivesLateLeavingAndReturningReaders() throws {
+        let server = try FakeRealtimeServer()
+        let fifo = dir.appendingPathComponent("captions.fifo").path
+        let run = try RunningProcess(Tools.captiontap,
+            ["run", "--input", input, "--pace", "realtime", "--url", server.url, "--fifo", fifo, "--format", "jsonl"],
+            environment: environment())
+        // Nobody reads at first: the first caption is dropped for the FIFO only.
+        while finals(run.stdoutSoFar).count < 1 && run.isRunning { Thread.sleep(forTimeInterval: 0.05) }
+        // A late reader attaches, takes one line and leaves.
+        let reader = open(fifo, O_RDONLY | O_NONBLOCK)
+        #expect(reader >= 0)
+        var got = ""
+        let deadline = Date().addingTimeInterval(15)
+        while !got.contains("\n") && Date() < deadline {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let n = read(reader, &buffer, buffer.count)
+            if n > 0 { got += String(decoding: buffer[0..<n], as: UTF8.self) } else { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        close(reader)
+        let result = run.wait(timeout: 60)
+        _ = server.stop()
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(finals(result.stdout) == Self.expected, "stdout keeps every caption whatever the FIFO does")
+        let line = got.split(separator: "\n").first.map(String.init)
+        #expect(line == Self.expected[1], "the late reader gets the next caption, got \(got)")
+        // The FIFO is still a FIFO with 0600 permissions.
+        var info = stat()
+        #expect(stat(fifo, &info) == 0)
+        #expect(info.st_mode & S_IFMT == S_IFIFO)
+        #expect(info.st_mode & 0o777 == 0o600)
+    }
+
+    @Test func theKeyIsSentButNeverPrinted() throws {
+        let key = "sk-test-\(UUID().uuidString)"
+        let server = try FakeRealtimeServer(["--api-key", key])
+        let result = try Tools.captiontap(["run", "--verbose", "--input", input, "--url", server.url], environment: environment(key: key))
+        _ = server.stop()
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.split(separator: "\n").map(String.init) == Self.expected)
+        #expect(!result.stdout.contains(key) && !result.stderr.contains(key))
+        #expect(!result.stdout.contains(String(key.suffix(12))) && !result.stderr.contains(String(key.suffix(12))))
+    }
+
+    @Test func aRefusedKeyExitsWithOneClearLine() throws {
+        let server = try FakeRealtimeServer(["--api-key", "the-right-key"])
+        let keyFile = dir.appendingPathComponent("key").path
+        try "wrong-key\n".write(toFile: keyFile, atomically: true, encoding: .utf8)
+        chmod(keyFile, 0o600)
+        let started = Date()
+        let result = try Tools.captiontap(["run", "--input", input, "--pace", "realtime", "--url", server.url, "--api-key-file", keyFile],
+                                          environment: environment())
+        _ = server.stop()
+        #expect(Date().timeIntervalSince(started) < 10)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("captiontap: error: the server refused the API key (HTTP 401)"))
+        #expect(!result.stderr.contains("wrong-key"))
+    }
+
+    @Test func aGroupReadableKeyFileGetsAWarning() throws {
+        let server = try FakeRealtimeServer(["--api-key", "k"])
+        let keyFile = dir.appendingPathComponent("key").path
+        try "k".write(toFile: keyFile, atomically: true, encoding: .utf8)
+        chmod(keyFile, 0o644)
+        let result = try Tools.captiontap(["run", "--input", input, "--url", server.url, "--api-key-file", keyFile])
+        _ = server.stop()
+        #expect(result.status == 0)
+        #expect(result.stderr.contains("readable by group or others"))
+    }
+
+    @Test func noKeyForTheCloudIsAUsageError() throws {
+        var env = ProcessInfo.processInfo.environment
+        env["OPENAI_API_KEY"] = nil
+        let result = try Tools.captiontap(["run", "--input", input], environment: env)
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("no API key"))
+    }
+
+    @Test func anUnreachableServerIsReportedClearly() throws {
+        let result = try Tools.captiontap(["run", "--input", input, "--url", "ws://127.0.0.1:9/v1/realtime", "--drain-timeout", "2"],
+                                          environment: environment(), timeout: 60)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("cannot reach ws://127.0.0.1:9"), "\(result.stderr)")
+    }
+}

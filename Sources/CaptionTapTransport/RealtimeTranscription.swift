@@ -16,6 +16,8 @@ public final class RealtimeTranscription: @unchecked Sendable {
         public var rotateAfterSeconds: Double = 55 * 60
         /// Cap of the reconnect backoff.
         public var backoffCapSeconds: Double = 10
+        /// Give up if no session has opened this long after start (unreachable server, wrong URL).
+        public var connectTimeoutSeconds: Double = 30
 
         public init(endpoint: WebSocketEndpoint, apiKey: String?, transcriber: OutOfBandTranscriber.Config) {
             self.endpoint = endpoint
@@ -45,6 +47,7 @@ public final class RealtimeTranscription: @unchecked Sendable {
     private let wakeup = DispatchSemaphore(value: 0)
     private let pendingAudio = Atomic<Int>(0)
     private let queuedOnSockets = Atomic<Int>(0)
+    private let sessionLive = Atomic<Bool>(false)
     private let outcomeBox = Mutex<Outcome?>(nil)
     private let finishedSignal = DispatchSemaphore(value: 0)
     private let started = Date()
@@ -91,6 +94,10 @@ public final class RealtimeTranscription: @unchecked Sendable {
         pendingAudio.load(ordering: .relaxed) + queuedOnSockets.load(ordering: .relaxed)
     }
 
+    /// Whether a session is open and taking audio now (a file reader waits while it is not,
+    /// instead of reading past what the replay buffer can hold).
+    public var isStreaming: Bool { sessionLive.load(ordering: .relaxed) }
+
     /// The input ended (end of file, or a signal): commit the open turn and wait up to
     /// `timeout` seconds for every outstanding transcript.
     public func finish(timeout: Double) -> Outcome {
@@ -130,6 +137,10 @@ public final class RealtimeTranscription: @unchecked Sendable {
             perform(transcriber.tick(now: now))
             superviseConnections()
             queuedOnSockets.store(clients.values.reduce(0) { $0 + $1.queuedMessages }, ordering: .relaxed)
+            sessionLive.store(transcriber.liveSession != nil, ordering: .relaxed)
+            if !everOpened && now > options.connectTimeoutSeconds {
+                fail("cannot reach \(options.endpoint)\(lastFailure.isEmpty ? "" : " (\(lastFailure))"): is the Realtime server running and the URL right?")
+            }
             if let outcome = outcomeBox.withLock({ $0 }) {
                 closeAll()
                 logger.debug("session worker done: \(outcome)")
@@ -138,8 +149,6 @@ public final class RealtimeTranscription: @unchecked Sendable {
             if finishing {
                 if transcriber.isDrained {
                     outcomeBox.withLock { $0 = .drained }
-                } else if now > drainDeadline && !everOpened {
-                    fail("cannot reach \(options.endpoint)\(lastFailure.isEmpty ? "" : " (\(lastFailure))"): is the Realtime server running and the URL right?")
                 } else if now > drainDeadline {
                     outcomeBox.withLock { $0 = .timedOut(pendingTurns: transcriber.turnCount - transcriber.finalsEmitted) }
                 }
@@ -291,11 +300,13 @@ public final class RealtimeTranscription: @unchecked Sendable {
         public var audioSecondsSent: Double
         public var turns: Int
         public var usage: Usage
+        /// Seconds from each commit to its final caption.
+        public var commitToFinal: [Double]
     }
 
     /// Read after ``finish(timeout:)`` returned.
     public var statistics: Statistics {
         Statistics(audioSecondsSent: Double(transcriber.samplesSent) / Double(PCM16.sampleRate),
-                   turns: transcriber.turnCount, usage: transcriber.totalUsage)
+                   turns: transcriber.turnCount, usage: transcriber.totalUsage, commitToFinal: transcriber.latencies)
     }
 }

@@ -78,6 +78,45 @@ func encodingThroughput(seconds: Int) -> (ratio: Double, bytes: Int) {
     return (Double(seconds) / cpu, bytes)
 }
 
+/// Resources a child process used.
+struct Measured {
+    var status: Int32
+    var cpuSeconds: Double
+    var peakMiB: Double
+    var wallSeconds: Double
+}
+
+/// Runs a command to completion and reads its CPU time and peak RSS from wait4.
+func measure(_ args: [String], stdout: String = "/dev/null", stderr: String = "/dev/null") throws -> Measured {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    let argv = args.map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    let start = monotonicSeconds()
+    var pid: pid_t = 0
+    guard posix_spawnp(&pid, args[0], &actions, nil, argv, environ) == 0 else { throw POSIXError(.ENOENT) }
+    var status: Int32 = 0
+    var usage = rusage()
+    wait4(pid, &status, 0, &usage)
+    let cpu = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+        + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+    return Measured(status: (status >> 8) & 0xff, cpuSeconds: cpu, peakMiB: Double(usage.ru_maxrss) / 1024,
+                    wallSeconds: monotonicSeconds() - start)
+}
+
+/// Writes `repeats` copies of `unit` (24 kHz mono) as one WAV.
+func writeRepeated(_ unit: [Float], repeats: Int, to path: String) throws {
+    let writer = try PCM16WavWriter(path: path)
+    var bytes = [UInt8](repeating: 0, count: unit.count * 2)
+    unit.withUnsafeBufferPointer { PCM16.encode($0.baseAddress!, count: unit.count, into: &bytes) }
+    for _ in 0..<repeats { bytes.withUnsafeBytes { writer.write($0) } }
+    writer.close()
+}
+
 /// Peak RSS (MiB) of the real binary streaming a 1 h file to /dev/null.
 func peakRSS(binary: String) throws -> (mib: Double, wall: Double) {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("captiontap-bench-\(getpid())")
@@ -91,16 +130,50 @@ func peakRSS(binary: String) throws -> (mib: Double, wall: Double) {
     for _ in 0..<60 { bytes.withUnsafeBytes { writer.write($0) } }
     writer.close()
 
-    let start = monotonicSeconds()
-    var pid: pid_t = 0
-    let args: [String] = [binary, "run", "-q", "--input", path, "--record", "/dev/null", "--pace", "fast"]
-    let argv = args.map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
-    guard posix_spawn(&pid, binary, nil, nil, argv, environ) == 0 else { throw POSIXError(.ENOENT) }
-    var status: Int32 = 0
-    var usage = rusage()
-    wait4(pid, &status, 0, &usage)
-    return (Double(usage.ru_maxrss) / 1024, monotonicSeconds() - start)
+    let run = try measure([binary, "run", "-q", "--no-captions", "--input", path, "--record", "/dev/null", "--pace", "fast"])
+    return (run.peakMiB, run.wallSeconds)
+}
+
+/// One hour of turns streamed fast to the loopback server: captiontap next to the cookbook-style
+/// Python client, then commit-to-final latency on a short file played in real time.
+func realtimeBenchmarks(binary: String) throws {
+    guard let python = FakeRealtimeServer.python else {
+        print("session benchmarks skipped: set CAPTIONTAP_PYTHON to the venv of Tests/RealtimeServer/setup-venv.sh")
+        return
+    }
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("captiontap-bench-rt-\(getpid())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    // 1 h = 1440 turns of a 1 s tone and 1.5 s of silence.
+    let hour = dir.appendingPathComponent("hour-turns.wav").path
+    try writeRepeated(WAV.toneTurns([440], seconds: 1.0, gap: 0.75), repeats: 1440, to: hour)
+
+    let out = dir.appendingPathComponent("captions.jsonl").path
+    var server = try FakeRealtimeServer()
+    let ours = try measure([binary, "run", "-q", "--input", hour, "--url", server.url, "--format", "jsonl"], stdout: out)
+    _ = server.stop()
+    let finals = ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").split(separator: "\n").count
+    print(String(format: "1 h streamed fast, captiontap: %.2f CPU s, peak RSS %.1f MiB, %.1f s wall, %d finals (exit %d)",
+                 ours.cpuSeconds, ours.peakMiB, ours.wallSeconds, finals, ours.status))
+
+    server = try FakeRealtimeServer()
+    let script = Tools.repositoryRoot.appendingPathComponent("Tests/RealtimeServer/cookbook_client.py").path
+    let theirs = try measure([python, script, "--url", server.url, "--input", hour], stdout: out)
+    _ = server.stop()
+    let pyFinals = ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").split(separator: "\n").count
+    print(String(format: "1 h streamed fast, Python cookbook client: %.2f CPU s, peak RSS %.1f MiB, %.1f s wall, %d finals (exit %d)",
+                 theirs.cpuSeconds, theirs.peakMiB, theirs.wallSeconds, pyFinals, theirs.status))
+    print(String(format: "captiontap CPU = %.1f %% of the Python client's", 100 * ours.cpuSeconds / max(theirs.cpuSeconds, 1e-9)))
+
+    let short = dir.appendingPathComponent("short-turns.wav").path
+    try WAV.write24kMono(WAV.toneTurns([300, 500, 700, 900, 400, 600, 800, 350, 550, 750], seconds: 1.0, gap: 1.2), to: short)
+    server = try FakeRealtimeServer()
+    let log = dir.appendingPathComponent("latency.log").path
+    _ = try measure([binary, "run", "--input", short, "--pace", "realtime", "--url", server.url], stderr: log)
+    _ = server.stop()
+    let line = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n")
+        .first { $0.contains("commit to final caption") }
+    print("latency (server answering at once, turns played in real time): \(line.map { String($0.split(separator: ":", maxSplits: 2).last ?? "") } ?? "not reported")")
 }
 
 print("captiontap-bench (\(ProcessInfo.processInfo.activeProcessorCount) cores)")
@@ -113,4 +186,5 @@ if !CommandLine.arguments.contains("--skip-rss") {
     let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("captiontap").path
     let (mib, wall) = try peakRSS(binary: binary)
     print(String(format: "captiontap run --input <1 h file> --record /dev/null --pace fast: peak RSS %.1f MiB, %.1f s wall", mib, wall))
+    try realtimeBenchmarks(binary: binary)
 }

@@ -83,6 +83,7 @@ struct RunCommand: ParsableCommand {
             config.replayLimitSeconds = 120
             var options = RealtimeTranscription.Options(endpoint: endpoint, apiKey: key, transcriber: config)
             options.rotateAfterSeconds = session.sessionMaxMinutes * 60
+            options.connectTimeoutSeconds = session.drainTimeout
             let captionSinks = sinks
             transcriptionSetup = RealtimeTranscription(options: options, logger: logger) { caption in
                 for sink in captionSinks { sink.caption(caption) }
@@ -123,14 +124,17 @@ struct RunCommand: ParsableCommand {
         }
         transcription?.start()
 
-        // A file read fast must not outrun the socket by an hour of queued audio; live capture never waits.
+        // A file read fast must neither outrun the socket by an hour of queued audio nor read past
+        // the replay buffer while disconnected; live capture never waits.
         let throttle = input != nil
         let pump = AudioPump(input: audioInput, chunk: chunk, logger: logger) { event, pcm in
             recorder?.write(pcm)
             if let events { events.write(Data((event + "\n").utf8)) }
             guard let transcription else { return }
             transcription.audio(event: event, pcm: pcm)
-            while throttle && transcription.backlog > 32 && !stop.isStopped && transcription.fatalOutcome == nil {
+            while throttle && (transcription.backlog > 32 || !transcription.isStreaming)
+                && !stop.isStopped && transcription.fatalOutcome == nil
+            {
                 usleep(2_000)
             }
         }
@@ -149,6 +153,11 @@ struct RunCommand: ParsableCommand {
         let cost = session.cost(s.usage)
         logger.info(
             "sent \(String(format: "%.1f", s.audioSecondsSent)) s of audio; \(s.turns) turns; tokens in \(s.usage.inputTokens) (audio \(s.usage.inputAudioTokens)), out \(s.usage.outputTokens); estimated cost $\(String(format: "%.4f", cost))")
+        if !s.commitToFinal.isEmpty {
+            let sorted = s.commitToFinal.sorted()
+            logger.info(
+                "commit to final caption: median \(String(format: "%.1f", sorted[sorted.count / 2] * 1000)) ms, max \(String(format: "%.1f", sorted.last! * 1000)) ms over \(sorted.count) turns")
+        }
         switch outcome {
         case .drained:
             break

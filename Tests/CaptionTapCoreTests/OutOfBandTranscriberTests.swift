@@ -267,6 +267,12 @@ import Testing
         #expect(ServerEvent.parse(#"{"type":"x.future","event_id":"e","extra":1}"#) == .ignored(type: "x.future"))
         #expect(ServerEvent.parse(#"{"type":"response.text.delta","response_id":"r","delta":"hi","new_field":[1]}"#)
             == .textDelta(responseID: "r", delta: "hi"))
+        // The fast path (type first, any spacing) and the decoder agree.
+        #expect(ServerEvent.parse(#"{ "type" : "conversation.item.added", "item": {"type": "message"}}"#)
+            == .ignored(type: "conversation.item.added"))
+        #expect(ServerEvent.parse(#"{"event_id":"e","type":"input_audio_buffer.committed","item_id":"i"}"#)
+            == .committed(itemID: "i"))
+        #expect(ServerEvent.parse(#"{"type": "input_audio_buffer.committed", "item_id": "i"}"#) == .committed(itemID: "i"))
         let t = make()
         _ = t.startSession(epoch: 1)
         #expect(t.handle(.ignored(type: "x.future"), epoch: 1, now: 0).isEmpty)

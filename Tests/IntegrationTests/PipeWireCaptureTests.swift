@@ -166,4 +166,28 @@ struct PipeWireCaptureTests {
         #expect(abs(Signal.frequency(samples[first.lowerBound..<(first.lowerBound + 16_000)]) - 440) < 2)
         #expect(abs(Signal.frequency(tail[second].dropFirst(2400).dropLast(2400)) - 880) < 2)
     }
+
+    /// The whole product path: PipeWire capture → ring → append events → WebSocket → OOB
+    /// requests → captions, against the loopback Realtime server.
+    @Test func captionsAFilePlayedThroughPipeWire() throws {
+        let server = try FakeRealtimeServer()
+        let turns = file("turns.wav")
+        try WAV.write24kMono(WAV.toneTurns([400, 600, 800], gap: 1.2), to: turns)
+        let run = try RunningProcess(Tools.captiontap, ["run", "--target", "test-sink", "--url", server.url, "--format", "jsonl"])
+        try #require(run.waitForStderr("capturing"), "capture did not start: \(run.stderrSoFar)")
+        Thread.sleep(forTimeInterval: 0.5)
+        try playAndWait(turns)
+        Thread.sleep(forTimeInterval: 1.5)
+        run.interrupt()  // SIGINT: stop capture, drain outstanding transcripts, exit 0
+        let result = run.wait(timeout: 40)
+        let (status, stats) = server.stop()
+        #expect(result.status == 0, "\(result.stderr)")
+        let finals = result.stdout.split(separator: "\n").compactMap { line -> String? in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  object["final"] as? Bool == true else { return nil }
+            return object["text"] as? String
+        }
+        #expect(finals == ["tone 400 hertz", "tone 600 hertz", "tone 800 hertz"], "\(result.stderr)")
+        #expect(status == 0, "protocol violations: \(stats)")
+    }
 }

@@ -42,67 +42,161 @@ public enum ServerEvent: Sendable, Equatable {
     }
 
     /// Parses one text frame; nil if it is not a JSON object with a string `type`.
+    ///
+    /// Only `type` is read first; the few events the state machine acts on are then decoded into
+    /// small structs. Most server events (items, content parts, the full session) are skipped
+    /// without building a tree: a generic JSON tree per event cost more CPU than all the audio
+    /// encoding of a session.
     public static func parse(_ text: String) -> ServerEvent? {
-        guard let json = JSONValue.parse(text), let type = json["type"]?.string else { return nil }
-        return ServerEvent(type: type, json: json)
-    }
-
-    init(type: String, json: JSONValue) {
+        // Servers put `type` first; when they do, events captiontap ignores cost no parsing at all.
+        if let type = leadingType(text), !actedOn.contains(type) { return .ignored(type: type) }
+        let data = Data(text.utf8)
+        let decoder = JSONDecoder()
+        guard let type = (try? decoder.decode(Wire.Envelope.self, from: data))?.type else { return nil }
+        func decode<T: Decodable>(_: T.Type) -> T? { try? decoder.decode(T.self, from: data) }
         switch type {
-        case "session.created": self = .sessionCreated
-        case "session.updated": self = .sessionUpdated
+        case "session.created": return .sessionCreated
+        case "session.updated": return .sessionUpdated
         case "input_audio_buffer.speech_started":
-            self = .speechStarted(itemID: json["item_id"]?.string ?? "", audioStartMs: json["audio_start_ms"]?.int ?? 0)
+            let e = decode(Wire.AudioBuffer.self)
+            return .speechStarted(itemID: e?.item_id ?? "", audioStartMs: e?.audio_start_ms ?? 0)
         case "input_audio_buffer.speech_stopped":
-            self = .speechStopped(itemID: json["item_id"]?.string ?? "", audioEndMs: json["audio_end_ms"]?.int ?? 0)
+            let e = decode(Wire.AudioBuffer.self)
+            return .speechStopped(itemID: e?.item_id ?? "", audioEndMs: e?.audio_end_ms ?? 0)
         case "input_audio_buffer.committed":
-            self = .committed(itemID: json["item_id"]?.string ?? "")
+            return .committed(itemID: decode(Wire.AudioBuffer.self)?.item_id ?? "")
         case "response.created":
-            let response = json["response"]
-            self = .responseCreated(
-                responseID: response?["id"]?.string ?? "", itemID: response?["metadata"]?["item_id"]?.string)
+            let r = decode(Wire.ResponseEvent.self)?.response
+            return .responseCreated(responseID: r?.id ?? "", itemID: r?.metadata?["item_id"])
         case "response.output_text.delta", "response.text.delta":
-            self = .textDelta(responseID: json["response_id"]?.string ?? "", delta: json["delta"]?.string ?? "")
+            let e = decode(Wire.TextEvent.self)
+            return .textDelta(responseID: e?.response_id ?? "", delta: e?.delta ?? "")
         case "response.output_text.done", "response.text.done":
-            self = .textDone(responseID: json["response_id"]?.string ?? "", text: json["text"]?.string ?? "")
+            let e = decode(Wire.TextEvent.self)
+            return .textDone(responseID: e?.response_id ?? "", text: e?.text ?? "")
         case "response.done":
-            let response = json["response"]
-            self = .responseDone(ResponseDone(
-                responseID: response?["id"]?.string ?? "",
-                status: response?["status"]?.string ?? "completed",
-                itemID: response?["metadata"]?["item_id"]?.string,
-                usage: response?["usage"].flatMap(Self.usage),
-                outputText: response?["output"].flatMap(Self.outputText)))
+            let r = decode(Wire.ResponseEvent.self)?.response
+            let parts: [Wire.OutputItem.Part] = (r?.output ?? []).flatMap { $0.content ?? [] }
+            let texts: [String] = parts.compactMap { $0.type == "output_text" || $0.type == "text" ? $0.text : nil }
+            return .responseDone(ResponseDone(
+                responseID: r?.id ?? "", status: r?.status ?? "completed", itemID: r?.metadata?["item_id"],
+                usage: r?.usage?.usage, outputText: texts.isEmpty ? nil : texts.joined()))
         case "rate_limits.updated":
-            let requests = json["rate_limits"]?.array?.first { $0["name"]?.string == "requests" }
-            self = .rateLimits(requestsRemaining: requests?["remaining"]?.int, resetSeconds: requests?["reset_seconds"]?.double)
+            let requests = decode(Wire.RateLimits.self)?.rate_limits?.first { $0.name == "requests" }
+            return .rateLimits(requestsRemaining: requests?.remaining, resetSeconds: requests?.reset_seconds)
         case "error":
-            let error = json["error"]
-            self = .error(ServerError(
-                type: error?["type"]?.string ?? "error", code: error?["code"]?.string,
-                message: error?["message"]?.string ?? "", eventID: error?["event_id"]?.string))
+            let e = decode(Wire.ErrorEvent.self)?.error
+            return .error(ServerError(type: e?.type ?? "error", code: e?.code, message: e?.message ?? "", eventID: e?.event_id))
         default:
-            self = .ignored(type: type)
+            return .ignored(type: type)
         }
     }
 
-    static func usage(_ json: JSONValue) -> Usage? {
-        guard json["total_tokens"] != nil || json["input_tokens"] != nil else { return nil }
-        return Usage(
-            inputTokens: json["input_tokens"]?.int ?? 0,
-            outputTokens: json["output_tokens"]?.int ?? 0,
-            inputTextTokens: json["input_token_details"]?["text_tokens"]?.int ?? 0,
-            inputAudioTokens: json["input_token_details"]?["audio_tokens"]?.int ?? 0,
-            cachedTokens: json["input_token_details"]?["cached_tokens"]?.int ?? 0)
-    }
+    /// The event types ``parse(_:)`` decodes; everything else is `.ignored`.
+    static let actedOn: Set<String> = [
+        "session.created", "session.updated", "input_audio_buffer.speech_started",
+        "input_audio_buffer.speech_stopped", "input_audio_buffer.committed", "response.created",
+        "response.output_text.delta", "response.text.delta", "response.output_text.done", "response.text.done",
+        "response.done", "rate_limits.updated", "error",
+    ]
 
-    static func outputText(_ json: JSONValue) -> String? {
-        let texts = (json.array ?? []).flatMap { item in
-            (item["content"]?.array ?? []).compactMap { part -> String? in
-                let type = part["type"]?.string
-                return type == "output_text" || type == "text" ? part["text"]?.string : nil
+    /// `type` when the frame starts `{"type":"…"` (whitespace allowed); nil otherwise, and then
+    /// the full decoder decides. Never trusted for anything but skipping.
+    static func leadingType(_ text: String) -> String? {
+        var utf8 = text.utf8[...]
+        func skipSpace() { while let c = utf8.first, c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 { utf8 = utf8.dropFirst() } }
+        func expect(_ literal: String) -> Bool {
+            for byte in literal.utf8 {
+                guard utf8.first == byte else { return false }
+                utf8 = utf8.dropFirst()
             }
+            return true
         }
-        return texts.isEmpty ? nil : texts.joined()
+        skipSpace()
+        guard expect("{") else { return nil }
+        skipSpace()
+        guard expect("\"type\"") else { return nil }
+        skipSpace()
+        guard expect(":") else { return nil }
+        skipSpace()
+        guard expect("\"") else { return nil }
+        guard let end = utf8.firstIndex(where: { $0 == 0x22 || $0 == 0x5C }), utf8[end] == 0x22 else { return nil }
+        return String(decoding: utf8[..<end], as: UTF8.self)
     }
 }
+
+/// The wire shapes of the server events captiontap reads (protocol §3, §5, §6); every field
+/// optional, unknown fields ignored.
+enum Wire {
+    struct Envelope: Decodable { var type: String }
+
+    struct AudioBuffer: Decodable {
+        var item_id: String?
+        var audio_start_ms: Int?
+        var audio_end_ms: Int?
+    }
+
+    struct TextEvent: Decodable {
+        var response_id: String?
+        var delta: String?
+        var text: String?
+    }
+
+    struct ResponseEvent: Decodable {
+        struct Response: Decodable {
+            var id: String?
+            var status: String?
+            var metadata: [String: String]?
+            var usage: UsageJSON?
+            var output: [OutputItem]?
+        }
+        var response: Response?
+    }
+
+    struct OutputItem: Decodable {
+        struct Part: Decodable {
+            var type: String?
+            var text: String?
+        }
+        var content: [Part]?
+    }
+
+    struct UsageJSON: Decodable {
+        struct InputDetails: Decodable {
+            var text_tokens: Int?
+            var audio_tokens: Int?
+            var cached_tokens: Int?
+        }
+        var input_tokens: Int?
+        var output_tokens: Int?
+        var input_token_details: InputDetails?
+
+        var usage: Usage {
+            Usage(inputTokens: input_tokens ?? 0, outputTokens: output_tokens ?? 0,
+                  inputTextTokens: input_token_details?.text_tokens ?? 0,
+                  inputAudioTokens: input_token_details?.audio_tokens ?? 0,
+                  cachedTokens: input_token_details?.cached_tokens ?? 0)
+        }
+    }
+
+    struct RateLimits: Decodable {
+        struct Limit: Decodable {
+            var name: String?
+            var remaining: Int?
+            var reset_seconds: Double?
+        }
+        var rate_limits: [Limit]?
+    }
+
+    struct ErrorEvent: Decodable {
+        struct Detail: Decodable {
+            var type: String?
+            var code: String?
+            var message: String?
+            var event_id: String?
+        }
+        var error: Detail?
+    }
+}
+
+import Foundation

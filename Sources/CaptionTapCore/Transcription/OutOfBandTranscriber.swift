@@ -56,6 +56,8 @@ public final class OutOfBandTranscriber {
         var text = ""
         var usage: Usage?
         var attempts = 1
+        /// When the commit arrived (caller's clock), for the commit-to-final latency.
+        var committedAt: Double = 0
     }
 
     struct OpenSpeech {
@@ -95,10 +97,16 @@ public final class OutOfBandTranscriber {
     public private(set) var totalUsage = Usage()
     public private(set) var finalsEmitted = 0
     public private(set) var samplesSent = 0
+    /// Seconds from each turn's commit to its final caption, in emission order.
+    public private(set) var latencies: [Double] = []
 
     public init(config: Config) {
         self.config = config
     }
+
+    /// Turns not yet emitted. Finals leave in order, so everything before `emitted` is done and
+    /// the hot paths (every server event, every tick) only look at this short tail.
+    private var unfinished: Range<Int> { emitted..<turns.count }
 
     // MARK: - Audio
 
@@ -196,7 +204,7 @@ public final class OutOfBandTranscriber {
 
     /// The session `epoch` is gone (connection dropped, expired). Its unfinished turns wait for replay.
     public func sessionLost(epoch: Int) {
-        for i in turns.indices where turns[i].epoch == epoch && turns[i].state != .final {
+        for i in unfinished where turns[i].epoch == epoch && turns[i].state != .final {
             turns[i].state = .awaitingReplay
             turns[i].responseID = nil
             turns[i].text = ""
@@ -210,13 +218,13 @@ public final class OutOfBandTranscriber {
 
     /// True when a draining (rotated-away) session owes no more responses and can be closed.
     public func canClose(epoch: Int) -> Bool {
-        drainingEpochs.contains(epoch) && !turns.contains { $0.epoch == epoch && $0.state != .final }
+        drainingEpochs.contains(epoch) && !turns[unfinished].contains { $0.epoch == epoch && $0.state != .final }
     }
 
     public var liveSession: Int? { liveEpoch }
 
     /// Turns whose session died and that wait for a new session to replay their audio.
-    public var needsReplay: Bool { turns.contains { $0.state == .awaitingReplay } }
+    public var needsReplay: Bool { turns[unfinished].contains { $0.state == .awaitingReplay } }
 
     /// Whether the live session is between turns (no speech in progress): a safe rotation point.
     public var isBetweenTurns: Bool {
@@ -234,7 +242,7 @@ public final class OutOfBandTranscriber {
         case .speechStopped(let item, let ms) where !draining && epoch == liveEpoch:
             stopped[item] = absoluteMs(ms, epoch: epoch)
         case .committed(let item) where !draining && epoch == liveEpoch:
-            return committed(item: item, epoch: epoch)
+            return committed(item: item, epoch: epoch, now: now)
         case .sessionUpdated:
             updatesSeen[epoch, default: 0] += 1
             if let b = barrier, b.epoch == epoch, updatesSeen[epoch, default: 0] >= b.count {
@@ -242,7 +250,7 @@ public final class OutOfBandTranscriber {
                 return commitOpenTurn()
             }
         case .responseCreated(let responseID, let item):
-            if let i = turns.firstIndex(where: { $0.epoch == epoch && $0.itemID == item && $0.state != .final }) {
+            if let i = unfinished.first(where: { turns[$0].epoch == epoch && turns[$0].itemID == item && turns[$0].state != .final }) {
                 turns[i].state = .streaming(responseID: responseID)
                 turns[i].responseID = responseID
                 turns[i].text = ""
@@ -270,10 +278,10 @@ public final class OutOfBandTranscriber {
     }
 
     private func turnIndex(responseID: String, epoch: Int) -> Int? {
-        turns.firstIndex { $0.epoch == epoch && $0.responseID == responseID && $0.state != .final }
+        unfinished.first { turns[$0].epoch == epoch && turns[$0].responseID == responseID && turns[$0].state != .final }
     }
 
-    private func committed(item: String, epoch: Int) -> [Action] {
+    private func committed(item: String, epoch: Int, now: Double) -> [Action] {
         let speech = open[epoch]?.itemID == item ? open.removeValue(forKey: epoch) : nil
         let sessionNowMs = absoluteMs((epochSentSamples[epoch] ?? 0) * 1000 / PCM16.sampleRate, epoch: epoch)
         let end = stopped.removeValue(forKey: item) ?? sessionNowMs
@@ -281,16 +289,20 @@ public final class OutOfBandTranscriber {
         commitEventID = nil  // a pending end-of-input commit, if any, is answered
 
         // Replayed audio: take the place of the lost turn it overlaps, or skip a turn already final.
-        if let i = turns.indices.first(where: { turns[$0].state == .awaitingReplay && overlaps(turns[$0], start, end) }) {
+        if let i = unfinished.first(where: { turns[$0].state == .awaitingReplay && overlaps(turns[$0], start, end) }) {
             turns[i].itemID = item
             turns[i].epoch = epoch
             turns[i].attempts = 1
+            turns[i].committedAt = now
             return request(turnAt: i)
         }
-        if turns.contains(where: { $0.state != .awaitingReplay && $0.epoch != epoch && mostlyCovers($0, start, end) }) {
-            return []
+        // Only recent turns can overlap replayed audio: walk back until turns end before it.
+        for i in turns.indices.reversed() {
+            if turns[i].endMs <= start && turns[i].startMs < start - 60_000 { break }
+            if turns[i].state != .awaitingReplay && turns[i].epoch != epoch && mostlyCovers(turns[i], start, end) { return [] }
         }
-        turns.append(Turn(itemID: item, epoch: epoch, startMs: start, endMs: max(end, start), state: .requested(eventID: "")))
+        turns.append(Turn(itemID: item, epoch: epoch, startMs: start, endMs: max(end, start), state: .requested(eventID: ""),
+                          committedAt: now))
         return request(turnAt: turns.count - 1)
     }
 
@@ -328,7 +340,7 @@ public final class OutOfBandTranscriber {
     private func responseDone(_ done: ServerEvent.ResponseDone, epoch: Int, now: Double) -> [Action] {
         var index = turnIndex(responseID: done.responseID, epoch: epoch)
         if index == nil, let item = done.itemID {
-            index = turns.firstIndex { $0.epoch == epoch && $0.itemID == item && $0.state != .final }
+            index = unfinished.first { turns[$0].epoch == epoch && turns[$0].itemID == item && turns[$0].state != .final }
         }
         guard let i = index else { return [] }
         if let usage = done.usage {
@@ -340,12 +352,12 @@ public final class OutOfBandTranscriber {
         }
         if let full = done.outputText { turns[i].text = full }
         turns[i].state = .final
-        return emitFinals()
+        return emitFinals(now: now)
     }
 
     private func serverError(_ error: ServerEvent.ServerError, epoch: Int, now: Double) -> [Action] {
         if let eventID = error.eventID,
-           let i = turns.firstIndex(where: { $0.epoch == epoch && $0.state == .requested(eventID: eventID) })
+           let i = unfinished.first(where: { turns[$0].epoch == epoch && turns[$0].state == .requested(eventID: eventID) })
         {
             return retry(turnAt: i, now: now, reason: error.isRateLimit ? "rate limited" : "\(error.type): \(error.message)",
                          rateLimited: error.isRateLimit)
@@ -365,7 +377,7 @@ public final class OutOfBandTranscriber {
             turns[i].state = .final
             turns[i].text = ""
             return [.warning("giving up on the transcript of \(turns[i].itemID) after \(config.maxAttempts) tries: \(reason)")]
-                + emitFinals()
+                + emitFinals(now: now)
         }
         let backoff = config.retryBaseSeconds * Double(1 << (turns[i].attempts - 1))
         let delay = rateLimited ? max(rateLimitReset ?? 1, 0.05) : backoff
@@ -377,7 +389,7 @@ public final class OutOfBandTranscriber {
     /// Sends the retries that are due.
     public func tick(now: Double) -> [Action] {
         var actions: [Action] = []
-        for i in turns.indices {
+        for i in unfinished {
             guard case .waitingToRetry(let at) = turns[i].state, at <= now else { continue }
             if turns[i].epoch == liveEpoch || drainingEpochs.contains(turns[i].epoch) {
                 actions += request(turnAt: i)
@@ -394,7 +406,7 @@ public final class OutOfBandTranscriber {
     }
 
     /// Emits every final whose predecessors are all out: captions stay in commit order.
-    private func emitFinals() -> [Action] {
+    private func emitFinals(now: Double) -> [Action] {
         var actions: [Action] = []
         while emitted < turns.count, turns[emitted].state == .final {
             let turn = turns[emitted]
@@ -406,6 +418,7 @@ public final class OutOfBandTranscriber {
             if recentFinals.count > 50 { recentFinals.removeFirst(recentFinals.count - 50) }
             emitted += 1
             finalsEmitted += 1
+            latencies.append(max(0, now - turn.committedAt))
         }
         return actions
     }
@@ -436,7 +449,7 @@ public final class OutOfBandTranscriber {
 
     /// Every turn has its final caption out and no speech is left open.
     public var isDrained: Bool {
-        inputFinished && barrier == nil && liveEpoch != nil && emitted == turns.count && !turns.contains { $0.state != .final } && (liveEpoch.map { open[$0] == nil } ?? true)
+        inputFinished && barrier == nil && liveEpoch != nil && emitted == turns.count && (liveEpoch.map { open[$0] == nil } ?? true)
             && commitEventID == nil
     }
 

@@ -115,8 +115,12 @@ public final class RealtimeTranscription: @unchecked Sendable {
     private var drainTimeout: Double = 30
 
     private func enqueue(_ input: Input) {
-        inbox.withLock { $0.append(input) }
-        wakeup.signal()
+        // The worker drains the whole inbox per wake-up: one signal per batch is enough.
+        let wasEmpty = inbox.withLock { items -> Bool in
+            items.append(input)
+            return items.count == 1
+        }
+        if wasEmpty { wakeup.signal() }
     }
 
     // MARK: - Worker

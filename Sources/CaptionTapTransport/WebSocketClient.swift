@@ -66,8 +66,13 @@ public final class WebSocketClient: @unchecked Sendable {
 
     /// Queues a text message; sent in order once the connection is open.
     public func send(_ text: String) {
-        outgoing.withLock { $0.append(text) }
-        wake()
+        // A non-empty queue means the service thread is already writing and will keep asking
+        // for WRITEABLE until it is empty: only the first message needs a wake-up.
+        let wasEmpty = outgoing.withLock { queue -> Bool in
+            queue.append(text)
+            return queue.count == 1
+        }
+        if wasEmpty { wake() }
     }
 
     /// Closes with 1000 after the queued messages; `closed` follows.

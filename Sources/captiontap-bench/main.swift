@@ -84,28 +84,17 @@ struct Measured {
     var cpuSeconds: Double
     var peakMiB: Double
     var wallSeconds: Double
+    var stdout: String
+    var stderr: String
 }
 
 /// Runs a command to completion and reads its CPU time and peak RSS from wait4.
-func measure(_ args: [String], stdout: String = "/dev/null", stderr: String = "/dev/null") throws -> Measured {
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    let argv = args.map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
+func measure(_ args: [String]) throws -> Measured {
     let start = monotonicSeconds()
-    var pid: pid_t = 0
-    guard posix_spawnp(&pid, args[0], &actions, nil, argv, environ) == 0 else { throw POSIXError(.ENOENT) }
-    var status: Int32 = 0
-    var usage = rusage()
-    wait4(pid, &status, 0, &usage)
-    let cpu = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
-        + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
-    return Measured(status: (status >> 8) & 0xff, cpuSeconds: cpu, peakMiB: Double(usage.ru_maxrss) / 1024,
-                    wallSeconds: monotonicSeconds() - start)
+    let process = try RunningProcess(args[0], Array(args.dropFirst()))
+    let result = process.wait(timeout: 3600)
+    return Measured(status: result.status, cpuSeconds: process.cpuSeconds, peakMiB: process.peakRSSMiB,
+                    wallSeconds: monotonicSeconds() - start, stdout: result.stdout, stderr: result.stderr)
 }
 
 /// Writes `repeats` copies of `unit` (24 kHz mono) as one WAV.
@@ -148,19 +137,18 @@ func realtimeBenchmarks(binary: String) throws {
     let hour = dir.appendingPathComponent("hour-turns.wav").path
     try writeRepeated(WAV.toneTurns([440], seconds: 1.0, gap: 0.75), repeats: 1440, to: hour)
 
-    let out = dir.appendingPathComponent("captions.jsonl").path
     var server = try FakeRealtimeServer()
-    let ours = try measure([binary, "run", "-q", "--input", hour, "--url", server.url, "--format", "jsonl"], stdout: out)
+    let ours = try measure([binary, "run", "-q", "--input", hour, "--url", server.url, "--format", "jsonl"])
     _ = server.stop()
-    let finals = ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").split(separator: "\n").count
+    let finals = ours.stdout.split(separator: "\n").count
     print(String(format: "1 h streamed fast, captiontap: %.2f CPU s, peak RSS %.1f MiB, %.1f s wall, %d finals (exit %d)",
                  ours.cpuSeconds, ours.peakMiB, ours.wallSeconds, finals, ours.status))
 
     server = try FakeRealtimeServer()
     let script = Tools.repositoryRoot.appendingPathComponent("Tests/RealtimeServer/cookbook_client.py").path
-    let theirs = try measure([python, script, "--url", server.url, "--input", hour], stdout: out)
+    let theirs = try measure([python, script, "--url", server.url, "--input", hour])
     _ = server.stop()
-    let pyFinals = ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").split(separator: "\n").count
+    let pyFinals = theirs.stdout.split(separator: "\n").count
     print(String(format: "1 h streamed fast, Python cookbook client: %.2f CPU s, peak RSS %.1f MiB, %.1f s wall, %d finals (exit %d)",
                  theirs.cpuSeconds, theirs.peakMiB, theirs.wallSeconds, pyFinals, theirs.status))
     print(String(format: "captiontap CPU = %.1f %% of the Python client's", 100 * ours.cpuSeconds / max(theirs.cpuSeconds, 1e-9)))
@@ -168,11 +156,9 @@ func realtimeBenchmarks(binary: String) throws {
     let short = dir.appendingPathComponent("short-turns.wav").path
     try WAV.write24kMono(WAV.toneTurns([300, 500, 700, 900, 400, 600, 800, 350, 550, 750], seconds: 1.0, gap: 1.2), to: short)
     server = try FakeRealtimeServer()
-    let log = dir.appendingPathComponent("latency.log").path
-    _ = try measure([binary, "run", "--input", short, "--pace", "realtime", "--url", server.url], stderr: log)
+    let latency = try measure([binary, "run", "--input", short, "--pace", "realtime", "--url", server.url])
     _ = server.stop()
-    let line = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n")
-        .first { $0.contains("commit to final caption") }
+    let line = latency.stderr.split(separator: "\n").first { $0.contains("commit to final caption") }
     print("latency (server answering at once, turns played in real time): \(line.map { String($0.split(separator: ":", maxSplits: 2).last ?? "") } ?? "not reported")")
 }
 

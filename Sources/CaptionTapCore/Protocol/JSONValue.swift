@@ -78,7 +78,9 @@ public enum JSONValue: Sendable, Equatable {
         }
     }
 
-    /// RFC 8259 string escaping; non-ASCII passes through as UTF-8.
+    /// RFC 8259 string escaping (quote, backslash, U+0000–U+001F) plus U+2028/U+2029, which are
+    /// legal JSON but end a line in JavaScript and some line-based tools; other non-ASCII text
+    /// passes through as UTF-8 so captions stay readable.
     public static func writeString(_ s: String, into out: inout String) {
         out += "\""
         for scalar in s.unicodeScalars {
@@ -88,8 +90,11 @@ public enum JSONValue: Sendable, Equatable {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case let c where c.value < 0x20:
-                out += "\\u" + String(repeating: "0", count: 4 - String(c.value, radix: 16).count) + String(c.value, radix: 16)
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
+            case let c where c.value < 0x20 || c.value == 0x2028 || c.value == 0x2029:
+                let digits = String(c.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
             default: out.unicodeScalars.append(scalar)
             }
         }

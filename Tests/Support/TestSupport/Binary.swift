@@ -19,6 +19,9 @@ public final class RunningProcess: @unchecked Sendable {
     private let outPath: String
     private let errPath: String
     private var exitStatus: Int32?
+    /// CPU seconds (user + system) and peak RSS of the child, once it has exited.
+    public private(set) var cpuSeconds: Double = 0
+    public private(set) var peakRSSMiB: Double = 0
 
     public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("ct-proc-\(UUID().uuidString)").path
@@ -70,7 +73,11 @@ public final class RunningProcess: @unchecked Sendable {
     private func poll() -> Int32? {
         if let exitStatus { return exitStatus }
         var status: Int32 = 0
-        if waitpid(pid, &status, WNOHANG) == pid {
+        var usage = rusage()
+        if wait4(pid, &status, WNOHANG, &usage) == pid {
+            cpuSeconds = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+                + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+            peakRSSMiB = Double(usage.ru_maxrss) / 1024
             let code = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
             exitStatus = code
         }

@@ -143,7 +143,11 @@ public final class RealtimeTranscription: @unchecked Sendable {
             queuedOnSockets.store(clients.values.reduce(0) { $0 + $1.queuedMessages }, ordering: .relaxed)
             sessionLive.store(transcriber.liveSession != nil, ordering: .relaxed)
             if !everOpened && now > options.connectTimeoutSeconds {
-                fail("cannot reach \(options.endpoint)\(lastFailure.isEmpty ? "" : " (\(lastFailure))"): is the Realtime server running and the URL right?")
+                if options.endpoint.secure && lastFailure.contains("SSL") {
+                    fail("TLS with \(options.endpoint.hostHeader) failed (\(lastFailure)): its certificate is not trusted by the system CA store (SSL_CERT_FILE names another bundle)")
+                } else {
+                    fail("cannot reach \(options.endpoint)\(lastFailure.isEmpty ? "" : " (\(lastFailure))"): is the Realtime server running and the URL right?")
+                }
             }
             if let outcome = outcomeBox.withLock({ $0 }) {
                 closeAll()

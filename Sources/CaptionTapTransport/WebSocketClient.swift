@@ -103,7 +103,8 @@ public final class WebSocketClient: @unchecked Sendable {
             lws_protocols(),
         ]
         defer { free(UnsafeMutableRawPointer(mutating: protocols[0].name)) }
-        let caFile = "/etc/ssl/certs/ca-certificates.crt"
+        // The system CA bundle, or OpenSSL's usual SSL_CERT_FILE override (private CAs, tests).
+        let caFile = ProcessInfo.processInfo.environment["SSL_CERT_FILE"] ?? "/etc/ssl/certs/ca-certificates.crt"
         let context: OpaquePointer? = protocols.withUnsafeMutableBufferPointer { table in
             var info = lws_context_creation_info()
             info.port = CONTEXT_PORT_NO_LISTEN

@@ -157,9 +157,19 @@ func realtimeBenchmarks(binary: String) throws {
     try WAV.write24kMono(WAV.toneTurns([300, 500, 700, 900, 400, 600, 800, 350, 550, 750], seconds: 1.0, gap: 1.2), to: short)
     server = try FakeRealtimeServer()
     let latency = try measure([binary, "run", "--input", short, "--pace", "realtime", "--url", server.url])
-    _ = server.stop()
+    let (_, serverStats) = server.stop()
     let line = latency.stderr.split(separator: "\n").first { $0.contains("commit to final caption") }
-    print("latency (server answering at once, turns played in real time): \(line.map { String($0.split(separator: ":", maxSplits: 2).last ?? "") } ?? "not reported")")
+    // captiontap reports commit → final per turn; the server reports its own time from receiving
+    // response.create to sending response.done. The difference is what captiontap adds.
+    func number(after label: String, in text: Substring) -> Double? {
+        guard let range = text.range(of: label) else { return nil }
+        return Double(text[range.upperBound...].prefix { $0.isNumber || $0 == "." })
+    }
+    let endToEnd = line.flatMap { number(after: "median ", in: $0) }
+    let serverLine = serverStats.split(separator: "\n").last { $0.contains("fake_realtime_stats") }
+    let serverMedian = serverLine.flatMap { number(after: "\"median\": ", in: $0) }
+    print(String(format: "commit to final caption, turns played in real time: median %.1f ms end to end, of which the test server %.1f ms; captiontap's overhead %.1f ms",
+                 endToEnd ?? .nan, serverMedian ?? .nan, (endToEnd ?? .nan) - (serverMedian ?? .nan)))
 }
 
 print("captiontap-bench (\(ProcessInfo.processInfo.activeProcessorCount) cores)")

@@ -222,4 +222,44 @@ struct RealtimeSessionTests {
         #expect(result.status == 1)
         #expect(result.stderr.contains("cannot reach ws://127.0.0.1:9"), "\(result.stderr)")
     }
+
+    @Test func wssVerifiesTheServerCertificate() throws {
+        let cert = dir.appendingPathComponent("cert.pem").path
+        let key = dir.appendingPathComponent("key.pem").path
+        let made = try Tools.run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                                             "-days", "2", "-subj", "/CN=localhost",
+                                             "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
+        try #require(made.status == 0, "openssl: \(made.stderr)")
+        let server = try FakeRealtimeServer(["--tls-cert", cert, "--tls-key", key])
+        let url = server.url.replacingOccurrences(of: "ws://", with: "wss://")
+        // A self-signed certificate is refused...
+        let refused = try Tools.captiontap(["run", "--input", input, "--url", url, "--drain-timeout", "3"], environment: environment())
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("certificate is not trusted"), "\(refused.stderr)")
+        #expect(refused.stdout.isEmpty)
+        // ...and accepted once it is in the trusted bundle.
+        var env = environment()
+        env["SSL_CERT_FILE"] = cert
+        let trusted = try Tools.captiontap(["run", "-q", "--input", input, "--url", url], environment: env)
+        _ = server.stop()
+        #expect(trusted.status == 0, "\(trusted.stderr)")
+        #expect(trusted.stdout.split(separator: "\n").map(String.init) == Self.expected)
+    }
+
+    @Test func aSecondInterruptExitsAtOnceWhileDraining() throws {
+        let server = try FakeRealtimeServer(["--response-delay-ms", "20000"])
+        let run = try RunningProcess(Tools.captiontap, ["run", "--input", input, "--url", server.url])
+        // The file is read; transcripts are outstanding for 20 s.
+        try #require(run.waitForStderr("captured", timeout: 30), "\(run.stderrSoFar)")
+        let started = Date()
+        run.interrupt()
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(run.isRunning, "the first interrupt drains")
+        run.interrupt()
+        let result = run.wait(timeout: 10)
+        _ = server.stop()
+        #expect(result.status == 130)
+        #expect(Date().timeIntervalSince(started) < 5)
+        #expect(result.stderr.contains("second interrupt"))
+    }
 }

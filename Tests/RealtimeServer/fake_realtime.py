@@ -78,6 +78,7 @@ import json
 import math
 import re
 import signal
+import ssl
 import sys
 import time
 import typing
@@ -173,6 +174,8 @@ class Config:
     reverse_responses: bool = False
     session_max_seconds: float = 0.0
     response_delay_ms: int = 0
+    tls_cert: Optional[str] = None
+    tls_key: Optional[str] = None
 
 
 class Ids:
@@ -204,9 +207,14 @@ class Stats:
     injected_drops: int = 0
     sessions_expired: int = 0
     audio_bytes: int = 0
+    #: Milliseconds from receiving each response.create to sending its response.done.
+    response_ms: list = dataclasses.field(default_factory=list)
 
     def as_json(self) -> str:
         data = dataclasses.asdict(self)
+        times = sorted(self.response_ms)
+        data["response_ms"] = {"count": len(times), "median": times[len(times) // 2] if times else None,
+                               "max": times[-1] if times else None}
         data["client_events"] = dict(sorted(self.client_events.items()))
         return json.dumps({"kind": "fake_realtime_stats", **data}, sort_keys=False)
 
@@ -586,6 +594,7 @@ class RealtimeSession:
 
     async def handle_frame(self, message: Any) -> None:
         """Parse, validate, log and dispatch one client frame."""
+        self.frame_received_at = time.monotonic()
         stats = self.server.stats
         if isinstance(message, bytes):
             stats.client_events["<binary>"] += 1
@@ -899,6 +908,8 @@ class RealtimeSession:
                 "before creating a new one.", "conversation_already_has_active_response"),
                 client_event_id)
         request = self.build_request(params, audio, text_tokens)
+        # For the benchmark: the server's own share of commit-to-final latency.
+        request.received_at = self.frame_received_at
         if conversation == "auto":
             self.active_auto = request
         self.spawn(self.deliver(request))
@@ -1050,6 +1061,9 @@ class RealtimeSession:
             self.server.stats.responses_cancelled += 1
         else:
             self.server.stats.responses += 1
+        received_at = getattr(req, "received_at", None)
+        if received_at is not None:
+            self.server.stats.response_ms.append((time.monotonic() - received_at) * 1000)
 
     async def send_garbage(self) -> None:
         """Fault --garbage: non-JSON text, a binary frame and an unknown event type."""
@@ -1130,8 +1144,13 @@ class FakeRealtimeServer:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        tls = None
+        if self.cfg.tls_cert:
+            # wss:// for testing the client's certificate verification.
+            tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            tls.load_cert_chain(self.cfg.tls_cert, self.cfg.tls_key)
         async with serve(self.handler, "127.0.0.1", self.cfg.port, max_size=None,
-                         process_request=self.process_request) as server:
+                         process_request=self.process_request, ssl=tls) as server:
             port = server.sockets[0].getsockname()[1]
             print(f"LISTENING {port}", flush=True)
             await stop.wait()
@@ -1157,6 +1176,8 @@ def parse_args(argv: Optional[list[str]] = None) -> Config:
     p.add_argument("--strict", action="store_true",
                    help="exit 1 at shutdown if any client (or server) event failed validation")
     p.add_argument("--verbose", action="store_true", help="log connections to stderr")
+    p.add_argument("--tls-cert", metavar="PEM", help="serve wss:// with this certificate")
+    p.add_argument("--tls-key", metavar="PEM", help="the certificate's private key")
     g = p.add_argument_group("fault injection")
     g.add_argument("--drop-after-commits", type=int, default=0, metavar="N",
                    help="session 1 only: abort the TCP connection when the response.create "

@@ -49,10 +49,11 @@ public enum ServerEvent: Sendable, Equatable {
     /// encoding of a session.
     public static func parse(_ text: String) -> ServerEvent? {
         // Servers put `type` first; when they do, events captiontap ignores cost no parsing at all.
-        if let type = leadingType(text), !actedOn.contains(type) { return .ignored(type: type) }
+        let leading = leadingType(text)
+        if let leading, !actedOn.contains(leading) { return .ignored(type: leading) }
         let data = Data(text.utf8)
         let decoder = JSONDecoder()
-        guard let type = (try? decoder.decode(Wire.Envelope.self, from: data))?.type else { return nil }
+        guard let type = leading ?? (try? decoder.decode(Wire.Envelope.self, from: data))?.type else { return nil }
         func decode<T: Decodable>(_: T.Type) -> T? { try? decoder.decode(T.self, from: data) }
         switch type {
         case "session.created": return .sessionCreated

@@ -147,6 +147,7 @@ struct RealtimeSessionTests {
             environment: environment())
         // Nobody reads at first: the first caption is dropped for the FIFO only.
         while finals(run.stdoutSoFar).count < 1 && run.isRunning { Thread.sleep(forTimeInterval: 0.05) }
+        Thread.sleep(forTimeInterval: 0.3)  // the FIFO write of that caption follows stdout's
         // A late reader attaches, takes one line and leaves.
         let reader = open(fifo, O_RDONLY | O_NONBLOCK)
         #expect(reader >= 0)

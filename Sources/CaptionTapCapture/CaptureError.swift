@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Everything that can go wrong getting audio in, phrased for the one stderr line the user sees.
 public enum CaptureError: Error, Equatable, CustomStringConvertible {
     /// No PipeWire daemon answered on the socket we tried.
@@ -34,7 +38,3 @@ public enum CaptureError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

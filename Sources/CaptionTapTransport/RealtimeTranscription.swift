@@ -63,7 +63,6 @@ public final class RealtimeTranscription: @unchecked Sendable {
     private var rotating = false
     private var finishing = false
     private var drainDeadline: Double = .infinity
-    private var eventsIgnored = 0
     private var everOpened = false
     private var lastFailure = ""
     private var worker: Thread?
@@ -191,7 +190,6 @@ public final class RealtimeTranscription: @unchecked Sendable {
             rotating = false
         case .text(let text):
             guard let parsed = ServerEvent.parse(text) else {
-                eventsIgnored += 1
                 logger.debug("ignored a non-JSON text frame (\(text.utf8.count) bytes)")
                 return
             }

@@ -46,7 +46,7 @@ public final class WebSocketClient: @unchecked Sendable {
     private var done = false
     private var closeInfo: CloseInfo?
 
-    /// Bytes queued but not yet handed to lws (for back-pressure decisions by the caller).
+    /// Messages queued but not yet handed to lws (for back-pressure decisions by the caller).
     public var queuedMessages: Int { outgoing.withLock { $0.count } }
 
     public init(endpoint: WebSocketEndpoint, headers: [(String, String)], onEvent: @escaping @Sendable (Event) -> Void) {

@@ -1,3 +1,4 @@
+import Foundation
 import CPipeWire
 
 /// A sink that apps can be routed to, made by loading `libpipewire-module-loopback` into our
@@ -57,5 +58,3 @@ final class VirtualSink {
         self.module = nil
     }
 }
-
-import Foundation

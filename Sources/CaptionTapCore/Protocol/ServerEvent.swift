@@ -1,3 +1,5 @@
+import Foundation
+
 /// The server events the transcription state machine acts on, read leniently: unknown event
 /// types and unknown fields are ignored, so a newer server never breaks an older client.
 public enum ServerEvent: Sendable, Equatable {
@@ -199,5 +201,3 @@ enum Wire {
         var error: Detail?
     }
 }
-
-import Foundation

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The out-of-band transcription state machine: the heart of captiontap.
 ///
 /// Server VAD commits turns; for every `input_audio_buffer.committed` this sends a
@@ -456,5 +458,3 @@ public final class OutOfBandTranscriber {
     /// Turns seen so far (each gets exactly one final).
     public var turnCount: Int { turns.count }
 }
-
-import Foundation

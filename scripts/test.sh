@@ -8,6 +8,8 @@ swift build --build-tests
 venv=${CAPTIONTAP_VENV:-$PWD/.build/realtime-venv}
 Tests/RealtimeServer/setup-venv.sh "$venv"
 export CAPTIONTAP_PYTHON=$venv/bin/python
+# The install step: binary, man page and completions generated from the argument parser.
+scripts/check-install.sh
 # The test server checks itself first (protocol shapes, each fault flag).
 "$CAPTIONTAP_PYTHON" Tests/RealtimeServer/selftest.py
 pwdir=$(mktemp -d /tmp/captiontap-pw.XXXXXX)

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Checks scripts/install.sh in a staging DESTDIR: the binary runs, the man page and the bash,
+# zsh and fish completions are generated from the argument parser and know the subcommands.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+DESTDIR=$stage scripts/install.sh /usr >/dev/null 2>&1 || { echo "install check: scripts/install.sh failed" >&2; exit 1; }
+root=$stage/usr
+fail() { echo "install check: $*" >&2; exit 1; }
+checks=0
+check() { checks=$((checks + 1)); "$@" || fail "failed: $*"; }
+
+check "$root/bin/captiontap" --help >/dev/null
+check grep -q '^\.Dt CAPTIONTAP 1' "$root/share/man/man1/captiontap.1"
+check grep -q 'virtual-sink' "$root/share/man/man1/captiontap.1"
+check bash -n "$root/share/bash-completion/completions/captiontap"
+check bash -c "source '$root/share/bash-completion/completions/captiontap' && complete -p captiontap >/dev/null"
+check grep -q 'devices' "$root/share/bash-completion/completions/captiontap"
+check grep -q '#compdef captiontap' "$root/share/zsh/site-functions/_captiontap"
+check grep -q "complete -c 'captiontap'" "$root/share/fish/vendor_completions.d/captiontap.fish"
+check test -f "$root/share/captiontap/conf/README.md"
+echo "install check ok ($checks checks)"

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Builds a release captiontap and installs it with its man page and shell completions, all
+# generated from the argument parser, plus the shipped configuration.
+#
+#   scripts/install.sh [PREFIX]          # default /usr/local; honours DESTDIR for staging
+#
+# Layout: PREFIX/bin/captiontap, PREFIX/share/man/man1/captiontap.1,
+# PREFIX/share/bash-completion/completions/captiontap, PREFIX/share/zsh/site-functions/_captiontap,
+# PREFIX/share/fish/vendor_completions.d/captiontap.fish, PREFIX/share/captiontap/conf/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+prefix=${1:-/usr/local}
+root=${DESTDIR:-}${prefix}
+
+swift build -c release --product captiontap
+bin=$(swift build -c release --show-bin-path)/captiontap
+man=$(mktemp -d)
+trap 'rm -rf "$man"' EXIT
+swift package --allow-writing-to-directory "$man" generate-manual --configuration release \
+    --output-directory "$man" >/dev/null
+
+install -D -m 755 "$bin" "$root/bin/captiontap"
+install -D -m 644 "$man/captiontap.1" "$root/share/man/man1/captiontap.1"
+"$bin" --generate-completion-script bash | install -D -m 644 /dev/stdin "$root/share/bash-completion/completions/captiontap"
+"$bin" --generate-completion-script zsh | install -D -m 644 /dev/stdin "$root/share/zsh/site-functions/_captiontap"
+"$bin" --generate-completion-script fish | install -D -m 644 /dev/stdin "$root/share/fish/vendor_completions.d/captiontap.fish"
+mkdir -p "$root/share/captiontap"
+cp -r conf "$root/share/captiontap/"
+echo "installed captiontap into ${root}"

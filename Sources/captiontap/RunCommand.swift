@@ -149,6 +149,9 @@ struct RunCommand: ParsableCommand {
         guard let transcription else { return }
         let outcome = transcription.finish(timeout: session.drainTimeout)
         for sink in sinks { sink.close() }
+        for case let fifo as FIFOSink in sinks where fifo.droppedLines > 0 {
+            logger.info("FIFO \(fifo.path): \(fifo.droppedLines) captions dropped while no reader was attached or it was full")
+        }
         let s = transcription.statistics
         let cost = session.cost(s.usage)
         logger.info(

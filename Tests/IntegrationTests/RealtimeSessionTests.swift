@@ -163,6 +163,7 @@ struct RealtimeSessionTests {
         _ = server.stop()
         #expect(result.status == 0, "\(result.stderr)")
         #expect(finals(result.stdout) == Self.expected, "stdout keeps every caption whatever the FIFO does")
+        #expect(result.stderr.contains("captions dropped while no reader was attached"), "drops are counted and reported")
         let line = got.split(separator: "\n").first.map(String.init)
         #expect(line == Self.expected[1], "the late reader gets the next caption, got \(got)")
         // The FIFO is still a FIFO with 0600 permissions.

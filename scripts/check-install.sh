@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
-DESTDIR=$stage scripts/install.sh /usr >/dev/null 2>&1 || { echo "install check: scripts/install.sh failed" >&2; exit 1; }
+# A real prefix (no DESTDIR), so the unit's ExecStart points at the installed binary.
 root=$stage/usr
+scripts/install.sh "$root" >/dev/null 2>&1 || { echo "install check: scripts/install.sh failed" >&2; exit 1; }
 fail() { echo "install check: $*" >&2; exit 1; }
 checks=0
 check() { checks=$((checks + 1)); "$@" || fail "failed: $*"; }
@@ -20,4 +21,12 @@ check grep -q 'devices' "$root/share/bash-completion/completions/captiontap"
 check grep -q '#compdef captiontap' "$root/share/zsh/site-functions/_captiontap"
 check grep -q "complete -c 'captiontap'" "$root/share/fish/vendor_completions.d/captiontap.fish"
 check test -f "$root/share/captiontap/conf/README.md"
+check test -f "$root/share/captiontap/conf/pipewire.conf.d/50-captiontap-sink.conf"
+# systemd-analyze prints warnings but exits 0 for bad values: require silence as well.
+unit=$root/lib/systemd/user/captiontap.service
+check grep -q "^ExecStart=$root/bin/captiontap run " "$unit"
+mkdir -m 700 "$stage/runtime"
+verify=$(XDG_RUNTIME_DIR=$stage/runtime systemd-analyze verify --user "$unit" 2>&1) || fail "systemd-analyze verify: $verify"
+[ -z "$verify" ] || fail "systemd-analyze verify: $verify"
+checks=$((checks + 1))
 echo "install check ok ($checks checks)"

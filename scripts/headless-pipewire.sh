@@ -2,7 +2,8 @@
 # A private, headless PipeWire session for tests: session D-Bus, pipewire, wireplumber, and a
 # null sink "test-sink" (the default sink) that exists from every daemon start.
 #
-#   scripts/headless-pipewire.sh start DIR    # then: source DIR/env
+#   scripts/headless-pipewire.sh start DIR [CONF...]  # then: source DIR/env
+#                                                     # CONF: extra pipewire.conf.d snippets
 #   scripts/headless-pipewire.sh restart DIR  # kill and restart pipewire + wireplumber (same bus)
 #   scripts/headless-pipewire.sh stop DIR
 #
@@ -49,9 +50,11 @@ context.objects = [
     { factory = adapter
       args = { factory.name = support.null-audio-sink node.name = "test-sink"
                node.description = "Test Sink" media.class = Audio/Sink
-               object.linger = true audio.position = [ FL FR ] } }
+               object.linger = true audio.position = [ FL FR ]
+               priority.session = 2000 priority.driver = 2000 } }
 ]
 CONF
+    for extra in "${@:3}"; do cp "$extra" "$dir/config/pipewire/pipewire.conf.d/"; done
     export XDG_RUNTIME_DIR=$dir/runtime XDG_CONFIG_HOME=$dir/config
     dbus-daemon --session --fork --print-address=1 --print-pid=3 3>"$dir/dbus.pid" >"$dir/dbus.addr"
     cat >"$dir/env" <<ENV

@@ -6,7 +6,8 @@
 #
 # Layout: PREFIX/bin/captiontap, PREFIX/share/man/man1/captiontap.1,
 # PREFIX/share/bash-completion/completions/captiontap, PREFIX/share/zsh/site-functions/_captiontap,
-# PREFIX/share/fish/vendor_completions.d/captiontap.fish, PREFIX/share/captiontap/conf/.
+# PREFIX/share/fish/vendor_completions.d/captiontap.fish, PREFIX/lib/systemd/user/captiontap.service,
+# PREFIX/share/captiontap/conf/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 prefix=${1:-/usr/local}
@@ -24,6 +25,8 @@ install -D -m 644 "$man/captiontap.1" "$root/share/man/man1/captiontap.1"
 "$bin" --generate-completion-script bash | install -D -m 644 /dev/stdin "$root/share/bash-completion/completions/captiontap"
 "$bin" --generate-completion-script zsh | install -D -m 644 /dev/stdin "$root/share/zsh/site-functions/_captiontap"
 "$bin" --generate-completion-script fish | install -D -m 644 /dev/stdin "$root/share/fish/vendor_completions.d/captiontap.fish"
+sed "s#@BINDIR@#${prefix}/bin#" conf/systemd/captiontap.service \
+    | install -D -m 644 /dev/stdin "$root/lib/systemd/user/captiontap.service"
 mkdir -p "$root/share/captiontap"
 cp -r conf "$root/share/captiontap/"
 echo "installed captiontap into ${root}"

@@ -14,7 +14,8 @@ scripts/check-install.sh
 "$CAPTIONTAP_PYTHON" Tests/RealtimeServer/selftest.py
 pwdir=$(mktemp -d /tmp/captiontap-pw.XXXXXX)
 trap 'scripts/headless-pipewire.sh stop "$pwdir"; rm -rf "$pwdir"' EXIT
-scripts/headless-pipewire.sh start "$pwdir"
+# The daemon also loads the shipped persistent "Captions" sink snippet, as a user's would.
+scripts/headless-pipewire.sh start "$pwdir" conf/pipewire.conf.d/50-captiontap-sink.conf
 # shellcheck disable=SC1091
 source "$pwdir/env"
 export CAPTIONTAP_PW_DIR=$pwdir

@@ -100,6 +100,36 @@ struct PipeWireCaptureTests {
         #expect(!devices.stdout.contains("CaptionTapTest"))
     }
 
+    /// conf/pipewire.conf.d/50-captiontap-sink.conf, loaded by the test daemon at start
+    /// (scripts/test.sh): a daemon-owned "Captions" sink that is captured and still heard.
+    @Test func theShippedCaptionsSinkIsCapturedAndPassedThrough() throws {
+        let devices = try Tools.captiontap(["devices", "--json"])
+        let nodes = try #require(try JSONSerialization.jsonObject(with: Data(devices.stdout.utf8)) as? [[String: Any]])
+        let captions = try #require(nodes.first { $0["name"] as? String == "Captions" }, "\(devices.stdout)")
+        #expect(captions["kind"] as? String == "sink")
+        #expect(captions["default"] as? Bool == false, "it must not take over as the default sink")
+
+        let tone = file("captions-tone.wav")
+        try WAV.write24kMono(WAV.tone(hz: 550, seconds: 1.2), to: tone)
+        let captured = file("captions.wav"), heard = file("captions-heard.wav")
+        let capture = try startCapture(["--target", "Captions", "--record", captured])
+        let listener = try RunningProcess("pw-record", [
+            "-P", "{ stream.capture.sink=true }", "--target", "test-sink", "--rate", "24000", "--channels", "1", heard,
+        ])
+        Thread.sleep(forTimeInterval: 0.5)
+        try playAndWait(tone, target: "Captions")
+        Thread.sleep(forTimeInterval: 0.3)
+        listener.interrupt()
+        _ = listener.wait(timeout: 10)
+        let result = stop(capture)
+        #expect(result.status == 0, "\(result.stderr)")
+        for path in [captured, heard] {
+            let samples = try WAV.read24kMono(path)
+            let active = try #require(Signal.activeRange(samples), "no tone in \(path)")
+            #expect(abs(Signal.frequency(samples[active].dropFirst(2400).dropLast(2400)) - 550) < 1, "\(path)")
+        }
+    }
+
     @Test func targetCapturesOneAppStreamOnly() throws {
         let a = file("a.wav"), b = file("b.wav")
         try WAV.write24kMono(WAV.tone(hz: 440, seconds: 5, padSeconds: 0), to: a)

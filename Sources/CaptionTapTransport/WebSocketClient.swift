@@ -32,12 +32,18 @@ public final class WebSocketClient: @unchecked Sendable {
     private let onEvent: @Sendable (Event) -> Void
     private let outgoing = Mutex<[String]>([])
     private let closeRequested = Atomic<Bool>(false)
+    /// Messages the service thread has taken from `outgoing` but not yet written.
+    private let pendingInSwap = Atomic<Int>(0)
     private let contextPointer = Atomic<UInt>(0)
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
 
     // Service-thread state.
     private var wsi: OpaquePointer?
+    /// Messages taken from `outgoing` in one swap, sent from `sendIndex` on; and the reused frame.
+    private var sending: [String] = []
+    private var sendIndex = 0
+    private var frame: [UInt8] = []
     private var receiving: [UInt8] = []
     private var receivingBinary = false
     private var peerCloseCode: Int?
@@ -47,7 +53,7 @@ public final class WebSocketClient: @unchecked Sendable {
     private var closeInfo: CloseInfo?
 
     /// Messages queued but not yet handed to lws (for back-pressure decisions by the caller).
-    public var queuedMessages: Int { outgoing.withLock { $0.count } }
+    public var queuedMessages: Int { outgoing.withLock { $0.count } + pendingInSwap.load(ordering: .relaxed) }
 
     public init(endpoint: WebSocketEndpoint, headers: [(String, String)], onEvent: @escaping @Sendable (Event) -> Void) {
         self.endpoint = endpoint
@@ -198,19 +204,33 @@ public final class WebSocketClient: @unchecked Sendable {
                 if !receivingBinary { onEvent(.text(String(decoding: message, as: UTF8.self))) }
             }
         case LWS_CALLBACK_CLIENT_WRITEABLE:
-            if closeRequested.load(ordering: .acquiring) && outgoing.withLock({ $0.isEmpty }) {
-                lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, nil, 0)
-                return -1
+            if sendIndex == sending.count {
+                // Take everything queued in one swap: O(1) under the lock, however long the queue.
+                sending.removeAll(keepingCapacity: true)
+                sendIndex = 0
+                outgoing.withLock { swap(&$0, &sending) }
             }
-            guard let next = outgoing.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) else { return 0 }
-            var frame = [UInt8](repeating: 0, count: ct_lws_pre())
+            guard sendIndex < sending.count else {
+                if closeRequested.load(ordering: .acquiring) {
+                    lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, nil, 0)
+                    return -1
+                }
+                return 0
+            }
+            let next = sending[sendIndex]
+            sending[sendIndex] = ""
+            sendIndex += 1
+            pendingInSwap.store(sending.count - sendIndex, ordering: .relaxed)
+            // lws wants LWS_PRE writable bytes in front of the payload; one buffer serves every frame.
+            frame.removeAll(keepingCapacity: true)
+            frame.append(contentsOf: repeatElement(0, count: ct_lws_pre()))
             frame.append(contentsOf: next.utf8)
             let count = frame.count - ct_lws_pre()
             let written = frame.withUnsafeMutableBufferPointer { buf in
                 lws_write(wsi, buf.baseAddress! + ct_lws_pre(), count, LWS_WRITE_TEXT)
             }
             if written < count { return -1 }
-            if !outgoing.withLock({ $0.isEmpty }) || closeRequested.load(ordering: .acquiring) {
+            if sendIndex < sending.count || !outgoing.withLock({ $0.isEmpty }) || closeRequested.load(ordering: .acquiring) {
                 lws_callback_on_writable(wsi)
             }
         case LWS_CALLBACK_EVENT_WAIT_CANCELLED:

@@ -22,6 +22,7 @@ check grep -q '#compdef captiontap' "$root/share/zsh/site-functions/_captiontap"
 check grep -q "complete -c 'captiontap'" "$root/share/fish/vendor_completions.d/captiontap.fish"
 check test -f "$root/share/captiontap/conf/README.md"
 check test -f "$root/share/captiontap/conf/pipewire.conf.d/50-captiontap-sink.conf"
+check test -f "$root/share/captiontap/conf/wireplumber/scripts/captiontap-route.lua"
 # systemd-analyze prints warnings but exits 0 for bad values: require silence as well.
 unit=$root/lib/systemd/user/captiontap.service
 check grep -q "^ExecStart=$root/bin/captiontap run " "$unit"

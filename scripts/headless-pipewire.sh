@@ -43,7 +43,7 @@ start_daemons() {
 
 case $cmd in
 start)
-    mkdir -p "$dir/runtime" "$dir/config/pipewire/pipewire.conf.d"
+    mkdir -p "$dir/runtime" "$dir/config/pipewire/pipewire.conf.d" "$dir/config/wireplumber"
     chmod 700 "$dir/runtime"
     cat >"$dir/config/pipewire/pipewire.conf.d/10-test-sink.conf" <<'CONF'
 context.objects = [
@@ -54,7 +54,11 @@ context.objects = [
                priority.session = 2000 priority.driver = 2000 } }
 ]
 CONF
-    for extra in "${@:3}"; do cp "$extra" "$dir/config/pipewire/pipewire.conf.d/"; done
+    # Extra configuration: pipewire.conf.d snippets (files) or WirePlumber config trees (directories).
+    for extra in "${@:3}"; do
+        if [ -d "$extra" ]; then cp -r "$extra/." "$dir/config/wireplumber/"
+        else cp "$extra" "$dir/config/pipewire/pipewire.conf.d/"; fi
+    done
     export XDG_RUNTIME_DIR=$dir/runtime XDG_CONFIG_HOME=$dir/config
     dbus-daemon --session --fork --print-address=1 --print-pid=3 3>"$dir/dbus.pid" >"$dir/dbus.addr"
     cat >"$dir/env" <<ENV

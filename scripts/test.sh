@@ -14,8 +14,10 @@ scripts/check-install.sh
 "$CAPTIONTAP_PYTHON" Tests/RealtimeServer/selftest.py
 pwdir=$(mktemp -d /tmp/captiontap-pw.XXXXXX)
 trap 'scripts/headless-pipewire.sh stop "$pwdir"; rm -rf "$pwdir"' EXIT
-# The daemon also loads the shipped persistent "Captions" sink snippet, as a user's would.
-scripts/headless-pipewire.sh start "$pwdir" conf/pipewire.conf.d/50-captiontap-sink.conf
+# The daemon also loads the shipped persistent "Captions" sink snippet and WirePlumber routing
+# rule, as a user's would (the rule set to route the test app "CaptiontapRoutedApp").
+scripts/headless-pipewire.sh start "$pwdir" conf/pipewire.conf.d/50-captiontap-sink.conf \
+    conf/wireplumber scripts/test-config/wireplumber
 # shellcheck disable=SC1091
 source "$pwdir/env"
 export CAPTIONTAP_PW_DIR=$pwdir

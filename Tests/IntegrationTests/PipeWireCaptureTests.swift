@@ -130,6 +130,27 @@ struct PipeWireCaptureTests {
         }
     }
 
+    /// conf/wireplumber (the captiontap-route rule), loaded by the test daemon with the
+    /// application list of scripts/test-config: a matching app goes to Captions, others do not.
+    @Test func theWirePlumberRuleRoutesAMatchingAppToCaptions() throws {
+        let routed = file("routed.wav"), other = file("other.wav")
+        try WAV.write24kMono(WAV.tone(hz: 700, seconds: 4, padSeconds: 0), to: routed)
+        try WAV.write24kMono(WAV.tone(hz: 1000, seconds: 4, padSeconds: 0), to: other)
+        let appA = try RunningProcess("pw-play", ["-P", "{ application.name=CaptiontapRoutedApp node.name=captiontap-test-routed }", routed])
+        let appB = try RunningProcess("pw-play", ["-P", "{ application.name=SomeOtherApp node.name=captiontap-test-other }", other])
+        Thread.sleep(forTimeInterval: 0.7)
+        let captured = file("captions-routed.wav")
+        let result = try Tools.captiontap(["run", "--no-captions", "--target", "Captions", "--record", captured, "--duration", "1.5"])
+        _ = appA.wait(timeout: 10)
+        _ = appB.wait(timeout: 10)
+        #expect(result.status == 0, "\(result.stderr)")
+        let samples = try WAV.read24kMono(captured)
+        let active = try #require(Signal.activeRange(samples), "nothing reached the Captions sink")
+        let body = samples[active].dropFirst(1200).dropLast(1200)
+        #expect(Signal.power(body, frequency: 700) > 1000 * Signal.power(body, frequency: 1000))
+        #expect(abs(Signal.frequency(body) - 700) < 1)
+    }
+
     @Test func targetCapturesOneAppStreamOnly() throws {
         let a = file("a.wav"), b = file("b.wav")
         try WAV.write24kMono(WAV.tone(hz: 440, seconds: 5, padSeconds: 0), to: a)

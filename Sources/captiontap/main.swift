@@ -6,6 +6,9 @@ let arguments = CaptionTapCommand.normalise(Array(CommandLine.arguments.dropFirs
 do {
     var command = try CaptionTapCommand.parseAsRoot(arguments)
     try command.run()
+} catch let error as ExitCode {
+    // A command that already explained itself (doctor's ✗ lines) only sets the status.
+    exit(error.rawValue)
 } catch let error as CLIError {
     Diagnostics.error(error.message)
     exit(error.exitCode)

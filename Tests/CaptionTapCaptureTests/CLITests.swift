@@ -42,5 +42,8 @@ import Testing
         let devices = try Tools.captiontap(["devices"], environment: env)
         #expect(devices.status != 0)
         #expect(devices.stderr.contains("cannot connect to PipeWire"))
+        let doctor = try Tools.captiontap(["doctor"], environment: env)
+        #expect(doctor.status == 1)
+        #expect(doctor.stdout.contains("✗ cannot connect to PipeWire at \(dir.path)/pipewire-0"))
     }
 }

@@ -241,4 +241,43 @@ struct PipeWireCaptureTests {
         #expect(finals == ["tone 400 hertz", "tone 600 hertz", "tone 800 hertz"], "\(result.stderr)")
         #expect(status == 0, "protocol violations: \(stats)")
     }
+
+    @Test func doctorPassesWhenEverythingIsThere() throws {
+        let server = try FakeRealtimeServer()
+        var env = ProcessInfo.processInfo.environment
+        env["OPENAI_API_KEY"] = nil
+        let result = try Tools.captiontap(
+            ["doctor", "--url", server.url, "--target", "test-sink", "--fifo", file("doctor.fifo")], environment: env)
+        _ = server.stop()
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.allSatisfy { $0.hasPrefix("✓ ") }, "\(result.stdout)")
+        for expected in ["PipeWire reachable", "default sink: test-sink", "WirePlumber running", "target 'test-sink' exists",
+                         "accepts the WebSocket handshake", "is usable"] {
+            #expect(lines.contains { $0.contains(expected) }, "missing '\(expected)' in \(result.stdout)")
+        }
+    }
+
+    @Test func doctorExplainsEachFailureWithoutShowingTheKey() throws {
+        let key = "sk-doctor-\(UUID().uuidString)"
+        let server = try FakeRealtimeServer(["--api-key", "another-key"])
+        var env = ProcessInfo.processInfo.environment
+        env["OPENAI_API_KEY"] = key
+        let refused = try Tools.captiontap(["doctor", "--url", server.url, "--target", "no-such-node", "--fifo", "/proc/no/such.fifo"],
+                                           environment: env)
+        _ = server.stop()
+        #expect(refused.status == 1)
+        let failures = refused.stdout.split(separator: "\n").filter { $0.hasPrefix("✗ ") }
+        #expect(failures.count == 3, "\(refused.stdout)")
+        #expect(refused.stdout.contains("target 'no-such-node' not found: run 'captiontap devices'"))
+        #expect(refused.stdout.contains("refused the API key (HTTP 401)"))
+        #expect(refused.stdout.contains("FIFO path /proc/no/such.fifo is not usable"))
+        #expect(refused.stdout.contains("API key present (from OPENAI_API_KEY"))
+        #expect(!refused.stdout.contains(key) && !refused.stderr.contains(key))
+        #expect(refused.stderr.isEmpty, "the ✗ lines say it all: \(refused.stderr)")
+
+        let unreachable = try Tools.captiontap(["doctor", "--url", "ws://127.0.0.1:9/v1/realtime"], environment: env)
+        #expect(unreachable.status == 1)
+        #expect(unreachable.stdout.contains("unreachable"), "\(unreachable.stdout)")
+    }
 }

@@ -7,6 +7,8 @@ import CPipeWire
 final class GraphSnapshot {
     private(set) var nodes: [UInt32: [String: String]] = [:]
     private(set) var defaults: [String: String] = [:]
+    /// `application.name` of every connected client (WirePlumber shows up here).
+    private(set) var clientApplications: [String] = []
     private var metadata: OpaquePointer?
     private let registryHook = UnsafeMutablePointer<spa_hook>.allocate(capacity: 1)
     private let metadataHook = UnsafeMutablePointer<spa_hook>.allocate(capacity: 1)
@@ -70,6 +72,8 @@ final class GraphSnapshot {
         switch type {
         case "PipeWire:Interface:Node":
             nodes[id] = dict
+        case "PipeWire:Interface:Client":
+            if let app = dict["application.name"] { clientApplications.append(app) }
         case "PipeWire:Interface:Metadata" where dict["metadata.name"] == "default" && metadata == nil:
             guard let registry,
                   let proxy = pw_registry_bind(registry, id, type, UInt32(PW_VERSION_METADATA), 0)

@@ -90,12 +90,17 @@ public final class PipeWireCapture: @unchecked Sendable {
 
     /// Lists the capturable nodes of the running graph (`captiontap devices`).
     public static func listNodes() throws(CaptureError) -> [NodeInfo] {
+        try inspectGraph().nodes
+    }
+
+    /// The capturable nodes and the applications of the connected clients (`captiontap doctor`).
+    public static func inspectGraph() throws(CaptureError) -> (nodes: [NodeInfo], clients: [String]) {
         let connection = try PipeWireConnection(name: "captiontap-devices")
         let snapshot = GraphSnapshot()
         guard snapshot.collect(on: connection) else {
             throw .daemonUnreachable(socket: PipeWireConnection.socketPath)
         }
-        return snapshot.nodeInfos
+        return (snapshot.nodeInfos, snapshot.clientApplications)
     }
 
     // MARK: - Control path

@@ -1,0 +1,137 @@
+import ArgumentParser
+import CaptionTapCapture
+import CaptionTapTransport
+import Foundation
+
+/// `captiontap doctor`: checks what a run needs, one line each with ✓ or ✗ and a fix.
+struct DoctorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "doctor",
+        abstract: "Check PipeWire, WirePlumber, the target, the key, the backend and the outputs.",
+        discussion: "Exits non-zero if any check fails. The API key is never shown."
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup(title: "Transcription") var session: SessionOptions
+
+    @Option(help: ArgumentHelp("Also check that this node exists (as for run --target).", valueName: "node"))
+    var target: String?
+
+    @Option(help: ArgumentHelp("Also check that this FIFO path is usable.", valueName: "path"))
+    var fifo: String?
+
+    @Option(name: .customLong("timeout"), help: "Seconds to wait for the backend's WebSocket handshake.")
+    var timeout = 5.0
+
+    struct Check {
+        var ok: Bool
+        var text: String
+    }
+
+    func run() throws {
+        let logger = global.bootstrapLogging()
+        var checks: [Check] = []
+        func report(_ ok: Bool, _ text: String) {
+            checks.append(Check(ok: ok, text: text))
+            print("\(ok ? "✓" : "✗") \(text)")
+        }
+
+        // PipeWire, the default sink, WirePlumber, the target.
+        do {
+            let graph = try PipeWireCapture.inspectGraph()
+            report(true, "PipeWire reachable at \(ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"] ?? "$XDG_RUNTIME_DIR")/pipewire-0")
+            if let sink = graph.nodes.first(where: { $0.kind == .sink && $0.isDefault }) {
+                report(true, "default sink: \(sink.name) (\(sink.description))")
+            } else {
+                report(false, "no default sink: connect an output device or select one with 'wpctl set-default ID'")
+            }
+            if graph.clients.contains("WirePlumber") {
+                report(true, "WirePlumber running")
+            } else {
+                report(false, "WirePlumber is not running, so streams are never linked: systemctl --user start wireplumber")
+            }
+            if let target {
+                if let node = graph.nodes.first(where: { $0.matches(target: target) }) {
+                    report(true, "target '\(target)' exists: \(node.kind.rawValue) \(node.name)")
+                } else {
+                    report(false, "target '\(target)' not found: run 'captiontap devices' for names and serials")
+                }
+            }
+        } catch {
+            report(false, error.description)
+        }
+
+        // The key and the backend.
+        let endpoint = session.endpoint()
+        let key = try? session.apiKey { logger.warning("\($0)") }
+        let cloud = session.url == SessionOptions.defaultURL
+        switch (key, cloud) {
+        case (.some(let k), _):
+            report(true, "API key present (\(session.apiKeyFile.map { "from \($0)" } ?? "from OPENAI_API_KEY"), \(k.count) characters)")
+        case (nil, true):
+            report(false, "no API key: set OPENAI_API_KEY or pass --api-key-file FILE (or use --url for a local backend)")
+        case (nil, false):
+            report(true, "no API key needed for \(endpoint.hostHeader) (none set)")
+        }
+        if key != nil || !cloud {
+            let (ok, text) = Self.handshake(endpoint: endpoint, key: key ?? nil, timeout: timeout)
+            report(ok, text)
+        }
+
+        // Outputs.
+        if let fifo {
+            report(Self.fifoUsable(fifo), Self.fifoUsable(fifo)
+                ? "FIFO path \(fifo) is usable"
+                : "FIFO path \(fifo) is not usable: it must be a FIFO, or not exist in a writable directory")
+        }
+
+        let failed = checks.filter { !$0.ok }.count
+        if failed > 0 { throw ExitCode(1) }
+    }
+
+    /// Opens a WebSocket to the backend and closes it again.
+    static func handshake(endpoint: WebSocketEndpoint, key: String?, timeout: Double) -> (Bool, String) {
+        let done = DispatchSemaphore(value: 0)
+        let outcome = OutcomeBox()
+        var headers: [(String, String)] = []
+        if let key { headers.append(("Authorization", "Bearer \(key)")) }
+        let client = WebSocketClient(endpoint: endpoint, headers: headers) { event in
+            switch event {
+            case .open: outcome.set(.opened)
+            case .closed(let info): outcome.set(.closed(info))
+            case .text: return
+            }
+            done.signal()
+        }
+        client.connect()
+        _ = done.wait(timeout: .now() + timeout)
+        client.close()
+        _ = client.waitUntilFinished(timeout: 2)
+        switch outcome.value {
+        case .opened:
+            return (true, "backend \(endpoint) accepts the WebSocket handshake")
+        case .closed(let info) where info.httpStatus == 401 || info.httpStatus == 403:
+            return (false, "backend \(endpoint) refused the API key (HTTP \(info.httpStatus!)): check OPENAI_API_KEY or --api-key-file")
+        case .closed(let info):
+            return (false, "backend \(endpoint) unreachable (\(info.message)): is it running, and is the URL right?")
+        case nil:
+            return (false, "backend \(endpoint) did not answer within \(timeout) s")
+        }
+    }
+
+    static func fifoUsable(_ path: String) -> Bool {
+        var info = stat()
+        if stat(path, &info) == 0 { return info.st_mode & S_IFMT == S_IFIFO && access(path, W_OK) == 0 }
+        let parent = (path as NSString).deletingLastPathComponent
+        return access(parent.isEmpty ? "." : parent, W_OK) == 0
+    }
+
+    /// The handshake result, set from the WebSocket thread.
+    final class OutcomeBox: @unchecked Sendable {
+        enum Outcome { case opened, closed(WebSocketClient.CloseInfo) }
+        private let lock = NSLock()
+        private var stored: Outcome?
+        func set(_ outcome: Outcome) { lock.withLock { if stored == nil { stored = outcome } } }
+        var value: Outcome? { lock.withLock { stored } }
+    }
+}

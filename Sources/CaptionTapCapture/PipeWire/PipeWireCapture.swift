@@ -28,8 +28,6 @@ public final class PipeWireCapture: @unchecked Sendable {
     private let stopping = Atomic<Bool>(false)
     private var supervisor: Thread?
     private let supervisorDone = DispatchSemaphore(value: 0)
-    /// Times the connection was rebuilt after the daemon went away.
-    public let reconnects = Atomic<Int>(0)
 
     public init(target: CaptureTarget, ring: AudioRing, logger: Logger) {
         self.target = target
@@ -211,7 +209,6 @@ public final class PipeWireCapture: @unchecked Sendable {
                         try connection.locked { () throws(CaptureError) in try connection.reconnectLocked() }
                     }
                     try setUp(on: connection)
-                    reconnects.add(1, ordering: .relaxed)
                     logger.warning("capture resumed after \(String(format: "%.1f", Clock.now - started)) s")
                     break
                 } catch {

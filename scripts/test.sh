@@ -20,5 +20,7 @@ scripts/headless-pipewire.sh start "$pwdir" conf/pipewire.conf.d/50-captiontap-s
     conf/wireplumber scripts/test-config/wireplumber
 # shellcheck disable=SC1091
 source "$pwdir/env"
+# The private config home is for the daemons; SwiftPM would otherwise keep its own config there.
+unset XDG_CONFIG_HOME
 export CAPTIONTAP_PW_DIR=$pwdir
 swift test --skip-build "$@"

@@ -68,7 +68,10 @@ let package = Package(
         .testTarget(name: "CaptionTapSinksTests", dependencies: ["CaptionTapCore", "CaptionTapSinks"]),
         .testTarget(
             name: "CaptionTapCaptureTests",
-            dependencies: ["CaptionTapCore", "CaptionTapCapture", "CMallocCounter", "CPipeWire", "CSndFile", "TestSupport"],
+            dependencies: [
+                "CaptionTapCore", "CaptionTapCapture", "CMallocCounter", "CPipeWire", "CSndFile", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

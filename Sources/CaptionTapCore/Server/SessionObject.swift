@@ -1,0 +1,188 @@
+/// The session object of the embedded Realtime backend: what `session.created` announces and
+/// how `session.update` changes it (../shared/REALTIME_PROTOCOL.md §2).
+///
+/// Kept as JSON rather than a struct: clients send partial objects that are merged field by field,
+/// and echoing the merged object is exactly what the protocol asks for.
+public struct SessionObject: Sendable {
+    public private(set) var json: JSONValue
+
+    /// Models the backend answers to. The cloud names are accepted so clients written for the
+    /// cloud work unchanged; the transcript comes from the local recognizer either way.
+    public static func isSupported(model: String) -> Bool {
+        let known = ["gpt-realtime", "gpt-realtime-mini", "gpt-4o-realtime-preview", "gpt-4o-mini-realtime-preview",
+                     "captiontap-local"]
+        return known.contains { model == $0 || model.hasPrefix($0 + "-") }
+    }
+
+    public init(id: String, model: String, expiresAt: Int) {
+        json = [
+            "type": "realtime",
+            "object": "realtime.session",
+            "id": .string(id),
+            "model": .string(model),
+            // Text is the only output this backend produces, so it is the default.
+            "output_modalities": ["text"],
+            "instructions": "Transcribe the user's speech verbatim.",
+            "tools": [],
+            "tool_choice": "auto",
+            "max_output_tokens": "inf",
+            "tracing": nil,
+            "truncation": "auto",
+            "prompt": nil,
+            "include": nil,
+            "expires_at": .number(Double(expiresAt)),
+            "audio": [
+                "input": [
+                    "format": ["type": "audio/pcm", "rate": 24000],
+                    "transcription": nil,
+                    "noise_reduction": nil,
+                    "turn_detection": Self.defaultServerVAD,
+                ],
+                "output": [
+                    "format": ["type": "audio/pcm", "rate": 24000],
+                    "voice": "marin",
+                    "speed": 1.0,
+                ],
+            ],
+        ]
+    }
+
+    static let defaultServerVAD: JSONValue = [
+        "type": "server_vad", "threshold": 0.5, "prefix_padding_ms": 300, "silence_duration_ms": 500,
+        "idle_timeout_ms": nil, "create_response": true, "interrupt_response": true,
+    ]
+
+    // MARK: Reading the settings the backend acts on
+
+    public var turnDetection: JSONValue? {
+        let td = json["audio"]?["input"]?["turn_detection"]
+        return td?.isNull == false ? td : nil
+    }
+    public var vadThreshold: Double { turnDetection?["threshold"]?.double ?? 0.5 }
+    public var prefixPaddingMs: Int { turnDetection?["prefix_padding_ms"]?.int ?? 300 }
+    public var silenceDurationMs: Int { turnDetection?["silence_duration_ms"]?.int ?? 500 }
+    public var createResponse: Bool { turnDetection?["create_response"]?.bool ?? true }
+    public var wantsInputTranscription: Bool {
+        guard let t = json["audio"]?["input"]?["transcription"] else { return false }
+        return !t.isNull
+    }
+    public var instructions: String { json["instructions"]?.string ?? "" }
+    public var outputModalities: [String] { json["output_modalities"]?.array?.compactMap(\.string) ?? ["text"] }
+
+    // MARK: session.update
+
+    /// Applies a client `session` object; on a problem the session is left unchanged.
+    public mutating func apply(update: JSONValue) -> ProtocolProblem? {
+        guard case .object = update else {
+            return ProtocolProblem(message: "Invalid 'session': expected an object.", code: "invalid_type", param: "session")
+        }
+        if let type = update["type"]?.string, type != "realtime" {
+            return ProtocolProblem(message: "Only 'realtime' sessions are supported by the embedded backend; got '\(type)'.",
+                                   code: "invalid_value", param: "session.type")
+        }
+        if let model = update["model"]?.string, !Self.isSupported(model: model) {
+            return ProtocolProblem(message: "The model '\(model)' does not exist or you do not have access to it.",
+                                   code: "model_not_found", param: "session.model")
+        }
+        if let modalities = update["output_modalities"]?.array {
+            if modalities.contains(where: { $0.string == "audio" }) {
+                return ProtocolProblem(message: "Audio output is not supported by the embedded backend; use output_modalities [\"text\"].",
+                                       code: "unsupported_output_modality", param: "session.output_modalities")
+            }
+            if modalities.count != 1 || modalities[0].string != "text" {
+                return ProtocolProblem(message: "output_modalities must be [\"text\"].", code: "invalid_value",
+                                       param: "session.output_modalities")
+            }
+        }
+        if let tools = update["tools"]?.array, !tools.isEmpty {
+            return ProtocolProblem(message: "Tools are not supported by the embedded backend.",
+                                   code: "unsupported_tools", param: "session.tools")
+        }
+        let input = update["audio"]?["input"]
+        if let format = input?["format"], !format.isNull {
+            if let type = format["type"]?.string, type != "audio/pcm" {
+                return ProtocolProblem(message: "Only audio/pcm input is supported; got '\(type)'.",
+                                       code: "invalid_value", param: "session.audio.input.format.type")
+            }
+            if let rate = format["rate"]?.int, rate != 24000 {
+                return ProtocolProblem(message: "Input audio must be 24000 Hz PCM; got \(rate).",
+                                       code: "invalid_value", param: "session.audio.input.format.rate")
+            }
+        }
+        var merged = Self.merge(json, update)
+        if let td = input?["turn_detection"] {
+            if td.isNull {
+                merged = merged.setting(["audio", "input", "turn_detection"], to: .null)
+            } else {
+                let type = td["type"]?.string ?? "server_vad"
+                guard type == "server_vad" else {
+                    return ProtocolProblem(message: "Only server_vad turn detection is supported by the embedded backend; got '\(type)'.",
+                                           code: "invalid_value", param: "session.audio.input.turn_detection.type")
+                }
+                let full = Self.merge(Self.defaultServerVAD, td)
+                if let t = full["threshold"]?.double, !(0...1).contains(t) {
+                    return ProtocolProblem(message: "threshold must be between 0 and 1.", code: "invalid_value",
+                                           param: "session.audio.input.turn_detection.threshold")
+                }
+                for key in ["prefix_padding_ms", "silence_duration_ms"] where (full[key]?.double ?? 0) < 0 {
+                    return ProtocolProblem(message: "\(key) must not be negative.", code: "invalid_value",
+                                           param: "session.audio.input.turn_detection.\(key)")
+                }
+                merged = merged.setting(["audio", "input", "turn_detection"], to: full)
+            }
+        }
+        json = merged
+        return nil
+    }
+
+    /// Objects merge key by key; anything else (arrays, null, scalars) replaces. A null `audio`,
+    /// `audio.input` or `audio.output` changes nothing, as on the real server.
+    static func merge(_ base: JSONValue, _ update: JSONValue) -> JSONValue {
+        guard case .object(var pairs) = base, case .object(let changes) = update else { return update }
+        for (key, value) in changes {
+            if value.isNull && ["audio", "input", "output"].contains(key) { continue }
+            if let i = pairs.firstIndex(where: { $0.0 == key }) {
+                if case .object = value, case .object = pairs[i].1 {
+                    pairs[i].1 = merge(pairs[i].1, value)
+                } else {
+                    pairs[i].1 = value
+                }
+            } else {
+                pairs.append((key, value))
+            }
+        }
+        return .object(pairs)
+    }
+}
+
+/// A client event the backend refuses: becomes an `error` event naming the cause.
+public struct ProtocolProblem: Error, Sendable, Equatable {
+    public var message: String
+    public var code: String
+    public var param: String?
+    public var type = "invalid_request_error"
+    public init(message: String, code: String, param: String? = nil, type: String = "invalid_request_error") {
+        self.message = message
+        self.code = code
+        self.param = param
+        self.type = type
+    }
+}
+
+extension JSONValue {
+    public var bool: Bool? { if case .bool(let b) = self { b } else { nil } }
+
+    /// A copy with the value at `path` (object keys) replaced or added.
+    func setting(_ path: ArraySlice<String>, to value: JSONValue) -> JSONValue {
+        guard let key = path.first else { return value }
+        guard case .object(var pairs) = self else { return self }
+        if let i = pairs.firstIndex(where: { $0.0 == key }) {
+            pairs[i].1 = pairs[i].1.setting(path.dropFirst(), to: value)
+        } else {
+            pairs.append((key, JSONValue.object([]).setting(path.dropFirst(), to: value)))
+        }
+        return .object(pairs)
+    }
+
+    func setting(_ path: [String], to value: JSONValue) -> JSONValue { setting(path[...], to: value) }
+}

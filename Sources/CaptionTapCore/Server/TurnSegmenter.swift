@@ -1,0 +1,164 @@
+/// Server VAD for the embedded backend: turns per-window speech decisions into Realtime turns,
+/// and cuts long turns into recognizer-sized segments so the final transcript is ready soon after
+/// speech ends.
+///
+/// Why segments: an offline recognizer needs the whole utterance, and decoding an 11 s turn after
+/// its 800 ms silence would put the caption seconds behind the speech. So the segmenter asks for
+/// decodes while the turn is still open — a closed segment at a natural pause once it is long
+/// enough to decode accurately, and a *speculative* decode of the open tail as soon as a pause
+/// starts. If the pause turns into the end of the turn, the speculative result is the final one;
+/// if speech resumes, it is discarded. Positions are sample indices on the session timeline at
+/// the detector's rate.
+public struct TurnSegmenter: Sendable {
+    /// The session's `server_vad` values (prefix padding and silence), in milliseconds.
+    public struct Settings: Sendable, Equatable {
+        public var prefixPaddingMs: Int
+        public var silenceDurationMs: Int
+        public init(prefixPaddingMs: Int = 300, silenceDurationMs: Int = 500) {
+            self.prefixPaddingMs = prefixPaddingMs
+            self.silenceDurationMs = silenceDurationMs
+        }
+    }
+
+    /// How turns are cut for the recognizer. Defaults measured on the speech fixtures: segments of
+    /// 2–25 s decode best; shorter fragments lose words, and single calls beyond ~40 s invent text.
+    public struct Policy: Sendable, Equatable {
+        /// A pause this long starts a speculative decode of the open segment.
+        public var speculateAfterMs = 240
+        /// A pause this long may close a segment...
+        public var splitPauseMs = 300
+        /// ...once the segment holds at least this much audio.
+        public var minSegmentMs = 3000
+        /// Turns longer than this are committed at the next `splitPauseMs` pause: captions stay live.
+        public var softTurnMs = 15000
+        /// Turns are committed at this length even without a pause.
+        public var maxTurnMs = 25000
+        public init() {}
+    }
+
+    public enum Event: Equatable, Sendable {
+        /// Speech started; the turn's audio begins at `start` (prefix padding included).
+        case speechStarted(start: Int)
+        /// Recognize `[start, end)`. Speculative decodes cover the open tail during a pause; a
+        /// non-speculative one is a closed segment whose audio will not grow.
+        case decode(start: Int, end: Int, speculative: Bool)
+        /// Speech resumed: the last speculative decode is stale.
+        case discardSpeculative
+        /// The pause is long enough to split here: the last speculative decode is final for its
+        /// segment, and the next segment starts where it ended.
+        case keepSpeculative
+        /// The turn ended at `end` (speech_stopped, then committed). If the last decode was
+        /// speculative and not discarded, it is the final one for the turn's last segment.
+        case committed(end: Int)
+    }
+
+    public let sampleRate: Int
+    public var settings: Settings
+    public var policy: Policy
+
+    /// Where the open turn's audio starts, or nil between turns.
+    public private(set) var turnStart: Int?
+    private var segmentStart = 0
+    private var silentSamples = 0
+    private var speculating = false
+    private var speculativeEnd = 0
+    /// Earliest position a new turn may start (after the last commit or clear).
+    private var floor = 0
+
+    public init(sampleRate: Int, settings: Settings = Settings(), policy: Policy = Policy()) {
+        self.sampleRate = sampleRate
+        self.settings = settings
+        self.policy = policy
+    }
+
+    private func samples(ms: Int) -> Int { ms * sampleRate / 1000 }
+
+    /// Feeds one detector window `[end - count, end)` and its decision.
+    public mutating func window(voiced: Bool, end: Int, count: Int) -> [Event] {
+        var events: [Event] = []
+        guard let start = turnStart else {
+            if voiced {
+                let begin = max(floor, end - count - samples(ms: settings.prefixPaddingMs))
+                turnStart = begin
+                segmentStart = begin
+                silentSamples = 0
+                speculating = false
+                events.append(.speechStarted(start: begin))
+            }
+            return events
+        }
+        if voiced {
+            if speculating {
+                events.append(.discardSpeculative)
+                speculating = false
+            }
+            silentSamples = 0
+        } else {
+            silentSamples += count
+        }
+        let pauseStart = end - silentSamples
+        let turnLength = end - start
+        if silentSamples >= samples(ms: settings.silenceDurationMs) {
+            events += close(at: end, position: end)
+            return events
+        }
+        if turnLength >= samples(ms: policy.maxTurnMs) {
+            // No pause long enough: cut at the start of the current pause if there is one.
+            events += close(at: silentSamples > 0 ? pauseStart : end, position: end)
+            return events
+        }
+        if silentSamples >= samples(ms: policy.splitPauseMs) && !voiced {
+            if turnLength >= samples(ms: policy.softTurnMs) {
+                events += close(at: end, position: end)
+                return events
+            }
+            if pauseStart - segmentStart >= samples(ms: policy.minSegmentMs) {
+                if speculating {
+                    events.append(.keepSpeculative)
+                    segmentStart = speculativeEnd
+                    speculating = false
+                } else {
+                    // Close the segment inside the pause; the rest belongs to the next one.
+                    let cut = end - silentSamples / 2
+                    events.append(.decode(start: segmentStart, end: cut, speculative: false))
+                    segmentStart = cut
+                }
+                return events
+            }
+        }
+        if !speculating && silentSamples >= samples(ms: policy.speculateAfterMs) && pauseStart > segmentStart {
+            speculating = true
+            speculativeEnd = end
+            events.append(.decode(start: segmentStart, end: end, speculative: true))
+        }
+        return events
+    }
+
+    /// Ends the open turn at `end` (the client's `input_audio_buffer.commit`, or the VAD).
+    public mutating func commitOpenTurn(at end: Int) -> [Event] {
+        guard turnStart != nil else { return [] }
+        return close(at: end, position: end)
+    }
+
+    /// Drops the open turn without committing it (`input_audio_buffer.clear`).
+    public mutating func clear(at position: Int) {
+        turnStart = nil
+        speculating = false
+        floor = position
+    }
+
+    /// Commits the turn at `end`; `position` is where the detector is (`end` or later).
+    private mutating func close(at end: Int, position: Int) -> [Event] {
+        var events: [Event] = []
+        // A segment that is only the tail of a pause has nothing to recognize.
+        if !speculating && position - silentSamples > segmentStart {
+            events.append(.decode(start: segmentStart, end: end, speculative: false))
+        }
+        events.append(.committed(end: end))
+        turnStart = nil
+        speculating = false
+        silentSamples = 0
+        floor = end
+        return events
+    }
+}

@@ -1,0 +1,296 @@
+import CWebSockets
+import Foundation
+import Synchronization
+
+/// A WebSocket server on libwebsockets: one text message per event, one service thread.
+///
+/// Like ``WebSocketClient``, every lws call happens on the service thread. Events are delivered
+/// on it, in order per connection; other threads only queue sends or work (``post(_:)``) and wake
+/// the loop with `lws_cancel_service`, the one lws call documented as safe from any thread.
+public final class WebSocketServer: @unchecked Sendable {
+    public typealias ConnectionID = Int
+
+    public enum Event: Sendable {
+        /// A client completed the handshake on `path` (with its query string).
+        case opened(ConnectionID, path: String)
+        case text(ConnectionID, String)
+        case binary(ConnectionID)
+        /// The connection is gone; no more events for it.
+        case closed(ConnectionID)
+    }
+
+    public struct Options: Sendable {
+        public var host: String
+        /// 0 picks a free port; ``start()`` returns the one bound.
+        public var port: Int
+        /// The only path a handshake is accepted on (anything else gets 404).
+        public var path: String
+        /// When set, handshakes must carry `Authorization: Bearer <token>` (else 401).
+        public var bearerToken: String?
+        public init(host: String, port: Int, path: String, bearerToken: String? = nil) {
+            self.host = host
+            self.port = port
+            self.path = path
+            self.bearerToken = bearerToken
+        }
+    }
+
+    public enum StartError: Error, Equatable, CustomStringConvertible {
+        case cannotListen(host: String, port: Int)
+        public var description: String {
+            switch self {
+            case .cannotListen(let host, let port):
+                "cannot listen on \(host):\(port) (address in use, or not an address of this machine)"
+            }
+        }
+    }
+
+    public let options: Options
+    private let onEvent: (Event) -> Void
+    private let outgoing = Mutex<[ConnectionID: [String]]>([:])
+    private let closing = Mutex<[ConnectionID: (Int, String)]>([:])
+    private let inbox = Mutex<[@Sendable () -> Void]>([])
+    private let stopRequested = Atomic<Bool>(false)
+    private let contextPointer = Atomic<UInt>(0)
+    private let started = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+    private var boundPort = 0
+    private var thread: Thread?
+
+    // Service-thread state.
+    private final class Connection {
+        let id: ConnectionID
+        let wsi: OpaquePointer
+        var receiving: [UInt8] = []
+        var binary = false
+        var sending: [String] = []
+        var index = 0
+        init(id: ConnectionID, wsi: OpaquePointer) { self.id = id; self.wsi = wsi }
+    }
+    private var connections: [UInt: Connection] = [:]
+    private var byID: [ConnectionID: Connection] = [:]
+    private var nextID = 1
+    private var pendingPaths: [UInt: String] = [:]
+    private var frame: [UInt8] = []
+
+    /// `onEvent` runs on the service thread.
+    public init(options: Options, onEvent: @escaping (Event) -> Void) {
+        self.options = options
+        self.onEvent = onEvent
+    }
+
+    /// Binds and starts serving; returns the port.
+    public func start() throws(StartError) -> Int {
+        let t = Thread { [self] in serviceLoop() }
+        t.name = "captiontap-serve"
+        t.stackSize = 1 << 20
+        thread = t
+        t.start()
+        started.wait()
+        guard boundPort > 0 else { throw .cannotListen(host: options.host, port: options.port) }
+        return boundPort
+    }
+
+    /// Queues a text message for a connection (any thread). Dropped if it has closed.
+    public func send(_ id: ConnectionID, _ text: String) {
+        outgoing.withLock { $0[id, default: []].append(text) }
+        wake()
+    }
+
+    /// Closes a connection after its queued messages, with this close code (any thread).
+    public func close(_ id: ConnectionID, code: Int = 1000, reason: String = "") {
+        closing.withLock { $0[id] = (code, reason) }
+        wake()
+    }
+
+    /// Runs `work` on the service thread soon (any thread).
+    public func post(_ work: @escaping @Sendable () -> Void) {
+        inbox.withLock { $0.append(work) }
+        wake()
+    }
+
+    /// Stops serving and closes every connection; returns when the thread has ended.
+    public func stop() {
+        stopRequested.store(true, ordering: .releasing)
+        wake()
+        finished.wait()
+    }
+
+    private func wake() {
+        let raw = contextPointer.load(ordering: .acquiring)
+        if raw != 0, let context = OpaquePointer(bitPattern: raw) { lws_cancel_service(context) }
+    }
+
+    // MARK: - Service thread
+
+    private func serviceLoop() {
+        defer { finished.signal() }
+        lws_set_log_level(0, nil)
+        var protocols = [
+            lws_protocols(name: strdup("realtime"), callback: webSocketServerCallback,
+                          per_session_data_size: 0, rx_buffer_size: 65536, id: 0, user: nil, tx_packet_size: 0),
+            lws_protocols(),
+        ]
+        defer { free(UnsafeMutableRawPointer(mutating: protocols[0].name)) }
+        let context: OpaquePointer? = protocols.withUnsafeMutableBufferPointer { table in
+            options.host.withCString { host in
+                var info = lws_context_creation_info()
+                info.port = Int32(options.port)
+                info.iface = host
+                info.protocols = UnsafePointer(table.baseAddress)
+                info.user = Unmanaged.passUnretained(self).toOpaque()
+                info.fd_limit_per_thread = 64
+                return lws_create_context(&info)
+            }
+        }
+        guard let context, let vhost = lws_get_vhost_by_name(context, "default") else {
+            if let context { lws_context_destroy(context) }
+            started.signal()
+            return
+        }
+        boundPort = Int(lws_get_vhost_listen_port(vhost))
+        contextPointer.store(UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(context))), ordering: .releasing)
+        started.signal()
+        while !stopRequested.load(ordering: .acquiring) {
+            if lws_service(context, 0) < 0 { break }
+        }
+        contextPointer.store(0, ordering: .releasing)
+        lws_context_destroy(context)
+        for connection in byID.values { onEvent(.closed(connection.id)) }
+        byID.removeAll()
+        connections.removeAll()
+    }
+
+    private func header(_ wsi: OpaquePointer?, _ token: lws_token_indexes) -> String? {
+        let length = Int(lws_hdr_total_length(wsi, token))
+        guard length > 0 else { return nil }
+        var buffer = [CChar](repeating: 0, count: length + 1)
+        let n = lws_hdr_copy(wsi, &buffer, Int32(buffer.count), token)
+        guard n >= 0 else { return nil }
+        return String(decoding: buffer.prefix(Int(n)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    private func query(_ wsi: OpaquePointer?) -> String {
+        var parts: [String] = []
+        var buffer = [CChar](repeating: 0, count: 1024)
+        var index: Int32 = 0
+        while case let n = lws_hdr_copy_fragment(wsi, &buffer, Int32(buffer.count), WSI_TOKEN_HTTP_URI_ARGS, index), n > 0 {
+            parts.append(String(decoding: buffer.prefix(Int(n)).map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            index += 1
+        }
+        return parts.joined(separator: "&")
+    }
+
+    fileprivate func handle(_ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _ input: UnsafeMutableRawPointer?, _ length: Int) -> Int32 {
+        let key = UInt(bitPattern: Int(bitPattern: wsi.map { UnsafeRawPointer($0) }))
+        switch reason {
+        case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+            // The handshake: right path, and the bearer token when one is required.
+            let uri = header(wsi, WSI_TOKEN_GET_URI) ?? ""
+            if uri != options.path {
+                _ = lws_return_http_status(wsi, 404, "Invalid URL (GET \(uri))")
+                return -1
+            }
+            if let token = options.bearerToken, header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) != "Bearer \(token)" {
+                _ = lws_return_http_status(wsi, 401, "Incorrect API key provided.")
+                return -1
+            }
+            let q = query(wsi)
+            pendingPaths[key] = q.isEmpty ? uri : uri + "?" + q
+        case LWS_CALLBACK_ESTABLISHED:
+            guard let wsi else { return -1 }
+            let connection = Connection(id: nextID, wsi: wsi)
+            nextID += 1
+            connections[key] = connection
+            byID[connection.id] = connection
+            onEvent(.opened(connection.id, path: pendingPaths.removeValue(forKey: key) ?? options.path))
+        case LWS_CALLBACK_RECEIVE:
+            guard let connection = connections[key] else { return -1 }
+            if connection.receiving.isEmpty { connection.binary = lws_frame_is_binary(wsi) != 0 }
+            if let input, length > 0 {
+                connection.receiving.append(contentsOf: UnsafeRawBufferPointer(start: input, count: length))
+            }
+            if lws_is_final_fragment(wsi) != 0 && lws_remaining_packet_payload(wsi) == 0 {
+                let message = connection.receiving
+                connection.receiving.removeAll(keepingCapacity: true)
+                onEvent(connection.binary ? .binary(connection.id) : .text(connection.id, String(decoding: message, as: UTF8.self)))
+            }
+        case LWS_CALLBACK_SERVER_WRITEABLE:
+            guard let connection = connections[key] else { return -1 }
+            return write(connection)
+        case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+            let work = inbox.withLock { queue -> [@Sendable () -> Void] in
+                defer { queue.removeAll() }
+                return queue
+            }
+            for item in work { item() }
+            let ready = outgoing.withLock { Array($0.keys) } + closing.withLock { Array($0.keys) }
+            for id in ready {
+                if let connection = byID[id] {
+                    lws_callback_on_writable(connection.wsi)
+                } else {
+                    outgoing.withLock { _ = $0.removeValue(forKey: id) }
+                    closing.withLock { _ = $0.removeValue(forKey: id) }
+                }
+            }
+        case LWS_CALLBACK_CLOSED:
+            pendingPaths[key] = nil
+            if let connection = connections.removeValue(forKey: key) {
+                byID[connection.id] = nil
+                outgoing.withLock { _ = $0.removeValue(forKey: connection.id) }
+                closing.withLock { _ = $0.removeValue(forKey: connection.id) }
+                onEvent(.closed(connection.id))
+            }
+        default:
+            break
+        }
+        return 0
+    }
+
+    /// Writes queued messages until the socket would block; closes when asked and drained.
+    private func write(_ connection: Connection) -> Int32 {
+        while true {
+            if connection.index == connection.sending.count {
+                connection.sending.removeAll(keepingCapacity: true)
+                connection.index = 0
+                outgoing.withLock { queues in
+                    if var queue = queues.removeValue(forKey: connection.id) {
+                        swap(&queue, &connection.sending)
+                    }
+                }
+            }
+            guard connection.index < connection.sending.count else {
+                if let (code, reason) = closing.withLock({ $0.removeValue(forKey: connection.id) }) {
+                    var bytes = Array(reason.utf8.prefix(120))
+                    lws_close_reason(connection.wsi, lws_close_status(rawValue: UInt32(code)), &bytes, bytes.count)
+                    return -1
+                }
+                return 0
+            }
+            let text = connection.sending[connection.index]
+            connection.sending[connection.index] = ""
+            connection.index += 1
+            frame.removeAll(keepingCapacity: true)
+            frame.append(contentsOf: repeatElement(0, count: ct_lws_pre()))
+            frame.append(contentsOf: text.utf8)
+            let count = frame.count - ct_lws_pre()
+            let written = frame.withUnsafeMutableBufferPointer { buf in
+                lws_write(connection.wsi, buf.baseAddress! + ct_lws_pre(), count, LWS_WRITE_TEXT)
+            }
+            if written < count { return -1 }
+            if lws_send_pipe_choked(connection.wsi) != 0 {
+                lws_callback_on_writable(connection.wsi)
+                return 0
+            }
+        }
+    }
+}
+
+private func webSocketServerCallback(
+    wsi: OpaquePointer?, reason: lws_callback_reasons, user: UnsafeMutableRawPointer?,
+    input: UnsafeMutableRawPointer?, length: Int
+) -> Int32 {
+    guard let context = lws_get_context(wsi), let owner = lws_context_user(context) else { return 0 }
+    let server = Unmanaged<WebSocketServer>.fromOpaque(owner).takeUnretainedValue()
+    return server.handle(wsi, reason, input, length)
+}

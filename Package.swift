@@ -1,5 +1,27 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
+
+// The embedded offline recognizer (sherpa-onnx + Moonshine + Silero) is built in only when
+// scripts/setup-recognizer.sh has installed its wheels; without them captiontap still builds and
+// runs against a Realtime server, and `doctor` says how to add it.
+let recognizerLib = Context.packageDirectory + "/vendor/recognizer/wheels/sherpa_onnx/lib"
+let hasRecognizer = FileManager.default.fileExists(
+    atPath: Context.packageDirectory + "/vendor/recognizer/wheels/sherpa_onnx/include/sherpa-onnx/c-api/c-api.h")
+let recognizerTargets: [Target] = hasRecognizer ? [
+    .systemLibrary(name: "CSherpaOnnx"),
+    .target(
+        name: "CaptionTapRecognizer",
+        dependencies: ["CaptionTapCore", "CaptionTapServer", "CSherpaOnnx", "CSoxr"],
+        linkerSettings: [.unsafeFlags([
+            "-L", recognizerLib,
+            // Found next to the installed binary first (install.sh), then in the build tree.
+            "-Xlinker", "-rpath", "-Xlinker", "$ORIGIN/../lib/captiontap/recognizer/wheels/sherpa_onnx/lib",
+            "-Xlinker", "-rpath", "-Xlinker", recognizerLib,
+        ])]
+    ),
+] : []
+let recognizerDependency: [Target.Dependency] = hasRecognizer ? ["CaptionTapRecognizer"] : []
 
 let package = Package(
     name: "captiontap",
@@ -41,16 +63,25 @@ let package = Package(
             ]
         ),
 
+        // The embedded Realtime backend: WebSocket server, sessions, the shared decode queue.
+        .target(
+            name: "CaptionTapServer",
+            dependencies: [
+                "CaptionTapCore", "CaptionTapTransport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // Caption outputs: stdout text/JSONL, FIFO, SRT/WebVTT, OBS text file.
         .target(name: "CaptionTapSinks", dependencies: ["CaptionTapCore"]),
 
         .executableTarget(
             name: "captiontap",
             dependencies: [
-                "CaptionTapCore", "CaptionTapCapture", "CaptionTapTransport", "CaptionTapSinks",
+                "CaptionTapCore", "CaptionTapCapture", "CaptionTapTransport", "CaptionTapSinks", "CaptionTapServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ] + recognizerDependency
         ),
         .executableTarget(
             name: "captiontap-bench",
@@ -78,6 +109,6 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: ["CaptionTapCore", "CaptionTapCapture", "TestSupport"]
         ),
-    ],
+    ] + recognizerTargets,
     swiftLanguageModes: [.v6]
 )

@@ -5,7 +5,7 @@ struct CaptionTapCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "captiontap",
         abstract: "Live captions for any PipeWire audio stream.",
-        subcommands: [RunCommand.self, DevicesCommand.self, DoctorCommand.self],
+        subcommands: [RunCommand.self, ServeCommand.self, DevicesCommand.self, DoctorCommand.self],
         defaultSubcommand: RunCommand.self
     )
 

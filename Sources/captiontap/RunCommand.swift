@@ -1,6 +1,7 @@
 import ArgumentParser
 import CaptionTapCapture
 import CaptionTapCore
+import CaptionTapServer
 import CaptionTapSinks
 import CaptionTapTransport
 import Foundation
@@ -24,6 +25,7 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup(title: "Transcription") var session: SessionOptions
     @OptionGroup(title: "Captions") var output: OutputOptions
+    @OptionGroup(title: "Embedded backend (used when there is no API key and no --url)") var recognizer: RecognizerOptions
 
     @Option(help: ArgumentHelp("Capture one node by node.name or serial: a sink (its monitor), a source, or an app stream (see 'captiontap devices').", valueName: "node"))
     var target: String?
@@ -71,14 +73,35 @@ struct RunCommand: ParsableCommand {
         // Everything that can be wrong with the command line is checked before capture starts.
         var transcriptionSetup: RealtimeTranscription?
         var sinks: [CaptionSink] = []
+        var embedded: RealtimeServer?
+        defer { embedded?.stop() }
         if !noCaptions {
             let key = try session.apiKey { logger.warning("\($0)") }
-            let endpoint = session.endpoint()
+            var endpoint = session.endpoint()
             if key == nil && session.url == SessionOptions.defaultURL {
-                throw CLIError.usage(
-                    "no API key: set OPENAI_API_KEY or pass --api-key-file FILE, or use --url ws://HOST:PORT/v1/realtime for a local Realtime backend")
+                // No key and no backend named: caption offline with the embedded one, in-process
+                // on an ephemeral loopback port, so the client path is the same as for the cloud.
+                sinks = try output.makeSinks()
+                let engine: SpeechEngine
+                do {
+                    engine = try recognizer.engine(logger: logger)
+                } catch {
+                    throw CLIError(message: "no API key, and \(error.message)", exitCode: error.exitCode)
+                }
+                var config = RealtimeServer.Configuration()
+                config.port = 0
+                config.maxSessions = 2  // one, plus the next one during a session rotation
+                var serverLogger = logger
+                serverLogger.logLevel = max(logger.logLevel, .warning)  // sessions opening is noise here
+                let server = RealtimeServer(configuration: config, engine: engine, sampleRate: RecognizerOptions.sampleRate,
+                                            logger: serverLogger)
+                do { try server.start() } catch { throw CLIError.failure(error.description) }
+                embedded = server
+                endpoint = WebSocketEndpoint(server.url)!
+                logger.info("no API key: captioning offline with the embedded backend (\(engine.name), Silero VAD); set OPENAI_API_KEY to use OpenAI")
+            } else {
+                sinks = try output.makeSinks()
             }
-            sinks = try output.makeSinks()
             var config = OutOfBandTranscriber.Config(session: try session.sessionConfig())
             config.replayLimitSeconds = 120
             var options = RealtimeTranscription.Options(endpoint: endpoint, apiKey: key, transcriber: config)
@@ -88,7 +111,9 @@ struct RunCommand: ParsableCommand {
             transcriptionSetup = RealtimeTranscription(options: options, logger: logger) { caption in
                 for sink in captionSinks { sink.caption(caption) }
             }
-            logger.info("transcribing with \(endpoint.hostHeader) (out-of-band, context \(session.context))")
+            if embedded == nil {
+                logger.info("transcribing with \(endpoint.hostHeader) (out-of-band, context \(session.context))")
+            }
         }
 
         let transcription = transcriptionSetup

@@ -1,0 +1,79 @@
+import CSherpaOnnx
+import CaptionTapCore
+import CaptionTapServer
+import Foundation
+
+/// Moonshine base-en through sherpa-onnx's offline recognizer, and Silero VAD through its voice
+/// activity detector (../shared/DESIGN.md: the embedded backend).
+///
+/// One recognizer (~0.7 GB) serves every session; it is only called from the decode thread.
+/// `num_threads = 1` is faster than 2 on 2-core machines, where the other core runs capture,
+/// VAD and the client.
+public final class SherpaEngine: SpeechEngine, @unchecked Sendable {
+    public static let sampleRate = 16000
+    public let files: RecognizerFiles
+    public let name: String
+    private let recognizer: OpaquePointer
+
+    public enum LoadError: Error, CustomStringConvertible {
+        case recognizer(String)
+        public var description: String {
+            switch self {
+            case .recognizer(let dir): "sherpa-onnx could not load the Moonshine models in \(dir); reinstall them with \(RecognizerFiles.setupCommand)"
+            }
+        }
+    }
+
+    public init(files: RecognizerFiles) throws(LoadError) {
+        self.files = files
+        name = "moonshine-base-en \(files.precision.rawValue) (sherpa-onnx)"
+        var config = SherpaOnnxOfflineRecognizerConfig()
+        let made: OpaquePointer? = files.encoder.withCString { enc in
+            files.decoder.withCString { dec in
+                files.tokens.withCString { tokens in
+                    "cpu".withCString { cpu in
+                        "greedy_search".withCString { greedy in
+                            config.feat_config.sample_rate = Int32(Self.sampleRate)
+                            config.feat_config.feature_dim = 80
+                            config.model_config.moonshine.encoder = enc
+                            config.model_config.moonshine.merged_decoder = dec
+                            config.model_config.tokens = tokens
+                            config.model_config.num_threads = 1
+                            config.model_config.provider = cpu
+                            config.decoding_method = greedy
+                            return SherpaOnnxCreateOfflineRecognizer(&config)
+                        }
+                    }
+                }
+            }
+        }
+        guard let made else { throw .recognizer(files.directory) }
+        recognizer = made
+    }
+
+    deinit { SherpaOnnxDestroyOfflineRecognizer(recognizer) }
+
+    public func makeFrontEnd() throws -> SpeechFrontEnd {
+        try SileroFrontEnd(model: files.vad)
+    }
+
+    public func transcribe(_ samples: [Float]) -> String {
+        let r = recognizer
+        guard let stream = SherpaOnnxCreateOfflineStream(r) else { return "" }
+        defer { SherpaOnnxDestroyOfflineStream(stream) }
+        samples.withUnsafeBufferPointer { buf in
+            SherpaOnnxAcceptWaveformOffline(stream, Int32(Self.sampleRate), buf.baseAddress, Int32(buf.count))
+        }
+        // Moonshine garbles the last word of short clips that end soon after speech ("ask not" →
+        // "As not." on jfk.wav); half a second of trailing silence fixes it and costs little.
+        if samples.count < 5 * Self.sampleRate {
+            let silence = [Float](repeating: 0, count: Self.sampleRate / 2)
+            SherpaOnnxAcceptWaveformOffline(stream, Int32(Self.sampleRate), silence, Int32(silence.count))
+        }
+        SherpaOnnxDecodeOfflineStream(r, stream)
+        guard let result = SherpaOnnxGetOfflineStreamResult(stream) else { return "" }
+        defer { SherpaOnnxDestroyOfflineRecognizerResult(result) }
+        guard let text = result.pointee.text else { return "" }
+        return String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}

@@ -1,0 +1,91 @@
+import CSherpaOnnx
+import CSoxr
+import CaptionTapCore
+import CaptionTapServer
+
+/// One session's front end: 24 kHz → 16 kHz with libsoxr, then Silero VAD over 512-sample
+/// (32 ms) windows. Runs on the server's service thread.
+///
+/// sherpa's detector adds its own hysteresis (speech ends only below threshold − 0.15 for
+/// `min_silence_duration`); both minimums are kept to two windows so that the session's
+/// `silence_duration_ms` and `prefix_padding_ms` stay what the client asked for.
+final class SileroFrontEnd: SpeechFrontEnd {
+    let sampleRate = SherpaEngine.sampleRate
+    static let window = 512
+    private let model: String
+    private var detector: OpaquePointer?
+    private var resampler: soxr_t?
+    private var pending: [Float] = []
+    private var output: [Float] = []
+
+    var threshold: Double = 0.5 {
+        didSet { if threshold != oldValue { rebuildDetector() } }
+    }
+
+    struct StartError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    init(model: String) throws {
+        self.model = model
+        var error: soxr_error_t?
+        var io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I)
+        var quality = soxr_quality_spec(UInt(SOXR_HQ), 0)
+        resampler = soxr_create(24000, Double(SherpaEngine.sampleRate), 1, &error, &io, &quality, nil)
+        guard resampler != nil else { throw StartError(description: "libsoxr could not create a resampler") }
+        rebuildDetector()
+        guard detector != nil else { throw StartError(description: "Silero VAD could not load \(model)") }
+    }
+
+    deinit {
+        if let detector { SherpaOnnxDestroyVoiceActivityDetector(detector) }
+        if let resampler { soxr_delete(resampler) }
+    }
+
+    private func rebuildDetector() {
+        if let detector { SherpaOnnxDestroyVoiceActivityDetector(detector) }
+        var config = SherpaOnnxVadModelConfig()
+        detector = model.withCString { path in
+            "cpu".withCString { cpu in
+                config.silero_vad.model = path
+                config.silero_vad.threshold = Float(threshold)
+                config.silero_vad.min_silence_duration = 0.064
+                config.silero_vad.min_speech_duration = 0.064
+                config.silero_vad.window_size = Int32(Self.window)
+                config.silero_vad.max_speech_duration = 60
+                config.sample_rate = Int32(SherpaEngine.sampleRate)
+                config.num_threads = 1
+                config.provider = cpu
+                return SherpaOnnxCreateVoiceActivityDetector(&config, 60)
+            }
+        }
+    }
+
+    func process(_ samples: UnsafeBufferPointer<Float>, emit: (UnsafeBufferPointer<Float>, Bool) -> Void) {
+        guard let resampler, let detector, samples.count > 0 else { return }
+        let vad = detector
+        let capacity = samples.count * 2 / 3 + 64
+        if output.count < capacity { output = [Float](repeating: 0, count: capacity) }
+        var done = 0
+        output.withUnsafeMutableBufferPointer { out in
+            _ = soxr_process(resampler, samples.baseAddress, samples.count, nil, out.baseAddress, capacity, &done)
+        }
+        pending.append(contentsOf: output[0..<done])
+        var start = 0
+        while pending.count - start >= Self.window {
+            pending.withUnsafeBufferPointer { all in
+                let window = UnsafeBufferPointer(rebasing: all[start..<start + Self.window])
+                SherpaOnnxVoiceActivityDetectorAcceptWaveform(vad, window.baseAddress, Int32(Self.window))
+                let voiced = SherpaOnnxVoiceActivityDetectorDetected(vad) != 0
+                // Finished segments are kept by the detector until popped; the session has the audio.
+                while SherpaOnnxVoiceActivityDetectorEmpty(vad) == 0 {
+                    if let segment = SherpaOnnxVoiceActivityDetectorFront(vad) { SherpaOnnxDestroySpeechSegment(segment) }
+                    SherpaOnnxVoiceActivityDetectorPop(vad)
+                }
+                emit(window, voiced)
+            }
+            start += Self.window
+        }
+        pending.removeFirst(start)
+    }
+}

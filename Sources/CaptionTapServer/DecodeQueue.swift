@@ -1,0 +1,74 @@
+import Foundation
+import Synchronization
+
+/// The one recognizer is shared by every session: decodes run one at a time, in arrival order,
+/// on a dedicated thread. A decode cancelled before it starts is skipped (a speculative decode
+/// made stale by speech resuming); one already running finishes and its result is ignored.
+final class DecodeQueue: @unchecked Sendable {
+    struct Key: Hashable, Sendable {
+        var connection: Int
+        var job: Int
+    }
+
+    private struct Job {
+        var key: Key
+        var samples: [Float]
+        var done: @Sendable (String) -> Void
+    }
+
+    private let engine: SpeechEngine
+    private let state = Mutex<(jobs: [Job], stopped: Bool)>(([], false))
+    private let available = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+    /// Seconds of audio decoded and seconds spent, for the real-time factor in logs.
+    private let totals = Mutex<(audio: Double, busy: Double)>((0, 0))
+
+    init(engine: SpeechEngine, sampleRate: Int) {
+        self.engine = engine
+        let t = Thread { [self] in run(sampleRate: sampleRate) }
+        t.name = "captiontap-decode"
+        t.start()
+    }
+
+    func submit(_ key: Key, samples: [Float], done: @escaping @Sendable (String) -> Void) {
+        state.withLock { $0.jobs.append(Job(key: key, samples: samples, done: done)) }
+        available.signal()
+    }
+
+    func cancel(_ key: Key) {
+        state.withLock { $0.jobs.removeAll { $0.key == key } }
+    }
+
+    func cancelAll(connection: Int) {
+        state.withLock { $0.jobs.removeAll { $0.key.connection == connection } }
+    }
+
+    var realTimeFactor: (audio: Double, busy: Double) { totals.withLock { $0 } }
+
+    func stop() {
+        state.withLock { $0.stopped = true }
+        available.signal()
+        finished.wait()
+    }
+
+    private func run(sampleRate: Int) {
+        defer { finished.signal() }
+        while true {
+            available.wait()
+            enum Next { case job(Job), none, stop }
+            let next = state.withLock { s -> Next in
+                if s.stopped { return .stop }
+                return s.jobs.isEmpty ? .none : .job(s.jobs.removeFirst())
+            }
+            guard case .job(let job) = next else {
+                if case .stop = next { return }
+                continue  // the job this wake-up was for was cancelled before it ran
+            }
+            let start = DispatchTime.now().uptimeNanoseconds
+            let text = job.samples.isEmpty ? "" : engine.transcribe(job.samples)
+            let busy = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            totals.withLock { $0.audio += Double(job.samples.count) / Double(sampleRate); $0.busy += busy }
+            job.done(text)
+        }
+    }
+}

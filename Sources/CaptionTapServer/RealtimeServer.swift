@@ -1,0 +1,144 @@
+import CaptionTapCore
+import CaptionTapTransport
+import Foundation
+import Logging
+
+/// `captiontap serve`: a Realtime-compatible WebSocket server on the embedded recognizer.
+///
+/// Each connection gets a ``RealtimeServerSession`` (protocol logic) and a speech front end
+/// (its own VAD state); all of them run on the WebSocket service thread. Decodes go to one shared
+/// ``DecodeQueue`` and their results come back to the service thread through `post`.
+public final class RealtimeServer: @unchecked Sendable {
+    public struct Configuration: Sendable {
+        public var host = "127.0.0.1"
+        public var port = 8765
+        public var maxSessions = 4
+        /// Required in `Authorization: Bearer` when set (non-loopback binds).
+        public var bearerToken: String?
+        public init() {}
+    }
+
+    public let configuration: Configuration
+    private let engine: SpeechEngine
+    private let logger: Logger
+    private var socket: WebSocketServer!
+    private var decoder: DecodeQueue!
+    private let sampleRate: Int
+
+    // Service-thread state.
+    private var sessions: [Int: RealtimeServerSession] = [:]
+    private var refused: Set<Int> = []
+
+    public private(set) var port = 0
+    public var url: String { "ws://\(configuration.host == "0.0.0.0" ? "127.0.0.1" : configuration.host):\(port)/v1/realtime" }
+
+    public init(configuration: Configuration, engine: SpeechEngine, sampleRate: Int, logger: Logger) {
+        self.configuration = configuration
+        self.engine = engine
+        self.sampleRate = sampleRate
+        self.logger = logger
+    }
+
+    /// Starts listening; returns the bound port.
+    @discardableResult
+    public func start() throws(WebSocketServer.StartError) -> Int {
+        decoder = DecodeQueue(engine: engine, sampleRate: sampleRate)
+        socket = WebSocketServer(
+            options: .init(host: configuration.host, port: configuration.port, path: "/v1/realtime", bearerToken: configuration.bearerToken)
+        ) { [unowned self] event in handle(event) }
+        port = try socket.start()
+        return port
+    }
+
+    public func stop() {
+        socket?.stop()
+        decoder?.stop()
+    }
+
+    /// Seconds of audio decoded and seconds the recognizer was busy, since start.
+    public var decodeTotals: (audio: Double, busy: Double) { decoder.realTimeFactor }
+
+    private func handle(_ event: WebSocketServer.Event) {
+        switch event {
+        case .opened(let id, let path):
+            let model = Self.queryValue("model", in: path) ?? "gpt-realtime"
+            if sessions.count >= configuration.maxSessions {
+                refuse(id, code: 1013, problem: ProtocolProblem(
+                    message: "The embedded backend is already serving \(configuration.maxSessions) sessions (--max-sessions); try again later.",
+                    code: "session_limit_reached", type: "server_error"))
+                logger.warning("refused a session: \(configuration.maxSessions) already open")
+                return
+            }
+            guard SessionObject.isSupported(model: model) else {
+                refuse(id, code: 1008, problem: ProtocolProblem(
+                    message: "The model '\(model)' does not exist or you do not have access to it.", code: "model_not_found", param: "model"))
+                return
+            }
+            let frontEnd: SpeechFrontEnd
+            do {
+                frontEnd = try engine.makeFrontEnd()
+            } catch {
+                refuse(id, code: 1011, problem: ProtocolProblem(message: "The voice activity detector failed to start: \(error).", code: "server_error", type: "server_error"))
+                return
+            }
+            let session = RealtimeServerSession(model: model, frontEnd: frontEnd)
+            sessions[id] = session
+            logger.info("session \(id) opened (\(model)), \(sessions.count) open")
+            perform(session.start(), for: id)
+        case .text(let id, let text):
+            guard let session = sessions[id] else { return }
+            perform(session.receive(text: text), for: id)
+        case .binary(let id):
+            guard let session = sessions[id] else { return }
+            perform(session.receiveBinary(), for: id)
+        case .closed(let id):
+            refused.remove(id)
+            if sessions.removeValue(forKey: id) != nil {
+                decoder.cancelAll(connection: id)
+                logger.info("session \(id) closed, \(sessions.count) open")
+            }
+        }
+    }
+
+    private func refuse(_ id: Int, code: Int, problem: ProtocolProblem) {
+        refused.insert(id)
+        let error: JSONValue = [
+            "type": "error", "event_id": .string("event_refused_\(id)"),
+            "error": ["type": .string(problem.type), "code": .string(problem.code), "message": .string(problem.message),
+                      "param": problem.param.map(JSONValue.string) ?? .null, "event_id": nil],
+        ]
+        socket.send(id, error.text)
+        socket.close(id, code: code, reason: problem.code)
+    }
+
+    private func perform(_ actions: [RealtimeServerSession.Action], for id: Int) {
+        for action in actions {
+            switch action {
+            case .send(let text):
+                if logger.logLevel <= .debug && !text.contains("output_text.delta") { logger.debug("session \(id): → \(text.prefix(160))") }
+                socket.send(id, text)
+            case .decode(let job, let samples):
+                logger.debug("session \(id): decode job \(job), \(String(format: "%.2f", Double(samples.count) / Double(sampleRate))) s")
+                decoder.submit(.init(connection: id, job: job), samples: samples) { [unowned self] text in
+                    socket.post { [unowned self] in
+                        logger.debug("session \(id): job \(job) → \(text)")
+                        guard let session = sessions[id] else { return }
+                        perform(session.decoded(job: job, text: text), for: id)
+                    }
+                }
+            case .cancel(let job):
+                logger.debug("session \(id): cancel job \(job)")
+                decoder.cancel(.init(connection: id, job: job))
+            }
+        }
+    }
+
+    static func queryValue(_ name: String, in path: String) -> String? {
+        guard let q = path.split(separator: "?", maxSplits: 1).dropFirst().first else { return nil }
+        for pair in q.split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1)
+            if kv.first.map(String.init) == name { return kv.count > 1 ? String(kv[1]).removingPercentEncoding : "" }
+        }
+        return nil
+    }
+}

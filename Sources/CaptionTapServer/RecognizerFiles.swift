@@ -1,0 +1,78 @@
+import Foundation
+
+/// Where the embedded recognizer's files are, as installed by scripts/setup-recognizer.sh:
+///
+///     DIR/wheels/moonshine_cpp/models/base-en/{encoder_model.ort,decoder_model_merged.ort}
+///     DIR/wheels/silero_vad/data/silero_vad.onnx
+///     DIR/tokens.txt
+///     DIR/fp32/{encoder_model.onnx,decoder_model_merged.onnx}   (optional, --fold: ~3× faster)
+public struct RecognizerFiles: Sendable, Equatable {
+    public enum Precision: String, Sendable, CaseIterable {
+        /// fp32 when the folded models are installed, else int8.
+        case auto
+        /// The shipped int8 models.
+        case int8
+        /// The folded fp32 models.
+        case fp32
+    }
+
+    public var directory: String
+    public var encoder: String
+    public var decoder: String
+    public var tokens: String
+    public var vad: String
+    public var precision: Precision
+
+    /// The command that installs what is missing.
+    public static let setupCommand = "scripts/setup-recognizer.sh"
+
+    public struct Missing: Error, Equatable, CustomStringConvertible {
+        public var path: String
+        public var description: String {
+            "embedded recognizer files missing (\(path)); install them with \(RecognizerFiles.setupCommand) [--fold], or pass --url/OPENAI_API_KEY to use a Realtime server"
+        }
+    }
+
+    /// Candidate directories, most specific first: `--recognizer-dir`, `CAPTIONTAP_RECOGNIZER_DIR`,
+    /// next to an installed binary (PREFIX/lib/captiontap/recognizer), then the build tree's vendor/.
+    public static func candidates(explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
+                                  executable: String = CommandLine.arguments[0]) -> [String] {
+        if let explicit { return [explicit] }
+        if let env = environment["CAPTIONTAP_RECOGNIZER_DIR"], !env.isEmpty { return [env] }
+        var dirs: [String] = []
+        var url = URL(fileURLWithPath: executable).resolvingSymlinksInPath().deletingLastPathComponent()
+        dirs.append(url.deletingLastPathComponent().appendingPathComponent("lib/captiontap/recognizer").path)
+        for _ in 0..<6 {
+            dirs.append(url.appendingPathComponent("vendor/recognizer").path)
+            url = url.deletingLastPathComponent()
+        }
+        return dirs
+    }
+
+    /// The first candidate holding a complete install, or `Missing` naming the first absent file.
+    public static func locate(explicit: String?, precision: Precision = .auto) throws(Missing) -> RecognizerFiles {
+        let fm = FileManager.default
+        var firstMissing: String?
+        for dir in candidates(explicit: explicit) {
+            let models = dir + "/wheels/moonshine_cpp/models/base-en"
+            var files = RecognizerFiles(directory: dir, encoder: models + "/encoder_model.ort",
+                                        decoder: models + "/decoder_model_merged.ort", tokens: dir + "/tokens.txt",
+                                        vad: dir + "/wheels/silero_vad/data/silero_vad.onnx", precision: .int8)
+            let fp32 = (dir + "/fp32/encoder_model.onnx", dir + "/fp32/decoder_model_merged.onnx")
+            let hasFP32 = fm.fileExists(atPath: fp32.0) && fm.fileExists(atPath: fp32.1)
+            if precision == .fp32 || (precision == .auto && hasFP32) {
+                files.encoder = fp32.0
+                files.decoder = fp32.1
+                files.precision = .fp32
+            }
+            let required = [files.encoder, files.decoder, files.tokens, files.vad]
+            if let absent = required.first(where: { !fm.fileExists(atPath: $0) }) {
+                // Name a file in a directory that exists: that install is the incomplete one.
+                if firstMissing == nil || fm.fileExists(atPath: dir) { firstMissing = absent }
+                continue
+            }
+            return files
+        }
+        throw Missing(path: firstMissing ?? "\(explicit ?? "vendor/recognizer")")
+    }
+}

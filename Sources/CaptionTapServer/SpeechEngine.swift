@@ -1,0 +1,14 @@
+import CaptionTapCore
+
+/// What the embedded backend needs from a recognizer: a voice-activity front end per session,
+/// and transcription of finished segments.
+///
+/// `makeFrontEnd()` is called on the server's service thread; `transcribe(_:)` only ever on the
+/// decode thread, one call at a time, so an engine may hold a single non-thread-safe recognizer.
+public protocol SpeechEngine: AnyObject, Sendable {
+    /// A short name for logs and `doctor` ("moonshine-base-en int8", …).
+    var name: String { get }
+    func makeFrontEnd() throws -> SpeechFrontEnd
+    /// Recognizes mono samples at the front end's rate.
+    func transcribe(_ samples: [Float]) -> String
+}

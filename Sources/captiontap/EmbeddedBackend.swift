@@ -1,0 +1,66 @@
+import ArgumentParser
+import CaptionTapServer
+import Foundation
+import Logging
+#if canImport(CaptionTapRecognizer)
+import CaptionTapRecognizer
+#endif
+
+extension RecognizerFiles.Precision: ExpressibleByArgument {}
+
+/// Where the embedded recognizer comes from; shared by `run`, `serve` and `doctor`.
+struct RecognizerOptions: ParsableArguments {
+    @Option(name: .customLong("recognizer-dir"), help: ArgumentHelp(
+        "The embedded recognizer's install directory (default: CAPTIONTAP_RECOGNIZER_DIR, next to the binary, or the build tree's vendor/recognizer).",
+        valueName: "dir"))
+    var directory: String?
+
+    @Option(name: .customLong("recognizer-precision"), help: "auto (fp32 if installed with --fold), int8 or fp32.")
+    var precision: RecognizerFiles.Precision = .auto
+
+    /// Whether this binary was built with the embedded recognizer.
+    static var isBuiltIn: Bool {
+        #if canImport(CaptionTapRecognizer)
+        true
+        #else
+        false
+        #endif
+    }
+
+    /// The model files, or a usage error naming the setup command.
+    func files() throws(CLIError) -> RecognizerFiles {
+        guard Self.isBuiltIn else {
+            throw CLIError.usage(
+                "this captiontap was built without the embedded recognizer: run \(RecognizerFiles.setupCommand), then rebuild (swift build -c release); or set OPENAI_API_KEY / --api-key-file, or pass --url")
+        }
+        do {
+            return try RecognizerFiles.locate(explicit: directory, precision: precision)
+        } catch {
+            throw CLIError.usage(error.description)
+        }
+    }
+
+    /// Loads the recognizer (about a second, ~0.7 GB).
+    func engine(logger: Logger) throws(CLIError) -> SpeechEngine {
+        let files = try files()
+        #if canImport(CaptionTapRecognizer)
+        do {
+            let engine = try SherpaEngine(files: files)
+            logger.debug("recognizer loaded from \(files.directory)")
+            return engine
+        } catch {
+            throw CLIError.failure(error.description)
+        }
+        #else
+        fatalError("unreachable: files() throws when the recognizer is not built in")
+        #endif
+    }
+
+    static var sampleRate: Int {
+        #if canImport(CaptionTapRecognizer)
+        SherpaEngine.sampleRate
+        #else
+        16000
+        #endif
+    }
+}

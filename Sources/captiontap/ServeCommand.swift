@@ -1,0 +1,78 @@
+import ArgumentParser
+import CaptionTapCapture
+import CaptionTapServer
+import Foundation
+import Logging
+
+/// `captiontap serve`: the embedded offline backend as a Realtime-compatible WebSocket server.
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the embedded offline recognizer as a Realtime-compatible WebSocket server.",
+        discussion: """
+            Speaks the OpenAI Realtime protocol (GA events) at ws://HOST:PORT/v1/realtime with \
+            Silero VAD and Moonshine base-en: any Realtime client can use it. Prints its URL on \
+            stdout once listening. Stop with Ctrl-C.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup(title: "Recognizer") var recognizer: RecognizerOptions
+
+    @Option(help: "Address to listen on; anything but loopback needs --api-key-file.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on (0 picks a free one).")
+    var port = 8765
+
+    @Option(name: .customLong("max-sessions"), help: "Sessions served at once; more are refused with an error event.")
+    var maxSessions = 4
+
+    @Option(name: .customLong("api-key-file"), help: ArgumentHelp("A file holding the key clients must send as 'Authorization: Bearer KEY'.", valueName: "file"))
+    var apiKeyFile: String?
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
+        guard maxSessions >= 1 else { throw ValidationError("--max-sessions must be at least 1") }
+        let loopback = ["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("127.")
+        if !loopback && apiKeyFile == nil {
+            throw ValidationError("listening on \(host) (not loopback) needs --api-key-file FILE: clients must then send its key as a bearer token")
+        }
+    }
+
+    func run() throws {
+        let logger = global.bootstrapLogging()
+        var token: String?
+        if let apiKeyFile {
+            guard let text = try? String(contentsOfFile: apiKeyFile, encoding: .utf8) else {
+                throw CLIError.usage("cannot read --api-key-file '\(apiKeyFile)'")
+            }
+            token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            if token!.isEmpty { throw CLIError.usage("--api-key-file '\(apiKeyFile)' is empty") }
+        }
+        let engine = try recognizer.engine(logger: logger)
+        var config = RealtimeServer.Configuration()
+        config.host = host
+        config.port = port
+        config.maxSessions = maxSessions
+        config.bearerToken = token
+        let server = RealtimeServer(configuration: config, engine: engine, sampleRate: RecognizerOptions.sampleRate, logger: logger)
+        do {
+            try server.start()
+        } catch {
+            throw CLIError.failure(error.description)
+        }
+        logger.info("serving \(server.url) with \(engine.name) and Silero VAD, up to \(maxSessions) sessions")
+        FileHandle.standardOutput.write(Data((server.url + "\n").utf8))
+
+        let stop = StopSignal()
+        let signals = SignalHandling.install(stop: stop, logger: logger)
+        defer { _ = signals }
+        while !stop.isStopped { usleep(50_000) }
+        server.stop()
+        let totals = server.decodeTotals
+        if totals.audio > 0 {
+            logger.info("decoded \(String(format: "%.1f", totals.audio)) s of speech in \(String(format: "%.1f", totals.busy)) s (real-time factor \(String(format: "%.2f", totals.busy / totals.audio)))")
+        }
+    }
+}

@@ -29,7 +29,7 @@ public struct RecognizerFiles: Sendable, Equatable {
     public struct Missing: Error, Equatable, CustomStringConvertible {
         public var path: String
         public var description: String {
-            "embedded recognizer files missing (\(path)); install them with \(RecognizerFiles.setupCommand) [--fold], or pass --url/OPENAI_API_KEY to use a Realtime server"
+            "embedded recognizer files missing (\(path)); install them with \(RecognizerFiles.setupCommand) [--fold]"
         }
     }
 

@@ -31,7 +31,7 @@ struct RecognizerOptions: ParsableArguments {
     func files() throws(CLIError) -> RecognizerFiles {
         guard Self.isBuiltIn else {
             throw CLIError.usage(
-                "this captiontap was built without the embedded recognizer: run \(RecognizerFiles.setupCommand), then rebuild (swift build -c release); or set OPENAI_API_KEY / --api-key-file, or pass --url")
+                "this captiontap was built without the embedded recognizer: run \(RecognizerFiles.setupCommand), then rebuild (swift build -c release)")
         }
         do {
             return try RecognizerFiles.locate(explicit: directory, precision: precision)

@@ -86,7 +86,7 @@ struct RunCommand: ParsableCommand {
                 do {
                     engine = try recognizer.engine(logger: logger)
                 } catch {
-                    throw CLIError(message: "no API key, and \(error.message)", exitCode: error.exitCode)
+                    throw CLIError(message: "no API key, and \(error.message); or set OPENAI_API_KEY / --api-key-file, or pass --url", exitCode: error.exitCode)
                 }
                 var config = RealtimeServer.Configuration()
                 config.port = 0

@@ -164,13 +164,49 @@ async def sessions(url: str, n: int) -> int:
     return 0
 
 
+async def churn(url: str, wav_path: str, n: int) -> int:
+    """N clients that each start a turn and vanish mid-turn (no close frame), then one more.
+
+    With ``--max-sessions 1`` every connection after the first only gets ``session.created``
+    once the server has released the previous session.
+    """
+    with wave.open(wav_path) as w:
+        pcm = w.readframes(w.getnframes())
+    speech = [base64.b64encode(pcm[i:i + 4800]).decode() for i in range(0, min(len(pcm), 48000), 4800)]
+    created = 0
+    for k in range(n + 1):
+        for attempt in range(50):
+            ws = await websockets.connect(url + "?model=gpt-realtime")
+            first = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            if first["type"] == "session.created":
+                break
+            await ws.close()
+            await asyncio.sleep(0.2)  # the previous session is still being released
+        else:
+            print(json.dumps({"created": created, "failed_at": k}))
+            return 1
+        created += 1
+        if k == n:
+            await ws.close()
+            break
+        for chunk in speech:
+            await ws.send(json.dumps({"type": "input_audio_buffer.append", "audio": chunk}))
+        await asyncio.sleep(0.3)
+        ws.transport.abort()   # gone mid-turn, without a close handshake
+    print(json.dumps({"created": created}))
+    return 0
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--url", required=True, help="ws://HOST:PORT/v1/realtime")
     p.add_argument("--model", default="gpt-realtime")
     p.add_argument("--input", help="24 kHz mono PCM16 WAV (transcribe mode)")
     p.add_argument("--sessions", type=int, help="open this many connections at once instead")
+    p.add_argument("--churn", type=int, help="this many clients that vanish mid-turn, then one more")
     args = p.parse_args()
+    if args.churn:
+        return asyncio.run(churn(args.url, args.input, args.churn))
     if args.sessions:
         return asyncio.run(sessions(args.url, args.sessions))
     base = args.url.rsplit("/realtime", 1)[0]   # the SDK appends /realtime?model=

@@ -1,0 +1,200 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The embedded offline backend: `captiontap serve` and `run` with no key, on the real
+/// recognizer (sherpa-onnx + Moonshine + Silero, installed by scripts/setup-recognizer.sh).
+enum EmbeddedRecognizer {
+    static var installed: Bool {
+        FileManager.default.fileExists(atPath: Tools.repositoryRoot.appendingPathComponent("vendor/recognizer/tokens.txt").path)
+    }
+    /// In CI these tests never skip: without the recognizer they fail.
+    static var shouldRun: Bool { installed || ProcessInfo.processInfo.environment["CI"] != nil }
+
+    static func fixture(_ name: String) -> String {
+        Tools.repositoryRoot.appendingPathComponent("Tests/Fixtures/speech/\(name)").path
+    }
+
+    static func reference(_ name: String) throws -> String {
+        try String(contentsOfFile: fixture(name + ".txt"), encoding: .utf8)
+    }
+
+    /// The environment of a user with no key.
+    static var noKey: [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        env["OPENAI_API_KEY"] = nil
+        return env
+    }
+}
+
+struct CaptionLine {
+    var text: String
+    var start: Int
+    var end: Int
+    var item: String
+
+    static func finals(_ stdout: String) -> [CaptionLine] {
+        stdout.split(separator: "\n").compactMap { line in
+            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  o["final"] as? Bool == true, let text = o["text"] as? String else { return nil }
+            return CaptionLine(text: text, start: o["start_ms"] as? Int ?? -1, end: o["end_ms"] as? Int ?? -1, item: o["item_id"] as? String ?? "")
+        }
+    }
+}
+
+/// `captiontap serve` on an ephemeral port, stopped with SIGINT.
+final class ServeProcess {
+    let process: RunningProcess
+    let url: String
+
+    init(_ args: [String] = []) throws {
+        process = try RunningProcess(Tools.captiontap, ["serve", "--port", "0"] + args)
+        let deadline = Date().addingTimeInterval(30)
+        var url: String?
+        while url == nil && Date() < deadline && process.isRunning {
+            url = process.stdoutSoFar.split(separator: "\n").first.map(String.init)
+            if url == nil { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        self.url = try #require(url, "serve did not start: \(process.stderrSoFar)")
+    }
+
+    func stop() -> RunResult {
+        process.interrupt()
+        return process.wait(timeout: 20)
+    }
+}
+
+@Suite(.serialized, .enabled(if: EmbeddedRecognizer.shouldRun && FakeRealtimeServer.shouldRun,
+                             "needs scripts/setup-recognizer.sh and the test venv of scripts/test.sh"))
+struct EmbeddedBackendTests {
+    func python(_ args: [String], timeout: Double = 180) throws -> RunResult {
+        let python = try #require(FakeRealtimeServer.python, "CAPTIONTAP_PYTHON is not set")
+        let script = Tools.repositoryRoot.appendingPathComponent("Tests/RealtimeServer/sdk_conformance.py").path
+        return try RunningProcess(python, [script] + args).wait(timeout: timeout)
+    }
+
+    @Test func theOfficialSDKDrivesServeAndEveryServerEventValidates() throws {
+        let serve = try ServeProcess()
+        let result = try python(["--url", serve.url, "--input", EmbeddedRecognizer.fixture("jfk.wav")])
+        let served = serve.stop()
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stderr)")
+        #expect((report["problems"] as? [String])?.isEmpty == true, "\(report["problems"] ?? "")")
+        let transcripts = try #require(report["transcripts"] as? [String])
+        #expect(transcripts.count == report["turns"] as? Int)
+        #expect(transcripts.allSatisfy { !$0.isEmpty }, "\(transcripts)")
+        let wer = WordErrorRate.score(reference: try EmbeddedRecognizer.reference("jfk"), hypothesis: transcripts.joined(separator: " "))
+        #expect(wer <= 0.10, "WER \(wer): \(transcripts)")
+        // Asking for audio output gets a proper error event, and the session carries on.
+        let audioError = try #require(report["audio_output_error"] as? [String: Any])
+        #expect(audioError["code"] as? String == "unsupported_output_modality")
+        #expect(served.status == 0, "\(served.stderr)")
+    }
+
+    @Test func aFifthClientIsRefusedCleanlyWhenFourAreServed() throws {
+        let serve = try ServeProcess(["--max-sessions", "4"])
+        let result = try python(["--url", serve.url, "--sessions", "5"])
+        let served = serve.stop()
+        #expect(result.status == 0, "\(result.stderr)")
+        let sessions = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
+        #expect(sessions.count == 5)
+        #expect(sessions.prefix(4).allSatisfy { $0["first"] as? String == "session.created" }, "\(sessions)")
+        #expect(sessions[4]["first"] as? String == "error")
+        #expect(sessions[4]["code"] as? String == "session_limit_reached")
+        #expect(sessions[4]["close_code"] as? Int == 1013)
+        #expect(served.stderr.contains("refused a session"))
+    }
+
+    @Test func clientsThatLeaveMidTurnFreeTheirSession() throws {
+        // One session at a time: every new connection only works if the last one was cleaned up.
+        let serve = try ServeProcess(["--max-sessions", "1"])
+        let result = try python(["--url", serve.url, "--churn", "6", "--input", EmbeddedRecognizer.fixture("jfk.wav")])
+        let served = serve.stop()
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("\"created\": 7"), "\(result.stdout)")
+        #expect(served.stderr.contains("session 7 closed, 0 open"), "\(served.stderr)")
+    }
+
+    @Test(arguments: ["jfk", "two_cities", "goforward"])
+    func captionsEachClipWithinTenPercentWER(_ clip: String) throws {
+        let result = try Tools.captiontap(["run", "--input", EmbeddedRecognizer.fixture(clip + ".wav"), "--format", "jsonl"],
+                                          environment: EmbeddedRecognizer.noKey, timeout: 180)
+        #expect(result.status == 0, "\(result.stderr)")
+        let finals = CaptionLine.finals(result.stdout)
+        let wer = WordErrorRate.score(reference: try EmbeddedRecognizer.reference(clip), hypothesis: finals.map(\.text).joined(separator: " "))
+        #expect(wer <= 0.10, "WER \(String(format: "%.3f", wer)) on \(clip): \(finals.map(\.text))")
+        // Says once which backend it uses; one final per committed turn.
+        #expect(result.stderr.components(separatedBy: "embedded backend").count == 2, "\(result.stderr)")
+        #expect(result.stderr.contains("; \(finals.count) turns;"), "\(result.stderr)")
+        #expect(Set(finals.map(\.item)).count == finals.count)
+    }
+
+    @Test func theMeetingGetsCaptionsPerSpeakerTurnThatNeverMixSpeakers() throws {
+        let result = try Tools.captiontap(["run", "--input", EmbeddedRecognizer.fixture("meeting.wav"), "--format", "jsonl"],
+                                          environment: EmbeddedRecognizer.noKey, timeout: 240)
+        #expect(result.status == 0, "\(result.stderr)")
+        let finals = CaptionLine.finals(result.stdout)
+        #expect(result.stderr.contains("; \(finals.count) turns;"), "\(result.stderr)")
+        // meeting.wav = jfk (0–11 s), 1.5 s gap, two_cities (12.5–55 s), 1.5 s gap, goforward (56.5–59.29 s).
+        let speakers = [(0, 11_000), (12_500, 55_000), (56_500, 59_290)]
+        let lines = try EmbeddedRecognizer.reference("meeting").split(separator: "\n").map(String.init)
+        try #require(lines.count == 3)
+        for (index, (start, end)) in speakers.enumerated() {
+            let mine = finals.filter { $0.start < end && $0.end > start }
+            #expect(!mine.isEmpty, "no caption for speaker \(index + 1)")
+            for caption in mine {
+                // Prefix padding may reach 0.3 s back and the 0.8 s silence forward, into the gaps only.
+                #expect(caption.start >= start - 400 && caption.end <= (index + 1 < speakers.count ? speakers[index + 1].0 : end + 1_000),
+                        "caption \(caption.start)–\(caption.end) ms crosses into another speaker: \(caption.text)")
+            }
+            let wer = WordErrorRate.score(reference: lines[index], hypothesis: mine.map(\.text).joined(separator: " "))
+            #expect(wer <= 0.10, "speaker \(index + 1): WER \(String(format: "%.3f", wer)): \(mine.map(\.text))")
+        }
+    }
+
+    @Test func missingModelFilesNameTheSetupCommand() throws {
+        for args in [["serve", "--recognizer-dir", "/nonexistent/recognizer"],
+                     ["run", "--input", EmbeddedRecognizer.fixture("goforward.wav"), "--recognizer-dir", "/nonexistent/recognizer"]] {
+            let result = try Tools.captiontap(args, environment: EmbeddedRecognizer.noKey)
+            #expect(result.status == 2, "\(args[0]): \(result.stderr)")
+            let lines = result.stderr.split(separator: "\n")
+            #expect(lines.count == 1, "\(args[0]): \(result.stderr)")
+            #expect(result.stderr.contains("scripts/setup-recognizer.sh"), "\(result.stderr)")
+            #expect(result.stderr.contains("/nonexistent/recognizer/"), "\(result.stderr)")
+        }
+    }
+
+    @Test func aNonLoopbackBindNeedsAKeyAndTheKeyIsChecked() throws {
+        let refused = try Tools.captiontap(["serve", "--host", "0.0.0.0"])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("--api-key-file"), "\(refused.stderr)")
+
+        let dir = try Tools.temporaryDirectory()
+        let keyFile = dir.appendingPathComponent("key").path
+        let key = "sk-local-\(UUID().uuidString)"
+        try key.write(toFile: keyFile, atomically: true, encoding: .utf8)
+        chmod(keyFile, 0o600)
+        let serve = try ServeProcess(["--api-key-file", keyFile])
+        var env = EmbeddedRecognizer.noKey
+        env["OPENAI_API_KEY"] = "sk-wrong"
+        let wrong = try Tools.captiontap(["run", "--input", EmbeddedRecognizer.fixture("goforward.wav"), "--url", serve.url], environment: env)
+        env["OPENAI_API_KEY"] = key
+        let right = try Tools.captiontap(["run", "--input", EmbeddedRecognizer.fixture("goforward.wav"), "--url", serve.url, "--format", "jsonl"], environment: env)
+        _ = serve.stop()
+        #expect(wrong.status == 1, "\(wrong.stderr)")
+        #expect(wrong.stderr.contains("401") || wrong.stderr.lowercased().contains("key"), "\(wrong.stderr)")
+        #expect(!wrong.stderr.contains("sk-wrong"))
+        #expect(right.status == 0, "\(right.stderr)")
+        #expect(WordErrorRate.score(reference: "go forward ten meters", hypothesis: CaptionLine.finals(right.stdout).map(\.text).joined(separator: " ")) == 0)
+        #expect(!right.stderr.contains(key))
+    }
+}
+
+@Suite struct WordErrorRateTests {
+    @Test func scoresWordsAfterNormalising() {
+        #expect(WordErrorRate.score(reference: "Go forward ten meters", hypothesis: "go forward 10 meters.") == 0)
+        #expect(WordErrorRate.score(reference: "it's a well-known fact", hypothesis: "its a well known fact") == 0)
+        #expect(WordErrorRate.score(reference: "a b c d", hypothesis: "a x c") == 0.5)
+        #expect(WordErrorRate.score(reference: "a b", hypothesis: "") == 1)
+    }
+}

@@ -23,6 +23,12 @@ check grep -q "complete -c 'captiontap'" "$root/share/fish/vendor_completions.d/
 check test -f "$root/share/captiontap/conf/README.md"
 check test -f "$root/share/captiontap/conf/pipewire.conf.d/50-captiontap-sink.conf"
 check test -f "$root/share/captiontap/conf/wireplumber/scripts/captiontap-route.lua"
+# The installed binary uses the installed recognizer (library and models), not the build tree's.
+if [ -f vendor/recognizer/tokens.txt ]; then
+    check test -f "$root/lib/captiontap/recognizer/tokens.txt"
+    check sh -c "ldd '$root/bin/captiontap' | grep -q '=> $root/.*lib/captiontap/recognizer/wheels/sherpa_onnx/lib/libsherpa-onnx-c-api.so'"
+    check sh -c "env -u OPENAI_API_KEY '$root/bin/captiontap' run -q --input Tests/Fixtures/speech/goforward.wav | grep -qi 'go forward'"
+fi
 # systemd-analyze prints warnings but exits 0 for bad values: require silence as well.
 unit=$root/lib/systemd/user/captiontap.service
 check grep -q "^ExecStart=$root/bin/captiontap run " "$unit"

@@ -7,14 +7,14 @@
 # Layout: PREFIX/bin/captiontap, PREFIX/share/man/man1/captiontap.1,
 # PREFIX/share/bash-completion/completions/captiontap, PREFIX/share/zsh/site-functions/_captiontap,
 # PREFIX/share/fish/vendor_completions.d/captiontap.fish, PREFIX/lib/systemd/user/captiontap.service,
-# PREFIX/share/captiontap/conf/.
+# PREFIX/share/captiontap/conf/, and the embedded recognizer in PREFIX/lib/captiontap/recognizer/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 prefix=${1:-/usr/local}
 root=${DESTDIR:-}${prefix}
 
-swift build -c release --product captiontap
-bin=$(swift build -c release --show-bin-path)/captiontap
+swift build -c release --manifest-cache none --product captiontap
+bin=$(swift build -c release --manifest-cache none --show-bin-path)/captiontap
 man=$(mktemp -d)
 trap 'rm -rf "$man"' EXIT
 swift package --allow-writing-to-directory "$man" generate-manual --configuration release \
@@ -29,4 +29,16 @@ sed "s#@BINDIR@#${prefix}/bin#" conf/systemd/captiontap.service \
     | install -D -m 644 /dev/stdin "$root/lib/systemd/user/captiontap.service"
 mkdir -p "$root/share/captiontap"
 cp -r conf "$root/share/captiontap/"
+# The embedded recognizer, when this build has it: the runtime files only (libraries, models,
+# tokens), where the binary's rpath and recognizer search look first.
+rec=vendor/recognizer
+if [ -f "$rec/tokens.txt" ]; then
+    dest=$root/lib/captiontap/recognizer
+    mkdir -p "$dest/wheels/sherpa_onnx/lib" "$dest/wheels/moonshine_cpp/models" "$dest/wheels/silero_vad/data"
+    cp "$rec"/wheels/sherpa_onnx/lib/*.so "$dest/wheels/sherpa_onnx/lib/"
+    cp -r "$rec/wheels/moonshine_cpp/models/base-en" "$dest/wheels/moonshine_cpp/models/"
+    cp "$rec/wheels/silero_vad/data/silero_vad.onnx" "$dest/wheels/silero_vad/data/"
+    cp "$rec/tokens.txt" "$dest/"
+    if [ -d "$rec/fp32" ]; then cp -r "$rec/fp32" "$dest/"; fi
+fi
 echo "installed captiontap into ${root}"

@@ -3,7 +3,10 @@
 # wireplumber, a null sink), runs every test against it, and stops only what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build --build-tests
+# The embedded recognizer (idempotent: instant when scripts/setup.sh installed it already).
+scripts/setup-recognizer.sh
+# Package.swift adds the recognizer only when it is installed: re-evaluate it every time.
+swift build --build-tests --manifest-cache none
 # The loopback Realtime test server and SDK validation run in a venv of pinned packages.
 venv=${CAPTIONTAP_VENV:-$PWD/.build/realtime-venv}
 Tests/RealtimeServer/setup-venv.sh "$venv"
@@ -23,4 +26,4 @@ source "$pwdir/env"
 # The private config home is for the daemons; SwiftPM would otherwise keep its own config there.
 unset XDG_CONFIG_HOME
 export CAPTIONTAP_PW_DIR=$pwdir
-swift test --skip-build "$@"
+swift test --skip-build --manifest-cache none "$@"

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CaptionTapCapture
+import CaptionTapServer
 import CaptionTapTransport
 import Foundation
 
@@ -13,6 +14,7 @@ struct DoctorCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup(title: "Transcription") var session: SessionOptions
+    @OptionGroup(title: "Embedded backend") var recognizer: RecognizerOptions
 
     @Option(help: ArgumentHelp("Also check that this node exists (as for run --target).", valueName: "node"))
     var target: String?
@@ -69,13 +71,26 @@ struct DoctorCommand: ParsableCommand {
         case (.some(let k), _):
             report(true, "API key present (\(session.apiKeyFile.map { "from \($0)" } ?? "from OPENAI_API_KEY"), \(k.count) characters)")
         case (nil, true):
-            report(false, "no API key: set OPENAI_API_KEY or pass --api-key-file FILE (or use --url for a local backend)")
+            report(true, "no API key: run captions offline with the embedded backend (set OPENAI_API_KEY or --api-key-file for OpenAI)")
         case (nil, false):
             report(true, "no API key needed for \(endpoint.hostHeader) (none set)")
         }
         if key != nil || !cloud {
             let (ok, text) = Self.handshake(endpoint: endpoint, key: key ?? nil, timeout: timeout)
             report(ok, text)
+        }
+
+        // The embedded recognizer: required when run would use it (no key, no --url).
+        let needed = key == nil && cloud
+        do {
+            let files = try recognizer.files()
+            report(true, "embedded recognizer installed: Moonshine base-en \(files.precision.rawValue) + Silero VAD in \(files.directory)")
+        } catch {
+            if needed {
+                report(false, error.message)
+            } else {
+                report(true, "embedded recognizer not installed (not needed with a key or --url; \(RecognizerFiles.setupCommand) adds it)")
+            }
         }
 
         // Outputs.

@@ -31,7 +31,7 @@ struct RecognizerOptions: ParsableArguments {
     func files() throws(CLIError) -> RecognizerFiles {
         guard Self.isBuiltIn else {
             throw CLIError.usage(
-                "this captiontap was built without the embedded recognizer: run \(RecognizerFiles.setupCommand), then rebuild (swift build -c release)")
+                "this captiontap was built without the embedded recognizer: run \(RecognizerFiles.setupCommand), then rebuild (swift build -c release --manifest-cache none)")
         }
         do {
             return try RecognizerFiles.locate(explicit: directory, precision: precision)

@@ -242,6 +242,23 @@ struct PipeWireCaptureTests {
         #expect(status == 0, "protocol violations: \(stats)")
     }
 
+    @Test(.enabled(if: EmbeddedRecognizer.shouldRun, "needs scripts/setup-recognizer.sh"))
+    func captionsSpeechPlayedThroughPipeWireOfflineWithTheEmbeddedBackend() throws {
+        let run = try RunningProcess(Tools.captiontap, ["run", "--target", "test-sink", "--format", "jsonl"], environment: EmbeddedRecognizer.noKey)
+        try #require(run.waitForStderr("capturing", timeout: 30), "capture did not start: \(run.stderrSoFar)")
+        Thread.sleep(forTimeInterval: 0.5)
+        try playAndWait(EmbeddedRecognizer.fixture("jfk.wav"))
+        Thread.sleep(forTimeInterval: 1.5)  // the last turn's silence
+        run.interrupt()
+        let result = run.wait(timeout: 60)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("embedded backend"), "\(result.stderr)")
+        let finals = CaptionLine.finals(result.stdout)
+        let wer = WordErrorRate.score(reference: try EmbeddedRecognizer.reference("jfk"), hypothesis: finals.map(\.text).joined(separator: " "))
+        #expect(wer <= 0.10, "WER \(wer): \(finals.map(\.text))")
+        #expect(result.stderr.contains("; \(finals.count) turns;"), "\(result.stderr)")
+    }
+
     @Test func doctorPassesWhenEverythingIsThere() throws {
         let server = try FakeRealtimeServer()
         var env = ProcessInfo.processInfo.environment

@@ -210,12 +210,13 @@ struct RealtimeSessionTests {
         #expect(result.stderr.contains("readable by group or others"))
     }
 
-    @Test func noKeyForTheCloudIsAUsageError() throws {
+    @Test func noKeyAndNoEmbeddedRecognizerIsAUsageError() throws {
         var env = ProcessInfo.processInfo.environment
         env["OPENAI_API_KEY"] = nil
-        let result = try Tools.captiontap(["run", "--input", input], environment: env)
+        let result = try Tools.captiontap(["run", "--input", input, "--recognizer-dir", dir.appendingPathComponent("none").path], environment: env)
         #expect(result.status == 2)
         #expect(result.stderr.contains("no API key"))
+        #expect(result.stderr.contains("OPENAI_API_KEY"))
     }
 
     @Test func anUnreachableServerIsReportedClearly() throws {

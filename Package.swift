@@ -85,7 +85,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "captiontap-bench",
-            dependencies: ["CaptionTapCore", "CaptionTapCapture", "CPipeWire", "TestSupport"],
+            dependencies: ["CaptionTapCore", "CaptionTapCapture", "CaptionTapServer", "CPipeWire", "TestSupport"] + recognizerDependency,
             path: "Sources/captiontap-bench"
         ),
 

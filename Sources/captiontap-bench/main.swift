@@ -1,6 +1,6 @@
 // captiontap-bench: numbers for the real-time path and the encoder.
 //
-//   swift run -c release captiontap-bench [--skip-rss]
+//   swift run -c release captiontap-bench [--skip-rss | --only-embedded]
 //
 // Prints: the RT callback's copy cost per PipeWire quantum, the worker's drain + PCM16 +
 // base64 + JSON throughput in audio-seconds per CPU-second, and the peak RSS of
@@ -173,6 +173,11 @@ func realtimeBenchmarks(binary: String) throws {
 }
 
 print("captiontap-bench (\(ProcessInfo.processInfo.activeProcessorCount) cores)")
+if CommandLine.arguments.contains("--only-embedded") {
+    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("captiontap").path
+    try EmbeddedBackendBench.run(binary: binary)
+    exit(0)
+}
 for frames in [256, 1024] {
     print(String(format: "callback copy, %4d-frame quantum: %8.1f ns", frames, callbackCost(frames: frames)))
 }
@@ -183,4 +188,5 @@ if !CommandLine.arguments.contains("--skip-rss") {
     let (mib, wall) = try peakRSS(binary: binary)
     print(String(format: "captiontap run --input <1 h file> --record /dev/null --pace fast: peak RSS %.1f MiB, %.1f s wall", mib, wall))
     try realtimeBenchmarks(binary: binary)
+    try EmbeddedBackendBench.run(binary: binary)
 }

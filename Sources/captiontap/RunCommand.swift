@@ -163,6 +163,7 @@ struct RunCommand: ParsableCommand {
                 usleep(2_000)
             }
         }
+        logger.debug("streaming audio")
         pump.run(maxSeconds: duration) { stop.isStopped || transcription?.fatalOutcome != nil }
         capture?.stop()
         recorder?.close()

@@ -21,7 +21,8 @@ enum EmbeddedBackendBench {
         print("embedded backend: not built in (run scripts/setup-recognizer.sh, rebuild with --manifest-cache none)")
         return
         #endif
-        try latency(binary: binary)
+        try latency(binary: binary, precision: "auto")
+        if CommandLine.arguments.contains("--int8-latency") { try latency(binary: binary, precision: "int8") }
     }
 
     #if canImport(CaptionTapRecognizer)
@@ -58,12 +59,12 @@ enum EmbeddedBackendBench {
 
     /// Plays meeting.wav in real time through `captiontap run` (the embedded default) and times
     /// each final caption against the last voiced sample of its turn; then serve's peak RSS.
-    static func latency(binary: String) throws {
+    static func latency(binary: String, precision: String) throws {
         let meeting = fixture("meeting.wav")
         let audio = try WAV.read24kMono(meeting)
         var env = ProcessInfo.processInfo.environment
         env["OPENAI_API_KEY"] = nil
-        let process = try RunningProcess(binary, ["run", "-v", "--input", meeting, "--pace", "realtime", "--format", "jsonl"], environment: env)
+        let process = try RunningProcess(binary, ["run", "-v", "--input", meeting, "--pace", "realtime", "--format", "jsonl", "--recognizer-precision", precision], environment: env)
         var streamStart: Double?
         var arrivals: [(Double, String)] = []
         var seen = 0
@@ -97,10 +98,11 @@ enum EmbeddedBackendBench {
             delays.append(arrival - (start + speechEnd))
         }
         let sorted = delays.sorted()
-        print(String(format: "end of speech to final caption, meeting.wav in real time (%d turns, --silence-ms 800): median %.2f s, max %.2f s; each: %@",
-                     delays.count, sorted.isEmpty ? .nan : sorted[sorted.count / 2], sorted.last ?? .nan,
+        print(String(format: "end of speech to final caption, meeting.wav in real time, recognizer %@ (%d turns, --silence-ms 800): median %.2f s, max %.2f s; each: %@",
+                     precision, delays.count, sorted.isEmpty ? .nan : sorted[sorted.count / 2], sorted.last ?? .nan,
                      delays.map { String(format: "%.2f", $0) }.joined(separator: " ")))
 
+        guard precision == "auto" else { return }
         // Peak RSS of serve with one client captioning the meeting.
         let serve = try RunningProcess(binary, ["serve", "--port", "0"])
         var url: String?

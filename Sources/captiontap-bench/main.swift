@@ -1,6 +1,6 @@
 // captiontap-bench: numbers for the real-time path and the encoder.
 //
-//   swift run -c release captiontap-bench [--skip-rss | --only-embedded]
+//   swift run -c release captiontap-bench [--skip-rss | --only-embedded] [--int8-latency]
 //
 // Prints: the RT callback's copy cost per PipeWire quantum, the worker's drain + PCM16 +
 // base64 + JSON throughput in audio-seconds per CPU-second, and the peak RSS of

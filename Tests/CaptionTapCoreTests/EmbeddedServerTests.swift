@@ -47,6 +47,20 @@ import Testing
         #expect(events.contains(.speechStarted(start: 25008)))
     }
 
+    @Test func continuousSpeechIsCutAtTheQuietestRecentWindow() {
+        var s = TurnSegmenter(sampleRate: 1000, settings: .init(prefixPaddingMs: 0, silenceDurationMs: 800))
+        var events: [TurnSegmenter.Event] = []
+        for i in 0..<(7000 / 16) {
+            let end = (i + 1) * 16
+            // Loud everywhere but one window at 5.2 s: between two words.
+            events += s.window(voiced: true, end: end, count: 16, energy: end == 5200 ? 0.001 : 0.1)
+        }
+        let decodes = events.filter { if case .decode = $0 { true } else { false } }
+        #expect(decodes.first == .decode(start: 0, end: 5200, speculative: false))
+        #expect(decodes.count == 1)
+        #expect(s.turnStart == 0)  // still one turn: cutting a segment commits nothing
+    }
+
     @Test func clientCommitClosesTheOpenTurnAndClearDropsIt() {
         var s = TurnSegmenter(sampleRate: 1000)
         _ = run(&s, pattern([(true, 1000)]))

@@ -160,7 +160,9 @@ public final class RealtimeServerSession {
             frontEnd.process(buffer) { window, voiced in
                 audio.append(contentsOf: window)
                 guard vad else { return }
-                let events = segmenter.window(voiced: voiced, end: position, count: window.count)
+                var energy: Float = 0
+                for x in window { energy += x * x }
+                let events = segmenter.window(voiced: voiced, end: position, count: window.count, energy: energy / Float(max(1, window.count)))
                 for e in events { actions += handle(e) }
             }
         }

@@ -29,6 +29,11 @@ public struct TurnSegmenter: Sendable {
         public var splitPauseMs = 300
         /// ...once the segment holds at least this much audio.
         public var minSegmentMs = 3000
+        /// Segments longer than this are cut without a pause, at the quietest window of the last
+        /// `cutSearchMs`: the decode left when the turn ends stays short, so the final caption
+        /// follows the end of speech within the silence plus a fraction of a second.
+        public var maxSegmentMs = 6000
+        public var cutSearchMs = 1500
         /// Turns longer than this are committed at the next `splitPauseMs` pause: captions stay live.
         public var softTurnMs = 15000
         /// Turns are committed at this length even without a pause.
@@ -64,6 +69,8 @@ public struct TurnSegmenter: Sendable {
     private var speculativeEnd = 0
     /// Earliest position a new turn may start (after the last commit or clear).
     private var floor = 0
+    /// Recent windows (end, energy) for choosing a cut inside continuous speech.
+    private var recent: [(end: Int, energy: Float)] = []
 
     public init(sampleRate: Int, settings: Settings = Settings(), policy: Policy = Policy()) {
         self.sampleRate = sampleRate
@@ -73,9 +80,11 @@ public struct TurnSegmenter: Sendable {
 
     private func samples(ms: Int) -> Int { ms * sampleRate / 1000 }
 
-    /// Feeds one detector window `[end - count, end)` and its decision.
-    public mutating func window(voiced: Bool, end: Int, count: Int) -> [Event] {
+    /// Feeds one detector window `[end - count, end)`, its decision and its energy (mean square).
+    public mutating func window(voiced: Bool, end: Int, count: Int, energy: Float = 0) -> [Event] {
         var events: [Event] = []
+        recent.append((end, energy))
+        if recent.count > 1, recent[0].end < end - samples(ms: policy.cutSearchMs) { recent.removeFirst() }
         guard let start = turnStart else {
             if voiced {
                 let begin = max(floor, end - count - samples(ms: settings.prefixPaddingMs))
@@ -125,6 +134,14 @@ public struct TurnSegmenter: Sendable {
                 }
                 return events
             }
+        }
+        if voiced && end - segmentStart >= samples(ms: policy.maxSegmentMs) {
+            // Continuous speech: cut between words, where it is quietest.
+            let quietest = recent.dropLast().min { $0.energy < $1.energy }
+            let cut = max(segmentStart + 1, quietest?.end ?? end)
+            events.append(.decode(start: segmentStart, end: cut, speculative: false))
+            segmentStart = cut
+            return events
         }
         if !speculating && silentSamples >= samples(ms: policy.speculateAfterMs) && pauseStart > segmentStart {
             speculating = true

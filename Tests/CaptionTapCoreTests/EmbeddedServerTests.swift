@@ -156,6 +156,24 @@ final class EnergyFrontEnd: SpeechFrontEnd {
         #expect(session.session.outputModalities == ["text"])
     }
 
+    @Test func createResponseTrueAnswersEachTurnInTheConversation() throws {
+        let session = RealtimeServerSession(model: "gpt-realtime", frontEnd: EnergyFrontEnd())
+        _ = session.receive(text: #"{"type":"session.update","session":{"type":"realtime","audio":{"input":{"turn_detection":{"type":"server_vad","create_response":true}}}}}"#)
+        let actions = append(session, tone(0.5) + [Float](repeating: 0, count: 24000))
+        let created = try #require(events(actions).first { $0["type"]?.string == "response.created" })
+        #expect(created["response"]?["conversation_id"]?.string != nil)
+        let job = try #require(actions.compactMap { if case .decode(let job, _) = $0 { job } else { nil } }.first)
+        let out = events(session.decoded(job: job, text: "hello"))
+        #expect(out.contains { $0["type"]?.string == "conversation.item.added" && $0["item"]?["role"]?.string == "assistant" })
+        #expect(out.last?["type"]?.string == "response.done")
+        // A second default response while one is active is refused, as on the real server.
+        let again = append(session, tone(0.5) + [Float](repeating: 0, count: 24000))
+        let busy = try #require(again.compactMap { if case .decode(let job, _) = $0 { job } else { nil } }.first)
+        let second = events(session.receive(text: #"{"type":"response.create"}"#))
+        #expect(second.first?["error"]?["code"]?.string == "conversation_already_has_active_response")
+        _ = session.decoded(job: busy, text: "again")
+    }
+
     @Test func builtInTranscriptionEventsWhenTheSessionAsksForThem() throws {
         let session = RealtimeServerSession(model: "gpt-realtime", frontEnd: EnergyFrontEnd())
         _ = session.receive(text: #"{"type":"session.update","session":{"type":"realtime","audio":{"input":{"transcription":{"model":"whisper-1"},"turn_detection":{"type":"server_vad","create_response":false}}}}}"#)

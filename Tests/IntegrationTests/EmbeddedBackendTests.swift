@@ -105,6 +105,18 @@ struct EmbeddedBackendTests {
         #expect(served.stderr.contains("refused a session"))
     }
 
+    @Test func theModelQueryIsCheckedAndUnknownParametersIgnored() throws {
+        let serve = try ServeProcess()
+        let unknown = try python(["--url", serve.url, "--sessions", "1", "--query", "model=no-such-model"])
+        let extra = try python(["--url", serve.url, "--sessions", "1", "--query", "model=gpt-realtime&foo=bar&intent=x"])
+        _ = serve.stop()
+        let refused = try #require(try JSONSerialization.jsonObject(with: Data(unknown.stdout.utf8)) as? [[String: Any]], "\(unknown.stderr)")
+        #expect(refused.first?["code"] as? String == "model_not_found")
+        #expect(refused.first?["close_code"] as? Int == 1008)
+        let accepted = try #require(try JSONSerialization.jsonObject(with: Data(extra.stdout.utf8)) as? [[String: Any]], "\(extra.stderr)")
+        #expect(accepted.first?["first"] as? String == "session.created")
+    }
+
     @Test func clientsThatLeaveMidTurnFreeTheirSession() throws {
         // One session at a time: every new connection only works if the last one was cleaned up.
         let serve = try ServeProcess(["--max-sessions", "1"])

@@ -143,9 +143,9 @@ async def transcribe(url: str, wav_path: str, model: str) -> int:
     return 1 if problems else 0
 
 
-async def sessions(url: str, n: int) -> int:
+async def sessions(url: str, n: int, query: str) -> int:
     async def one(k: int) -> dict:
-        ws = await websockets.connect(url + "?model=gpt-realtime")
+        ws = await websockets.connect(url + "?" + query)
         first = json.loads(await asyncio.wait_for(ws.recv(), 10))
         result = {"first": first["type"], "code": (first.get("error") or {}).get("code")}
         if first["type"] == "error":
@@ -203,12 +203,13 @@ def main() -> int:
     p.add_argument("--model", default="gpt-realtime")
     p.add_argument("--input", help="24 kHz mono PCM16 WAV (transcribe mode)")
     p.add_argument("--sessions", type=int, help="open this many connections at once instead")
+    p.add_argument("--query", default="model=gpt-realtime", help="query string for --sessions")
     p.add_argument("--churn", type=int, help="this many clients that vanish mid-turn, then one more")
     args = p.parse_args()
     if args.churn:
         return asyncio.run(churn(args.url, args.input, args.churn))
     if args.sessions:
-        return asyncio.run(sessions(args.url, args.sessions))
+        return asyncio.run(sessions(args.url, args.sessions, args.query))
     base = args.url.rsplit("/realtime", 1)[0]   # the SDK appends /realtime?model=
     return asyncio.run(transcribe(base, args.input, args.model))
 

@@ -54,6 +54,9 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("no-captions"), help: "Capture (and --record) only; connect to no backend.")
     var noCaptions = false
 
+    @Flag(name: .customLong("no-status"), help: "No status line at the bottom of the terminal (drawn only when stderr is a terminal).")
+    var noStatus = false
+
     func validate() throws {
         let sources = [target != nil, virtualSink != nil, input != nil].filter { $0 }.count
         if sources > 1 { throw ValidationError("choose one source: --target, --virtual-sink or --input") }
@@ -61,6 +64,26 @@ struct RunCommand: ParsableCommand {
         if let duration, !(duration > 0) { throw ValidationError("--duration must be a positive number of seconds") }
         if virtualSink?.isEmpty == true { throw ValidationError("--virtual-sink name must not be empty") }
         do { _ = try ChunkPolicy(milliseconds: chunkMs) } catch { throw ValidationError(error.description) }
+    }
+
+    /// What the status line calls the source.
+    private var sourceDescription: String {
+        if let input { return URL(fileURLWithPath: input).lastPathComponent }
+        if let target { return "target \(target)" }
+        if let virtualSink { return "sink \(virtualSink)" }
+        return "default output"
+    }
+
+    /// RMS of little-endian PCM16.
+    static func rms(_ pcm: UnsafeRawBufferPointer) -> Float {
+        let n = pcm.count / 2
+        guard n > 0 else { return 0 }
+        var sum: Float = 0
+        for i in 0..<n {
+            let x = Float(Int16(bitPattern: UInt16(pcm[2 * i]) | UInt16(pcm[2 * i + 1]) << 8)) / 32768
+            sum += x * x
+        }
+        return (sum / Float(n)).squareRoot()
     }
 
     func run() throws {
@@ -75,6 +98,8 @@ struct RunCommand: ParsableCommand {
         var sinks: [CaptionSink] = []
         var embedded: RealtimeServer?
         defer { embedded?.stop() }
+        var status: StatusLine?
+        let streamState = StreamState()
         if !noCaptions {
             let key = try session.apiKey { logger.warning("\($0)") }
             var endpoint = session.endpoint()
@@ -108,9 +133,20 @@ struct RunCommand: ParsableCommand {
             options.rotateAfterSeconds = session.sessionMaxMinutes * 60
             options.connectTimeoutSeconds = session.drainTimeout
             let captionSinks = sinks
-            transcriptionSetup = RealtimeTranscription(options: options, logger: logger) { caption in
+            let liveTimeline = input == nil || pace == .realtime
+            let prices = session
+            let statusLine = noStatus ? nil : StatusLine(
+                source: sourceDescription, backend: embedded == nil ? endpoint.hostHeader : "embedded (offline)",
+                showCost: embedded == nil, connected: { [streamState] in streamState.value?.isStreaming ?? false })
+            status = statusLine
+            transcriptionSetup = RealtimeTranscription(options: options, logger: logger) { [streamState] caption in
                 for sink in captionSinks { sink.caption(caption) }
+                guard let statusLine, caption.isFinal else { return }
+                // On a live timeline the audio's end is `endMs` after streaming began.
+                let delay = liveTimeline ? streamState.started.map { Date().timeIntervalSince($0) - Double(caption.endMs) / 1000 } : nil
+                statusLine.caption(caption, cost: caption.usage.map(prices.cost), delaySeconds: delay)
             }
+            streamState.value = transcriptionSetup
             if embedded == nil {
                 logger.info("transcribing with \(endpoint.hostHeader) (out-of-band, context \(session.context))")
             }
@@ -154,6 +190,7 @@ struct RunCommand: ParsableCommand {
         let throttle = input != nil
         let pump = AudioPump(input: audioInput, chunk: chunk, logger: logger) { event, pcm in
             recorder?.write(pcm)
+            if let status { status.audio(rms: Self.rms(pcm)) }
             if let events { events.write(Data((event + "\n").utf8)) }
             guard let transcription else { return }
             transcription.audio(event: event, pcm: pcm)
@@ -164,6 +201,8 @@ struct RunCommand: ParsableCommand {
             }
         }
         logger.debug("streaming audio")
+        streamState.started = Date()
+        status?.start()
         pump.run(maxSeconds: duration) { stop.isStopped || transcription?.fatalOutcome != nil }
         capture?.stop()
         recorder?.close()
@@ -174,6 +213,7 @@ struct RunCommand: ParsableCommand {
 
         guard let transcription else { return }
         let outcome = transcription.finish(timeout: session.drainTimeout)
+        status?.stop()
         for sink in sinks { sink.close() }
         for case let fifo as FIFOSink in sinks where fifo.droppedLines > 0 {
             logger.info("FIFO \(fifo.path): \(fifo.droppedLines) captions dropped while no reader was attached or it was full")
@@ -181,7 +221,7 @@ struct RunCommand: ParsableCommand {
         let s = transcription.statistics
         let cost = session.cost(s.usage)
         logger.info(
-            "sent \(String(format: "%.1f", s.audioSecondsSent)) s of audio; \(s.turns) turns; tokens in \(s.usage.inputTokens) (audio \(s.usage.inputAudioTokens)), out \(s.usage.outputTokens); estimated cost $\(String(format: "%.4f", cost))")
+            "sent \(String(format: "%.1f", s.audioSecondsSent)) s of audio; \(s.turns) turns; tokens in \(s.usage.inputTokens) (audio \(s.usage.inputAudioTokens)), out \(s.usage.outputTokens); \(embedded == nil ? "estimated cost $" + String(format: "%.4f", cost) : "no cost (embedded backend)")")
         if !s.commitToFinal.isEmpty {
             let sorted = s.commitToFinal.sorted()
             logger.info(
@@ -223,5 +263,20 @@ enum SignalHandling {
             source.resume()
             return source
         }
+    }
+}
+
+/// Set once streaming starts, read by the caption and status threads.
+final class StreamState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _value: RealtimeTranscription?
+    private var _started: Date?
+    var value: RealtimeTranscription? {
+        get { lock.withLock { _value } }
+        set { lock.withLock { _value = newValue } }
+    }
+    var started: Date? {
+        get { lock.withLock { _started } }
+        set { lock.withLock { _started = newValue } }
     }
 }

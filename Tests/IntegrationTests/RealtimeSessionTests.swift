@@ -210,6 +210,27 @@ struct RealtimeSessionTests {
         #expect(result.stderr.contains("readable by group or others"))
     }
 
+    @Test func aStatusLineIsPinnedToTheTerminalsLastRowAndAbsentOtherwise() throws {
+        let server = try FakeRealtimeServer()
+        let typescript = dir.appendingPathComponent("typescript").path
+        // `script` gives captiontap a terminal of 20 rows; stdout and stderr both go to it.
+        let command = "stty rows 20 cols 150; '\(Tools.captiontap)' run --input '\(input)' --pace realtime --url '\(server.url)'"
+        let tty = try Tools.run("script", ["-q", "-e", "-c", command, typescript], timeout: 90)
+        let piped = try Tools.captiontap(["run", "--input", input, "--url", server.url], environment: environment())
+        _ = server.stop()
+        #expect(tty.status == 0, "\(tty.stdout)")
+        let screen = try String(contentsOfFile: typescript, encoding: .utf8)
+        #expect(screen.contains("\u{1B}[1;19r"), "no scroll region reserving the last row")
+        #expect(screen.contains("\u{1B}[20;1H"), "the status is not drawn on row 20")
+        #expect(screen.contains("turns.wav │"), "no status text")
+        #expect(screen.contains("│ 4 turns"), "the status never counted the 4 turns")
+        #expect(screen.contains("\u{1B}[r"), "the scroll region is not given back at exit")
+        for caption in Self.expected { #expect(screen.contains(caption)) }
+        // stderr not a terminal: no status line, no escape sequences at all.
+        #expect(piped.status == 0)
+        #expect(!piped.stderr.contains("\u{1B}["), "\(piped.stderr)")
+    }
+
     @Test func noKeyAndNoEmbeddedRecognizerIsAUsageError() throws {
         var env = ProcessInfo.processInfo.environment
         env["OPENAI_API_KEY"] = nil

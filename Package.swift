@@ -42,6 +42,7 @@ let package = Package(
                        providers: [.apt(["libwebsockets-dev"])]),
         .systemLibrary(name: "CSndFile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
         .systemLibrary(name: "CSoxr", pkgConfig: "soxr", providers: [.apt(["libsoxr-dev"])]),
+        .systemLibrary(name: "CJack", pkgConfig: "jack", providers: [.apt(["libjack-jackd2-dev"])]),
 
         // Pure Swift: ring, sample conversion, protocol events. No C imports, no I/O.
         .target(name: "CaptionTapCore"),
@@ -50,7 +51,7 @@ let package = Package(
         .target(
             name: "CaptionTapCapture",
             dependencies: [
-                "CaptionTapCore", "CPipeWire", "CSndFile", "CSoxr",
+                "CaptionTapCore", "CPipeWire", "CSndFile", "CSoxr", "CJack",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

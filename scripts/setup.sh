@@ -12,6 +12,7 @@ $SUDO apt-get update
 $SUDO apt-get install -y --no-install-recommends \
     libpipewire-0.3-dev libspa-0.2-dev pipewire pipewire-bin wireplumber dbus \
     libwebsockets-dev libsndfile1-dev libsoxr-dev pkg-config ca-certificates \
+    libjack-jackd2-dev pipewire-jack \
     python3 python3-venv openssl systemd
 # The embedded offline recognizer (used when there is no API key), folded to fp32 for 3-5x faster
 # decoding (CAPTIONTAP_FOLD=0 keeps the shipped int8 models: 40 s less setup, 290 MB less disk).

@@ -12,12 +12,17 @@ public enum CaptureError: Error, Equatable, CustomStringConvertible {
     case fileUnreadable(path: String, reason: String)
     case pipewire(call: String, code: Int32)
     case recordFailed(path: String, reason: String)
+    /// No JACK server answered (`jack_status_t` bits).
+    case jackUnavailable(status: Int)
+    /// `--jack-connect` named no port.
+    case unknownJackPort(String, available: [String])
+    case jack(call: String)
 
     /// Usage/config errors map to exit code 2; the rest are runtime failures.
     public var isUsageError: Bool {
         switch self {
-        case .unknownTarget, .fileNotFound, .fileUnreadable, .recordFailed: true
-        case .daemonUnreachable, .pipewire: false
+        case .unknownTarget, .fileNotFound, .fileUnreadable, .recordFailed, .unknownJackPort: true
+        case .daemonUnreachable, .pipewire, .jackUnavailable, .jack: false
         }
     }
 
@@ -35,6 +40,13 @@ public enum CaptureError: Error, Equatable, CustomStringConvertible {
             "PipeWire \(call) failed: \(String(cString: strerror(-code)))"
         case .recordFailed(let path, let reason):
             "cannot write recording '\(path)': \(reason)"
+        case .jackUnavailable(let status):
+            "cannot connect to a JACK server (status 0x\(String(status, radix: 16))): start JACK, or use PipeWire's JACK layer: pw-jack captiontap run --backend jack"
+        case .unknownJackPort(let port, let available):
+            "cannot connect JACK port '\(port)' to captiontap:input: no such output port; "
+                + (available.isEmpty ? "the server has none" : "available: " + available.prefix(8).map { "'\($0)'" }.joined(separator: ", "))
+        case .jack(let call):
+            "JACK \(call) failed"
         }
     }
 }

@@ -36,6 +36,12 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Caption an audio file (WAV, FLAC, OGG, ...) instead of live audio; needs no PipeWire.", valueName: "file"))
     var input: String?
 
+    @Option(help: "Capture backend: pipewire, or jack (JACK2, or PipeWire's JACK layer through pw-jack).")
+    var backend: CaptureBackend = .pipewire
+
+    @Option(name: .customLong("jack-connect"), help: ArgumentHelp("With --backend jack: connect this JACK output port to captiontap:input (repeatable; see jack_lsp).", valueName: "port"))
+    var jackConnect: [String] = []
+
     @Option(help: "How fast to feed --input: fast or realtime (default fast).")
     var pace: AudioInput.Pace?
 
@@ -60,6 +66,8 @@ struct RunCommand: ParsableCommand {
     func validate() throws {
         let sources = [target != nil, virtualSink != nil, input != nil].filter { $0 }.count
         if sources > 1 { throw ValidationError("choose one source: --target, --virtual-sink or --input") }
+        if backend == .jack && sources > 0 { throw ValidationError("--backend jack captures its own input port: use --jack-connect PORT instead of --target, --virtual-sink or --input") }
+        if !jackConnect.isEmpty && backend != .jack { throw ValidationError("--jack-connect needs --backend jack") }
         if pace != nil && input == nil { throw ValidationError("--pace applies to --input files only") }
         if let duration, !(duration > 0) { throw ValidationError("--duration must be a positive number of seconds") }
         if virtualSink?.isEmpty == true { throw ValidationError("--virtual-sink name must not be empty") }
@@ -69,6 +77,7 @@ struct RunCommand: ParsableCommand {
     /// What the status line calls the source.
     private var sourceDescription: String {
         if let input { return URL(fileURLWithPath: input).lastPathComponent }
+        if backend == .jack { return "JACK \(jackConnect.first ?? "captiontap:input")" }
         if let target { return "target \(target)" }
         if let virtualSink { return "sink \(virtualSink)" }
         return "default output"
@@ -169,7 +178,14 @@ struct RunCommand: ParsableCommand {
 
         let audioInput: AudioInput
         var capture: PipeWireCapture?
-        if let input {
+        var jack: JackCapture?
+        if backend == .jack {
+            let ring = AudioRing(minimumCapacity: 1 << 19)  // ~5.5 s at 96 kHz, 10.9 s at 48 kHz
+            let live = JackCapture(ring: ring, connectTo: jackConnect, logger: logger)
+            try cliCatching { () throws(CaptureError) in try live.start() }
+            jack = live
+            audioInput = .ringAtRate(ring, rate: live.sampleRate)
+        } else if let input {
             let reader = try cliCatching { () throws(CaptureError) in try AudioFileReader(path: input) }
             logger.info("reading \(input): \(reader.inputRate) Hz, \(reader.inputChannels) ch, \(String(format: "%.2f", reader.duration)) s")
             audioInput = .file(reader, pace: pace ?? .fast)
@@ -205,6 +221,7 @@ struct RunCommand: ParsableCommand {
         status?.start()
         pump.run(maxSeconds: duration) { stop.isStopped || transcription?.fatalOutcome != nil }
         capture?.stop()
+        jack?.stop()
         recorder?.close()
         try events?.close()
         let stats = pump.stats
@@ -279,4 +296,9 @@ final class StreamState: @unchecked Sendable {
         get { lock.withLock { _started } }
         set { lock.withLock { _started = newValue } }
     }
+}
+
+/// Where live audio comes from.
+enum CaptureBackend: String, ExpressibleByArgument, CaseIterable {
+    case pipewire, jack
 }

@@ -259,6 +259,42 @@ struct PipeWireCaptureTests {
         #expect(result.stderr.contains("; \(finals.count) turns;"), "\(result.stderr)")
     }
 
+    @Test func theJACKBackendCapturesThroughPipeWiresJACKLayer() throws {
+        // PipeWire's JACK layer names ports after node.description: the null sink is "Test Sink".
+        let tone = file("jack-tone.wav")
+        try WAV.write24kMono(WAV.tone(hz: 440, seconds: 1.5, amplitude: 0.5), to: tone)
+        let recorded = file("jack.wav")
+        let capture = try RunningProcess("pw-jack", [Tools.captiontap, "run", "--backend", "jack", "--jack-connect", "Test Sink:monitor_FL",
+                                                     "--no-captions", "--record", recorded])
+        try #require(capture.waitForStderr("capturing JACK port captiontap:input"), "JACK capture did not start: \(capture.stderrSoFar)")
+        try playAndWait(tone)
+        Thread.sleep(forTimeInterval: 0.3)
+        let result = stop(capture)
+        #expect(result.status == 0, "\(result.stderr)")
+        // The JACK graph runs at 48 kHz; the worker converted to 24 kHz without changing pitch,
+        // length or level.
+        #expect(result.stderr.contains("at 48000 Hz"), "\(result.stderr)")
+        let samples = try WAV.read24kMono(recorded)
+        let active = try #require(Signal.activeRange(samples), "no tone in the JACK recording")
+        #expect(abs(Double(active.count) / 24_000 - 1.5) <= 0.02, "tone lasted \(Double(active.count) / 24_000) s")
+        let body = samples[(active.lowerBound + 2400)..<(active.upperBound - 2400)]
+        #expect(abs(Signal.frequency(body) - 440) < 1)
+        #expect(abs(Signal.rmsDB(body) - Signal.rmsDB(WAV.tone(hz: 440, seconds: 1, amplitude: 0.5, padSeconds: 0)[...])) < 1)
+    }
+
+    @Test func jackErrorsNameTheFix() throws {
+        let unknown = try Tools.run("pw-jack", [Tools.captiontap, "run", "--backend", "jack", "--jack-connect", "No Such:port", "--no-captions", "--record", "/dev/null"])
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains("'No Such:port'") && unknown.stderr.contains("'Test Sink:monitor_FL'"), "\(unknown.stderr)")
+        // Without pw-jack the JACK2 library finds no JACK server: one line saying what to do.
+        let noServer = try Tools.captiontap(["run", "--backend", "jack", "--no-captions", "--record", "/dev/null"])
+        #expect(noServer.status == 1)
+        #expect(noServer.stderr.contains("pw-jack captiontap run --backend jack"), "\(noServer.stderr)")
+        #expect(noServer.stderr.split(separator: "\n").count == 1, "\(noServer.stderr)")
+        let misuse = try Tools.captiontap(["run", "--backend", "jack", "--target", "x", "--no-captions", "--record", "/dev/null"])
+        #expect(misuse.status == 2)
+    }
+
     @Test func doctorPassesWhenEverythingIsThere() throws {
         let server = try FakeRealtimeServer()
         var env = ProcessInfo.processInfo.environment

@@ -21,6 +21,8 @@ public enum AudioInput {
     case ring(AudioRing)
     /// A decoded file.
     case file(AudioFileReader, pace: Pace)
+    /// Live capture at another rate (JACK runs at the server's rate): converted in the worker.
+    case ringAtRate(AudioRing, rate: Int)
 }
 
 /// The worker: drains the input into `--chunk-ms` chunks, encodes each to PCM16 and an
@@ -81,12 +83,12 @@ public final class AudioPump {
             return stats.samplesSent + Int64(assembler.pending) >= limit
         }
 
-        switch input {
-        case .ring(let ring):
+        func drain(_ ring: AudioRing, resampler: StreamResampler?) {
             let consumer = ring.consumer
             while !shouldStop() && !reachedLimit() {
-                let n = consumer.read(into: scratch, maxCount: scratchCount)
+                var n = consumer.read(into: scratch, maxCount: scratchCount / 4)
                 if n > 0 {
+                    if let resampler { n = resampler.process(scratch, count: n, into: scratch, capacity: scratchCount) }
                     feed(n)
                     continue
                 }
@@ -102,6 +104,13 @@ public final class AudioPump {
                 Thread.sleep(forTimeInterval: Self.pollInterval)
             }
             stats.droppedSamples = consumer.dropped
+        }
+
+        switch input {
+        case .ring(let ring):
+            drain(ring, resampler: nil)
+        case .ringAtRate(let ring, let rate):
+            drain(ring, resampler: rate == PCM16.sampleRate ? nil : StreamResampler(inputRate: rate))
         case .file(let reader, let pace):
             let block = pace == .realtime ? PCM16.sampleRate / 50 : scratchCount
             while !shouldStop() && !reachedLimit() {

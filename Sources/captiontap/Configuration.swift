@@ -173,7 +173,7 @@ struct CaptionTapConfig {
                 show: { $0[keyPath: path].map { SPAJSON.quote(text($0)) } ?? "null" })
     }
 
-    /// One binding per ``ConfigSchema/keys`` entry, in the same order (a test checks both agree).
+    /// One binding per ``ConfigSchema/keys`` entry, in the same order (ConfigTests.everyKeyIsPrinted checks).
     static var bindings: [Binding] {
         [
         string("target", \.target),

@@ -173,6 +173,12 @@ public struct ConfigFile: Sendable {
         public var key: String
         public var value: ConfigSchema.Value
         public var line: Int
+
+        public init(key: String, value: ConfigSchema.Value, line: Int) {
+            self.key = key
+            self.value = value
+            self.line = line
+        }
     }
 
     public var entries: [Entry]
@@ -196,7 +202,9 @@ public struct ConfigFile: Sendable {
             }
             for setting in settings {
                 guard let key = ConfigSchema.key(named: setting.key) else {
-                    let hint = ConfigSchema.suggestion(for: setting.key).map { " (did you mean '\($0)'?)" } ?? ""
+                    let hint = setting.key == "api-key"
+                        ? " (the key is never read from a config file: use api-key-file or OPENAI_API_KEY)"
+                        : ConfigSchema.suggestion(for: setting.key).map { " (did you mean '\($0)'?)" } ?? ""
                     throw ConfigError(line: setting.line, message: "unknown key '\(setting.key)'\(hint)")
                 }
                 switch ConfigSchema.check(setting.value, for: key) {

@@ -31,12 +31,23 @@ public enum SPAJSON {
         public var value: Value
         /// 1-based line of the key.
         public var line: Int
+
+        public init(key: String, value: Value, line: Int) {
+            self.key = key
+            self.value = value
+            self.line = line
+        }
     }
 
     public struct SyntaxError: Error, Sendable, Equatable {
         /// 1-based line where the problem was found.
         public var line: Int
         public var message: String
+
+        public init(line: Int, message: String) {
+            self.line = line
+            self.message = message
+        }
     }
 
     /// Parses a whole config file: `key = value` pairs at the top level, braces optional.
@@ -106,7 +117,7 @@ public enum SPAJSON {
             var members: [Member] = []
             while true {
                 guard let next = peek() else {
-                    if closing != nil { throw error("'{' opened on line \(openLine) is never closed") }
+                    if closing != nil { throw error("'{' opened here is never closed", line: openLine) }
                     return members
                 }
                 if next == closing {
@@ -146,7 +157,7 @@ public enum SPAJSON {
                 index += 1
                 var elements: [Value] = []
                 while true {
-                    guard let c = peek() else { throw error("'[' opened on line \(openLine) is never closed") }
+                    guard let c = peek() else { throw error("'[' opened here is never closed", line: openLine) }
                     if c == UInt8(ascii: "]") {
                         index += 1
                         return .array(elements)

@@ -23,6 +23,13 @@ check grep -q "complete -c 'captiontap'" "$root/share/fish/vendor_completions.d/
 check test -f "$root/share/captiontap/conf/README.md"
 check test -f "$root/share/captiontap/conf/pipewire.conf.d/50-captiontap-sink.conf"
 check test -f "$root/share/captiontap/conf/wireplumber/scripts/captiontap-route.lua"
+# The system-wide captiontap.conf, where libpipewire's search finds it for PREFIX=/usr (here:
+# pointed at with PIPEWIRE_CONFIG_DIR), is read and is all defaults; a drop-in beside it applies.
+check cmp -s conf/captiontap.conf "$root/share/pipewire/captiontap.conf"
+mkdir -p "$root/share/pipewire/captiontap.conf.d"
+echo 'captiontap.properties = { silence-ms = 900 }' >"$root/share/pipewire/captiontap.conf.d/50-check.conf"
+check sh -c "PIPEWIRE_CONFIG_DIR='$root/share/pipewire' '$root/bin/captiontap' run --print-config | grep -q 'silence-ms = 900 .*50-check.conf:1'"
+check sh -c "PIPEWIRE_CONFIG_DIR='$root/share/pipewire' '$root/bin/captiontap' run --print-config | grep -q 'vad-threshold = 0.6 .*# default'"
 # The installed binary uses the installed recognizer (library and models), not the build tree's.
 if [ -f vendor/recognizer/tokens.txt ]; then
     check test -f "$root/lib/captiontap/recognizer/tokens.txt"

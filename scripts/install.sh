@@ -7,7 +7,9 @@
 # Layout: PREFIX/bin/captiontap, PREFIX/share/man/man1/captiontap.1,
 # PREFIX/share/bash-completion/completions/captiontap, PREFIX/share/zsh/site-functions/_captiontap,
 # PREFIX/share/fish/vendor_completions.d/captiontap.fish, PREFIX/lib/systemd/user/captiontap.service,
-# PREFIX/share/captiontap/conf/, and the embedded recognizer in PREFIX/lib/captiontap/recognizer/.
+# PREFIX/share/captiontap/conf/, PREFIX/share/pipewire/captiontap.conf (the system-wide default that
+# libpipewire's config search finds when PREFIX is /usr; see README "Configuration"), and the
+# embedded recognizer in PREFIX/lib/captiontap/recognizer/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 prefix=${1:-/usr/local}
@@ -29,6 +31,7 @@ sed "s#@BINDIR@#${prefix}/bin#" conf/systemd/captiontap.service \
     | install -D -m 644 /dev/stdin "$root/lib/systemd/user/captiontap.service"
 mkdir -p "$root/share/captiontap"
 cp -r conf "$root/share/captiontap/"
+install -D -m 644 conf/captiontap.conf "$root/share/pipewire/captiontap.conf"
 # The embedded recognizer, when this build has it: the runtime files only (libraries, models,
 # tokens), where the binary's rpath and recognizer search look first.
 rec=vendor/recognizer
@@ -42,3 +45,7 @@ if [ -f "$rec/tokens.txt" ]; then
     if [ -d "$rec/fp32" ]; then cp -r "$rec/fp32" "$dest/"; fi
 fi
 echo "installed captiontap into ${root}"
+if [ "$prefix" != /usr ]; then
+    echo "note: PipeWire searches /usr/share/pipewire, /etc/pipewire and ~/.config/pipewire for captiontap.conf;" \
+        "copy ${prefix}/share/pipewire/captiontap.conf to one of the last two to use drop-ins" >&2
+fi

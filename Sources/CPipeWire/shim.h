@@ -19,6 +19,9 @@ static inline struct pw_properties *ct_pw_properties_new(void) {
     return pw_properties_new(NULL, NULL);
 }
 
+/// `pw_log_level` is a mutable C global, which Swift 6 will not read directly.
+static inline enum spa_log_level ct_pw_log_level(void) { return pw_log_level; }
+
 static inline uint32_t ct_pw_id_any(void) { return PW_ID_ANY; }
 static inline uint32_t ct_pw_id_core(void) { return PW_ID_CORE; }
 

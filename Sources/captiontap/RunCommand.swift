@@ -63,12 +63,17 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("no-status"), help: "No status line at the bottom of the terminal (drawn only when stderr is a terminal).")
     var noStatus = false
 
+    @Option(name: .customLong("config"), help: ArgumentHelp("Read this config file (and FILE.d/*.conf drop-ins) instead of captiontap.conf from PipeWire's config path.", valueName: "file"))
+    var configFile: String?
+
+    @Flag(name: .customLong("print-config"), help: "Print the effective configuration (defaults, config files, flags) and exit.")
+    var printConfig = false
+
     func validate() throws {
         let sources = [target != nil, virtualSink != nil, input != nil].filter { $0 }.count
         if sources > 1 { throw ValidationError("choose one source: --target, --virtual-sink or --input") }
         if backend == .jack && sources > 0 { throw ValidationError("--backend jack captures its own input port: use --jack-connect PORT instead of --target, --virtual-sink or --input") }
         if !jackConnect.isEmpty && backend != .jack { throw ValidationError("--jack-connect needs --backend jack") }
-        if pace != nil && input == nil { throw ValidationError("--pace applies to --input files only") }
         if let duration, !(duration > 0) { throw ValidationError("--duration must be a positive number of seconds") }
         if virtualSink?.isEmpty == true { throw ValidationError("--virtual-sink name must not be empty") }
         do { _ = try ChunkPolicy(milliseconds: chunkMs) } catch { throw ValidationError(error.description) }
@@ -95,7 +100,25 @@ struct RunCommand: ParsableCommand {
         return (sum / Float(n)).squareRoot()
     }
 
+    /// Applies captiontap.conf (flags win), then runs.
     func run() throws {
+        let config = try CaptionTapConfig.load(explicit: configFile)
+        let given = CaptionTapConfig.givenOnCommandLine(CommandLine.arguments.dropFirst())
+        var command = self
+        config.apply(to: &command, given: given)
+        if given.contains("pace") && command.input == nil {
+            throw CLIError.usage("--pace applies to --input files only")
+        }
+        if command.input == nil { command.pace = nil }  // a config file's pace is for files only
+        if printConfig {
+            let key = (try? command.session.apiKey { _ in }) ?? nil
+            print(config.render(command, given: given, apiKey: key == nil ? "null" : "\"(set, redacted)\""))
+            return
+        }
+        try command.capture()
+    }
+
+    private func capture() throws {
         let logger = global.bootstrapLogging()
         let chunk = try! ChunkPolicy(milliseconds: chunkMs)
         if noCaptions && record == nil && eventsOut == nil {

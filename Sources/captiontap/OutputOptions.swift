@@ -36,11 +36,28 @@ struct OutputOptions: ParsableArguments {
 
     /// Opens every requested sink; any failure is a usage error naming the path.
     func makeSinks() throws(CLIError) -> [CaptionSink] {
+        try makeSinks(label: nil, severalSources: false) + makeSharedFileSinks()
+    }
+
+    /// The line outputs (stdout, FIFO), labelled with the source when there are several. With
+    /// several sources a terminal gets finals only: two partial lines cannot share one row.
+    func makeSinks(label: String?, severalSources: Bool) throws(CLIError) -> [CaptionSink] {
         var sinks: [CaptionSink] = []
         let onTerminal = isatty(1) == 1
-        sinks.append(StdoutSink(format: format, includePartials: partials || onTerminal))
+        sinks.append(StdoutSink(format: format, includePartials: partials || (onTerminal && !severalSources), sourceLabel: label,
+                                isTerminal: severalSources ? false : nil))
         do {
-            if let fifo { sinks.append(try FIFOSink(path: fifo, format: fifoFormat)) }
+            if let fifo { sinks.append(try FIFOSink(path: fifo, format: fifoFormat, sourceLabel: label)) }
+        } catch {
+            throw .usage(error.description)
+        }
+        return sinks
+    }
+
+    /// The file outputs, one of each however many sources there are.
+    func makeSharedFileSinks() throws(CLIError) -> [CaptionSink] {
+        var sinks: [CaptionSink] = []
+        do {
             if let srt { sinks.append(try SubtitleFileSink(path: srt, format: .srt)) }
             if let vtt { sinks.append(try SubtitleFileSink(path: vtt, format: .vtt)) }
             if let obsText { sinks.append(try OBSTextFileSink(path: obsText, lines: obsLines)) }

@@ -27,8 +27,14 @@ struct RunCommand: ParsableCommand {
     @OptionGroup(title: "Captions") var output: OutputOptions
     @OptionGroup(title: "Embedded backend (used when there is no API key and no --url)") var recognizer: RecognizerOptions
 
-    @Option(help: ArgumentHelp("Capture one node by node.name or serial: a sink (its monitor), a source, or an app stream (see 'captiontap devices').", valueName: "node"))
-    var target: String?
+    @Option(name: .customLong("target"), help: ArgumentHelp("Capture one node by node.name or serial: a sink (its monitor), a source, or an app stream (see 'captiontap devices'). Repeat for several sources at once: each gets its own stream, ring and session, and its captions are labelled with the node's name.", valueName: "node"))
+    var targets: [String] = []
+
+    /// The single target (the config file's `target`); several come only from repeated flags.
+    var target: String? {
+        get { targets.first }
+        set { targets = newValue.map { [$0] } ?? [] }
+    }
 
     @Option(name: .customLong("virtual-sink"), help: ArgumentHelp("Create a sink called NAME (default \(defaultVirtualSinkName)) to route apps to; captioned and passed through to the default output.", valueName: "name"))
     var virtualSink: String?
@@ -71,7 +77,8 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         let sources = [target != nil, virtualSink != nil, input != nil].filter { $0 }.count
-        if sources > 1 { throw ValidationError("choose one source: --target, --virtual-sink or --input") }
+        if sources > 1 { throw ValidationError("choose one source: --target (repeatable), --virtual-sink or --input") }
+        if Set(targets).count != targets.count { throw ValidationError("the same --target is given twice") }
         if backend == .jack && sources > 0 { throw ValidationError("--backend jack captures its own input port: use --jack-connect PORT instead of --target, --virtual-sink or --input") }
         if !jackConnect.isEmpty && backend != .jack { throw ValidationError("--jack-connect needs --backend jack") }
         if let duration, !(duration > 0) { throw ValidationError("--duration must be a positive number of seconds") }
@@ -132,46 +139,21 @@ struct RunCommand: ParsableCommand {
         defer { embedded?.stop() }
         var status: StatusLine?
         let streamState = StreamState()
+        if targets.count > 1 {
+            return try captureSeveral(logger: logger, chunk: chunk)
+        }
         if !noCaptions {
-            let key = try session.apiKey { logger.warning("\($0)") }
-            var endpoint = session.endpoint()
-            if key == nil && session.url == SessionOptions.defaultURL {
-                // No key and no backend named: caption offline with the embedded one, in-process
-                // on an ephemeral loopback port, so the client path is the same as for the cloud.
-                sinks = try output.makeSinks()
-                let engine: SpeechEngine
-                do {
-                    engine = try recognizer.engine(logger: logger)
-                } catch {
-                    throw CLIError(message: "no API key, and \(error.message); or set OPENAI_API_KEY / --api-key-file, or pass --url", exitCode: error.exitCode)
-                }
-                var config = RealtimeServer.Configuration()
-                config.port = 0
-                config.maxSessions = 2  // one, plus the next one during a session rotation
-                var serverLogger = logger
-                serverLogger.logLevel = max(logger.logLevel, .warning)  // sessions opening is noise here
-                let server = RealtimeServer(configuration: config, engine: engine, sampleRate: RecognizerOptions.sampleRate,
-                                            logger: serverLogger)
-                do { try server.start() } catch { throw CLIError.failure(error.description) }
-                embedded = server
-                endpoint = WebSocketEndpoint(server.url)!
-                logger.info("no API key: captioning offline with the embedded backend (\(engine.name), Silero VAD); set OPENAI_API_KEY to use OpenAI")
-            } else {
-                sinks = try output.makeSinks()
-            }
-            var config = OutOfBandTranscriber.Config(session: try session.sessionConfig())
-            config.replayLimitSeconds = 120
-            var options = RealtimeTranscription.Options(endpoint: endpoint, apiKey: key, transcriber: config)
-            options.rotateAfterSeconds = session.sessionMaxMinutes * 60
-            options.connectTimeoutSeconds = session.drainTimeout
+            let backend = try makeBackend(logger: logger)
+            embedded = backend.embedded
+            sinks = try output.makeSinks()
             let captionSinks = sinks
             let liveTimeline = input == nil || pace == .realtime
             let prices = session
             let statusLine = noStatus ? nil : StatusLine(
-                source: sourceDescription, backend: embedded == nil ? endpoint.hostHeader : "embedded (offline)",
+                source: sourceDescription, backend: backend.name,
                 showCost: embedded == nil, connected: { [streamState] in streamState.value?.isStreaming ?? false })
             status = statusLine
-            transcriptionSetup = RealtimeTranscription(options: options, logger: logger) { [streamState] caption in
+            transcriptionSetup = try makeTranscription(backend, logger: logger) { [streamState] caption in
                 for sink in captionSinks { sink.caption(caption) }
                 guard let statusLine, caption.isFinal else { return }
                 // On a live timeline the audio's end is `endMs` after streaming began.
@@ -179,9 +161,6 @@ struct RunCommand: ParsableCommand {
                 statusLine.caption(caption, cost: caption.usage.map(prices.cost), delaySeconds: delay)
             }
             streamState.value = transcriptionSetup
-            if embedded == nil {
-                logger.info("transcribing with \(endpoint.hostHeader) (out-of-band, context \(session.context))")
-            }
         }
 
         let transcription = transcriptionSetup
@@ -258,23 +237,8 @@ struct RunCommand: ParsableCommand {
         for case let fifo as FIFOSink in sinks where fifo.droppedLines > 0 {
             logger.info("FIFO \(fifo.path): \(fifo.droppedLines) captions dropped while no reader was attached or it was full")
         }
-        let s = transcription.statistics
-        let cost = session.cost(s.usage)
-        logger.info(
-            "sent \(String(format: "%.1f", s.audioSecondsSent)) s of audio; \(s.turns) turns; tokens in \(s.usage.inputTokens) (audio \(s.usage.inputAudioTokens)), out \(s.usage.outputTokens); \(embedded == nil ? "estimated cost $" + String(format: "%.4f", cost) : "no cost (embedded backend)")")
-        if !s.commitToFinal.isEmpty {
-            let sorted = s.commitToFinal.sorted()
-            logger.info(
-                "commit to final caption: median \(String(format: "%.1f", sorted[sorted.count / 2] * 1000)) ms, max \(String(format: "%.1f", sorted.last! * 1000)) ms over \(sorted.count) turns")
-        }
-        switch outcome {
-        case .drained:
-            break
-        case .timedOut(let pending):
-            throw CLIError.failure("\(pending) transcripts still outstanding after --drain-timeout \(session.drainTimeout) s")
-        case .fatal(let message):
-            throw CLIError.failure(message)
-        }
+        report(transcription.statistics, embedded: embedded != nil, logger: logger)
+        try check(outcome)
     }
 }
 
@@ -324,4 +288,73 @@ final class StreamState: @unchecked Sendable {
 /// Where live audio comes from.
 enum CaptureBackend: String, ExpressibleByArgument, CaseIterable {
     case pipewire, jack
+}
+
+extension RunCommand {
+    /// The Realtime backend: the named or cloud one, or the embedded one started in-process.
+    struct Backend {
+        var endpoint: WebSocketEndpoint
+        var key: String?
+        var embedded: RealtimeServer?
+        var name: String { embedded == nil ? endpoint.hostHeader : "embedded (offline)" }
+    }
+
+    func makeBackend(logger: Logger, sessionsPerSource sources: Int = 1) throws(CLIError) -> Backend {
+        let key = try session.apiKey { logger.warning("\($0)") }
+        let endpoint = session.endpoint()
+        guard key == nil && session.url == SessionOptions.defaultURL else {
+            logger.info("transcribing with \(endpoint.hostHeader) (out-of-band, context \(session.context))")
+            return Backend(endpoint: endpoint, key: key, embedded: nil)
+        }
+        // No key and no backend named: caption offline with the embedded one, in-process on an
+        // ephemeral loopback port, so the client path is the same as for the cloud.
+        let engine: SpeechEngine
+        do {
+            engine = try recognizer.engine(logger: logger)
+        } catch {
+            throw CLIError(message: "no API key, and \(error.message); or set OPENAI_API_KEY / --api-key-file, or pass --url", exitCode: error.exitCode)
+        }
+        var config = RealtimeServer.Configuration()
+        config.port = 0
+        config.maxSessions = 2 * sources  // one per source, plus the next one during a session rotation
+        var serverLogger = logger
+        serverLogger.logLevel = max(logger.logLevel, .warning)  // sessions opening is noise here
+        let server = RealtimeServer(configuration: config, engine: engine, sampleRate: RecognizerOptions.sampleRate, logger: serverLogger)
+        do { try server.start() } catch { throw CLIError.failure(error.description) }
+        logger.info("no API key: captioning offline with the embedded backend (\(engine.name), Silero VAD); set OPENAI_API_KEY to use OpenAI")
+        return Backend(endpoint: WebSocketEndpoint(server.url)!, key: nil, embedded: server)
+    }
+
+    func makeTranscription(_ backend: Backend, logger: Logger, onCaption: @escaping (Caption) -> Void) throws(CLIError) -> RealtimeTranscription {
+        var config = OutOfBandTranscriber.Config(session: try session.sessionConfig())
+        config.replayLimitSeconds = 120
+        var options = RealtimeTranscription.Options(endpoint: backend.endpoint, apiKey: backend.key, transcriber: config)
+        options.rotateAfterSeconds = session.sessionMaxMinutes * 60
+        options.connectTimeoutSeconds = session.drainTimeout
+        return RealtimeTranscription(options: options, logger: logger, onCaption: onCaption)
+    }
+
+    /// The exit summary on stderr.
+    func report(_ s: RealtimeTranscription.Statistics, embedded: Bool, logger: Logger, label: String? = nil) {
+        let cost = session.cost(s.usage)
+        let prefix = label.map { "\($0): " } ?? ""
+        logger.info(
+            "\(prefix)sent \(String(format: "%.1f", s.audioSecondsSent)) s of audio; \(s.turns) turns; tokens in \(s.usage.inputTokens) (audio \(s.usage.inputAudioTokens)), out \(s.usage.outputTokens); \(!embedded ? "estimated cost $" + String(format: "%.4f", cost) : "no cost (embedded backend)")")
+        if !s.commitToFinal.isEmpty {
+            let sorted = s.commitToFinal.sorted()
+            logger.info(
+                "\(prefix)commit to final caption: median \(String(format: "%.1f", sorted[sorted.count / 2] * 1000)) ms, max \(String(format: "%.1f", sorted.last! * 1000)) ms over \(sorted.count) turns")
+        }
+    }
+
+    func check(_ outcome: RealtimeTranscription.Outcome) throws(CLIError) {
+        switch outcome {
+        case .drained:
+            break
+        case .timedOut(let pending):
+            throw CLIError.failure("\(pending) transcripts still outstanding after --drain-timeout \(session.drainTimeout) s")
+        case .fatal(let message):
+            throw CLIError.failure(message)
+        }
+    }
 }

@@ -295,6 +295,41 @@ struct PipeWireCaptureTests {
         #expect(misuse.status == 2)
     }
 
+    @Test func twoSourcesAtOnceEachGetTheirOwnLabelledCaptions() throws {
+        let server = try FakeRealtimeServer()
+        let a = file("source-a.wav"), b = file("source-b.wav")
+        try WAV.write24kMono(WAV.toneTurns([300, 500], gap: 1.2), to: a)
+        try WAV.write24kMono(WAV.toneTurns([700, 900], gap: 1.2), to: b)
+        let srt = file("both.srt")
+        // The shipped Captions sink is the second source.
+        let run = try RunningProcess(Tools.captiontap, ["run", "--target", "test-sink", "--target", "Captions", "--url", server.url,
+                                                        "--format", "jsonl", "--srt", srt])
+        try #require(run.waitForStderr("capturing node 'Captions'"), "capture did not start: \(run.stderrSoFar)")
+        Thread.sleep(forTimeInterval: 0.5)
+        let playA = try RunningProcess("pw-play", ["--target", "test-sink", a])
+        try playAndWait(b, target: "Captions")
+        _ = playA.wait(timeout: 20)
+        Thread.sleep(forTimeInterval: 1.5)
+        run.interrupt()
+        let result = run.wait(timeout: 40)
+        let (status, stats) = server.stop()
+        #expect(result.status == 0, "\(result.stderr)")
+        var bySource: [String: [String]] = [:]
+        for line in result.stdout.split(separator: "\n") {
+            let o = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            if o["final"] as? Bool == true { bySource[o["source"] as? String ?? "?", default: []].append(o["text"] as? String ?? "") }
+        }
+        #expect(bySource["test-sink"] == ["tone 300 hertz", "tone 500 hertz"], "\(bySource)")
+        #expect(bySource["Captions"] == ["tone 700 hertz", "tone 900 hertz"], "\(bySource)")
+        // Two sessions, one per source; the shared SRT file labels every cue.
+        #expect(result.stderr.contains("test-sink: sent") && result.stderr.contains("Captions: sent"), "\(result.stderr)")
+        let subtitles = try String(contentsOfFile: srt, encoding: .utf8)
+        for expected in ["[test-sink] tone 300 hertz", "[Captions] tone 900 hertz"] {
+            #expect(subtitles.contains(expected), "\(subtitles)")
+        }
+        #expect(status == 0, "protocol violations: \(stats)")
+    }
+
     @Test func doctorPassesWhenEverythingIsThere() throws {
         let server = try FakeRealtimeServer()
         var env = ProcessInfo.processInfo.environment

@@ -1,8 +1,8 @@
 import Foundation
 import Synchronization
 
-/// The one recognizer is shared by every session: decodes run one at a time, in arrival order,
-/// on a dedicated thread. A decode cancelled before it starts is skipped (a speculative decode
+/// The one recognizer is shared by every session: decodes run one at a time on a dedicated
+/// thread, in arrival order except that speculative decodes wait while others are queued. A decode cancelled before it starts is skipped (a speculative decode
 /// made stale by speech resuming); one already running finishes and its result is ignored.
 final class DecodeQueue: @unchecked Sendable {
     struct Key: Hashable, Sendable {
@@ -13,6 +13,7 @@ final class DecodeQueue: @unchecked Sendable {
     private struct Job {
         var key: Key
         var samples: [Float]
+        var speculative: Bool
         var done: @Sendable (String) -> Void
     }
 
@@ -30,8 +31,8 @@ final class DecodeQueue: @unchecked Sendable {
         t.start()
     }
 
-    func submit(_ key: Key, samples: [Float], done: @escaping @Sendable (String) -> Void) {
-        state.withLock { $0.jobs.append(Job(key: key, samples: samples, done: done)) }
+    func submit(_ key: Key, samples: [Float], speculative: Bool = false, done: @escaping @Sendable (String) -> Void) {
+        state.withLock { $0.jobs.append(Job(key: key, samples: samples, speculative: speculative, done: done)) }
         available.signal()
     }
 
@@ -58,7 +59,10 @@ final class DecodeQueue: @unchecked Sendable {
             enum Next { case job(Job), none, stop }
             let next = state.withLock { s -> Next in
                 if s.stopped { return .stop }
-                return s.jobs.isEmpty ? .none : .job(s.jobs.removeFirst())
+                // Decodes a final caption waits for come first; speculative ones when idle.
+                guard !s.jobs.isEmpty else { return .none }
+                let index = s.jobs.firstIndex { !$0.speculative } ?? 0
+                return .job(s.jobs.remove(at: index))
             }
             guard case .job(let job) = next else {
                 if case .stop = next { return }

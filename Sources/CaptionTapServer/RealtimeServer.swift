@@ -112,6 +112,7 @@ public final class RealtimeServer: @unchecked Sendable {
     }
 
     private func perform(_ actions: [RealtimeServerSession.Action], for id: Int) {
+        guard let session = sessions[id] else { return }
         for action in actions {
             switch action {
             case .send(let text):
@@ -119,7 +120,7 @@ public final class RealtimeServer: @unchecked Sendable {
                 socket.send(id, text)
             case .decode(let job, let samples):
                 logger.debug("session \(id): decode job \(job), \(String(format: "%.2f", Double(samples.count) / Double(sampleRate))) s")
-                decoder.submit(.init(connection: id, job: job), samples: samples) { [unowned self] text in
+                decoder.submit(.init(connection: id, job: job), samples: samples, speculative: session.isSpeculative(job: job)) { [unowned self] text in
                     socket.post { [unowned self] in
                         logger.debug("session \(id): job \(job) → \(text)")
                         guard let session = sessions[id] else { return }

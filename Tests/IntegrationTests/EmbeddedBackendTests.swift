@@ -129,20 +129,21 @@ struct EmbeddedBackendTests {
 
     @Test(arguments: ["jfk", "two_cities", "goforward"])
     func captionsEachClipWithinTenPercentWER(_ clip: String) throws {
-        let result = try Tools.captiontap(["run", "--input", EmbeddedRecognizer.fixture(clip + ".wav"), "--format", "jsonl"],
-                                          environment: EmbeddedRecognizer.noKey, timeout: 180)
+        // A generous drain: this is about accuracy, and CI machines can be slow.
+        let result = try Tools.captiontap(["run", "--input", EmbeddedRecognizer.fixture(clip + ".wav"), "--format", "jsonl", "--drain-timeout", "150"],
+                                          environment: EmbeddedRecognizer.noKey, timeout: 240)
         #expect(result.status == 0, "\(result.stderr)")
         let finals = CaptionLine.finals(result.stdout)
         let wer = WordErrorRate.score(reference: try EmbeddedRecognizer.reference(clip), hypothesis: finals.map(\.text).joined(separator: " "))
         #expect(wer <= 0.10, "WER \(String(format: "%.3f", wer)) on \(clip): \(finals.map(\.text))")
         // Says once which backend it uses; one final per committed turn.
-        #expect(result.stderr.components(separatedBy: "embedded backend").count == 2, "\(result.stderr)")
+        #expect(result.stderr.components(separatedBy: "captioning offline with the embedded backend").count == 2, "\(result.stderr)")
         #expect(result.stderr.contains("; \(finals.count) turns;"), "\(result.stderr)")
         #expect(Set(finals.map(\.item)).count == finals.count)
     }
 
     @Test func theMeetingGetsCaptionsPerSpeakerTurnThatNeverMixSpeakers() throws {
-        let result = try Tools.captiontap(["run", "--input", EmbeddedRecognizer.fixture("meeting.wav"), "--format", "jsonl"],
+        let result = try Tools.captiontap(["run", "--input", EmbeddedRecognizer.fixture("meeting.wav"), "--format", "jsonl", "--drain-timeout", "150"],
                                           environment: EmbeddedRecognizer.noKey, timeout: 240)
         #expect(result.status == 0, "\(result.stderr)")
         let finals = CaptionLine.finals(result.stdout)

@@ -87,6 +87,10 @@ public final class RealtimeServerSession {
         applyVADSettings()
     }
 
+    /// Whether a decode is the speculative one (the open tail during a pause): it may be wasted,
+    /// so a busy decoder runs it after every other decode.
+    public func isSpeculative(job: Int) -> Bool { job == speculativeJob }
+
     /// `session.created`, the first event on a new connection.
     public func start() -> [Action] { [send("session.created", ["session": session.json])] }
 

@@ -59,24 +59,10 @@ public enum SPAJSON {
 
     /// Formats a string so that `parseFile` reads it back unchanged: always double-quoted.
     public static func quote(_ string: String) -> String {
-        var out = "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
-                        + String(scalar.value, radix: 16)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
+        // SPA-JSON strings take JSON's escapes, which the reader above undoes.
+        var out = ""
+        JSONValue.writeString(string, into: &out)
+        return out
     }
 
     private struct Reader {

@@ -27,7 +27,6 @@ public final class RealtimeServer: @unchecked Sendable {
 
     // Service-thread state.
     private var sessions: [Int: RealtimeServerSession] = [:]
-    private var refused: Set<Int> = []
 
     public private(set) var port = 0
     public var url: String { "ws://\(configuration.host == "0.0.0.0" ? "127.0.0.1" : configuration.host):\(port)/v1/realtime" }
@@ -92,7 +91,6 @@ public final class RealtimeServer: @unchecked Sendable {
             guard let session = sessions[id] else { return }
             perform(session.receiveBinary(), for: id)
         case .closed(let id):
-            refused.remove(id)
             if sessions.removeValue(forKey: id) != nil {
                 decoder.cancelAll(connection: id)
                 logger.info("session \(id) closed, \(sessions.count) open")
@@ -101,7 +99,6 @@ public final class RealtimeServer: @unchecked Sendable {
     }
 
     private func refuse(_ id: Int, code: Int, problem: ProtocolProblem) {
-        refused.insert(id)
         let error: JSONValue = [
             "type": "error", "event_id": .string("event_refused_\(id)"),
             "error": ["type": .string(problem.type), "code": .string(problem.code), "message": .string(problem.message),

@@ -3,18 +3,20 @@ import CaptionTapCapture
 import CaptionTapServer
 import CaptionTapTransport
 import Foundation
+import Logging
 
 /// `captiontap doctor`: checks what a run needs, one line each with ✓ or ✗ and a fix.
 struct DoctorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
-        abstract: "Check PipeWire, WirePlumber, the target, the key, the backend and the outputs.",
-        discussion: "Exits non-zero if any check fails. The API key is never shown."
+        abstract: "Check PipeWire, WirePlumber, the target, the key, the backend, the outputs and OBS.",
+        discussion: "Exits non-zero if any check fails. The API key and the OBS password are never shown."
     )
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup(title: "Transcription") var session: SessionOptions
     @OptionGroup(title: "Embedded backend") var recognizer: RecognizerOptions
+    @OptionGroup(title: "OBS (obs-websocket 5)") var obs: OBSOptions
 
     @Option(help: ArgumentHelp("Also check that this node exists (as for run --target).", valueName: "node"))
     var target: String?
@@ -100,6 +102,11 @@ struct DoctorCommand: ParsableCommand {
                 : "FIFO path \(fifo) is not usable: it must be a FIFO, or not exist in a writable directory")
         }
 
+        if let url = obs.obs, let endpoint = WebSocketEndpoint(url) {
+            let (ok, text) = Self.obsCheck(endpoint: endpoint, options: obs, timeout: timeout, logger: logger)
+            report(ok, text)
+        }
+
         let failed = checks.filter { !$0.ok }.count
         if failed > 0 { throw ExitCode(1) }
     }
@@ -131,6 +138,33 @@ struct DoctorCommand: ParsableCommand {
             return (false, "backend \(endpoint) unreachable (\(info.message)): is it running, and is the URL right?")
         case nil:
             return (false, "backend \(endpoint) did not answer within \(timeout) s")
+        }
+    }
+
+    /// Connects to obs-websocket, identifies (with the password) and disconnects.
+    static func obsCheck(endpoint: WebSocketEndpoint, options: OBSOptions, timeout: Double, logger: Logger) -> (Bool, String) {
+        let password: String?
+        do {
+            password = try options.password { logger.warning("\($0)") }
+        } catch {
+            return (false, "OBS password: \(error.message)")
+        }
+        var quiet = logger
+        quiet.logLevel = .critical  // the check line says it all
+        let client = OBSClient(endpoint: endpoint, password: password, logger: quiet)
+        let outcome = client.start(timeout: timeout)
+        client.finish(timeout: 0)
+        switch outcome {
+        case .identified(let version, let authenticated):
+            return (true, "OBS reachable at \(endpoint) (obs-websocket \(version ?? "unknown version"), \(authenticated ? "authenticated" : "no password required"))")
+        case .authenticationFailed(true):
+            return (false, "OBS at \(endpoint) refused the password (close 4009): put the password from OBS's Tools > WebSocket Server Settings in --obs-password-file")
+        case .authenticationFailed(false):
+            return (false, "OBS at \(endpoint) requires a password (close 4009): pass --obs-password-file FILE (Tools > WebSocket Server Settings > Show Connect Info)")
+        case .unsupportedVersion:
+            return (false, "OBS at \(endpoint) does not speak obs-websocket RPC version 1 (close 4010): use OBS 28 or later")
+        case .unreachable(let reason):
+            return (false, "OBS not reachable at \(endpoint) (\(reason)): start OBS and tick Tools > WebSocket Server Settings > Enable WebSocket server; check the port")
         }
     }
 

@@ -25,6 +25,7 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup(title: "Transcription") var session: SessionOptions
     @OptionGroup(title: "Captions") var output: OutputOptions
+    @OptionGroup(title: "OBS (obs-websocket 5)") var obs: OBSOptions
     @OptionGroup(title: "Embedded backend (used when there is no API key and no --url)") var recognizer: RecognizerOptions
 
     @Option(help: ArgumentHelp("Capture one node by node.name or serial: a sink (its monitor), a source, or an app stream (see 'captiontap devices').", valueName: "node"))
@@ -75,6 +76,7 @@ struct RunCommand: ParsableCommand {
         var sinks: [CaptionSink] = []
         var embedded: RealtimeServer?
         defer { embedded?.stop() }
+        var obsClient: OBSClient?
         if !noCaptions {
             let key = try session.apiKey { logger.warning("\($0)") }
             var endpoint = session.endpoint()
@@ -101,6 +103,10 @@ struct RunCommand: ParsableCommand {
                 logger.info("no API key: captioning offline with the embedded backend (\(engine.name), Silero VAD); set OPENAI_API_KEY to use OpenAI")
             } else {
                 sinks = try output.makeSinks()
+            }
+            if let (client, sink) = try obs.connect(lines: output.obsLines, logger: logger) {
+                obsClient = client
+                sinks.append(sink)
             }
             var config = OutOfBandTranscriber.Config(session: try session.sessionConfig())
             config.replayLimitSeconds = 120
@@ -175,6 +181,10 @@ struct RunCommand: ParsableCommand {
         guard let transcription else { return }
         let outcome = transcription.finish(timeout: session.drainTimeout)
         for sink in sinks { sink.close() }
+        if let obsClient {
+            obsClient.finish(timeout: 2)
+            logger.info("\(OBSOptions.summary(obsClient.statistics, textSource: obs.obsTextSource))")
+        }
         for case let fifo as FIFOSink in sinks where fifo.droppedLines > 0 {
             logger.info("FIFO \(fifo.path): \(fifo.droppedLines) captions dropped while no reader was attached or it was full")
         }

@@ -12,7 +12,8 @@ import Synchronization
 /// streaming) is expected and logged at debug only.
 ///
 /// A lost connection is retried with exponential backoff and jitter (0.5 s doubling, capped at
-/// 10 s). A refused password (close 4009) is reported by ``start(timeout:)`` at startup, where it is
+/// 2 s: OBS is usually on this machine or the LAN, where a refused connection costs nothing, and
+/// captions should resume soon after OBS is back). A refused password (close 4009) is reported by ``start(timeout:)`` at startup, where it is
 /// a configuration error; if it happens later (OBS restarted with a new password) it is logged
 /// once as an error and retried every 30 s, so captions resume once the password matches again.
 /// The password is never logged.
@@ -34,7 +35,8 @@ public final class OBSClient: @unchecked Sendable {
     }
 
     public enum StartOutcome: Sendable, Equatable {
-        case identified(version: String?)
+        /// `authenticated`: the server asked for a password and accepted ours.
+        case identified(version: String?, authenticated: Bool)
         /// Close 4009. `passwordGiven` tells a wrong password from a missing one.
         case authenticationFailed(passwordGiven: Bool)
         /// Close 4010: not obs-websocket 5.x's RPC version 1.
@@ -156,7 +158,7 @@ public final class OBSClient: @unchecked Sendable {
                 shared.statistics.connections += 1
                 let version = session.serverVersion ?? "unknown version"
                 if shared.startOutcome == nil {
-                    shared.startOutcome = .identified(version: session.serverVersion)
+                    shared.startOutcome = .identified(version: session.serverVersion, authenticated: session.authenticationRequired)
                     started.signal()
                 } else {
                     logger.info("reconnected to OBS at \(endpoint) (obs-websocket \(version))")
@@ -230,7 +232,7 @@ public final class OBSClient: @unchecked Sendable {
                     logger.debug("OBS at \(endpoint) still unreachable (\(reason))")
                 }
                 shared.failures += 1
-                let base = min(10, 0.5 * pow(2, Double(min(shared.failures - 1, 5))))
+                let base = min(2, 0.5 * pow(2, Double(min(shared.failures - 1, 5))))
                 return base * Double.random(in: 0.8...1.2)
             }
         }

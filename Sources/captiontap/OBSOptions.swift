@@ -74,7 +74,7 @@ struct OBSOptions: ParsableArguments {
         if textSource != nil { line += "; \(s.otherSucceeded) text source updates" }
         if s.failed > 0 { line += "; \(s.failed) requests refused" }
         line += "; \(s.dropped) dropped while OBS was away"
-        if s.connections > 1 { line += "; reconnected \(s.connections - 1) times" }
+        if s.connections == 2 { line += "; reconnected once" } else if s.connections > 2 { line += "; reconnected \(s.connections - 1) times" }
         return line
     }
 }

@@ -62,6 +62,8 @@ public final class OBSClient: @unchecked Sendable {
         var startOutcome: StartOutcome?
         var authFailureLogged = false
         var reportedFailures: Set<String> = []
+        /// Callers of ``request(_:timeout:)`` waiting for their answer, by request ID.
+        var waiters: [String: @Sendable (OBSResponse) -> Void] = [:]
         var statistics = Statistics()
     }
 
@@ -96,8 +98,38 @@ public final class OBSClient: @unchecked Sendable {
                 shared.statistics.dropped += 1
                 return
             }
-            client.send(message)
+            client.send(message.text)
         }
+    }
+
+    /// Sends `request` and waits up to `timeout` seconds for its answer (for `doctor`; captions use
+    /// ``send(_:)``). Nil when OBS is not connected or does not answer in time.
+    public func request(_ request: OBSRequest, timeout: Double) -> OBSResponse? {
+        let answered = DispatchSemaphore(value: 0)
+        let box = ResponseBox()
+        let id: String? = state.withLock { shared in
+            guard !shared.stopped, shared.connected, let client = shared.client,
+                  let message = shared.session?.message(for: request)
+            else { return nil }
+            shared.waiters[message.id] = { response in
+                box.set(response)
+                answered.signal()
+            }
+            client.send(message.text)
+            return message.id
+        }
+        guard let id else { return nil }
+        _ = answered.wait(timeout: .now() + timeout)
+        state.withLock { _ = $0.waiters.removeValue(forKey: id) }
+        return box.value
+    }
+
+    /// The answer handed from the service thread to a waiting ``request(_:timeout:)``.
+    private final class ResponseBox: @unchecked Sendable {
+        private let lock = NSLock()
+        private var stored: OBSResponse?
+        func set(_ response: OBSResponse) { lock.withLock { stored = response } }
+        var value: OBSResponse? { lock.withLock { stored } }
     }
 
     /// Waits up to `timeout` seconds for answers to the requests in flight, then closes for good.
@@ -165,7 +197,11 @@ public final class OBSClient: @unchecked Sendable {
                 }
                 shared.authFailureLogged = false
             case .response(let response):
-                count(response, in: &shared)
+                if let waiter = shared.waiters.removeValue(forKey: response.requestID) {
+                    waiter(response)
+                } else {
+                    count(response, in: &shared)
+                }
             case .fail(let reason):
                 logger.warning("OBS: \(reason); reconnecting")
                 shared.client?.close()
@@ -222,7 +258,7 @@ public final class OBSClient: @unchecked Sendable {
                 }
                 return 30
             default:
-                let reason = info.code.map { "close \($0)" } ?? info.message
+                let reason = info.code.map { "close \($0)" } ?? (info.message.isEmpty ? "connection closed" : info.message)
                 if shared.startOutcome == nil {
                     shared.startOutcome = .unreachable(reason)
                     started.signal()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CaptionTapCapture
+import CaptionTapCore
 import CaptionTapServer
 import CaptionTapTransport
 import Foundation
@@ -103,8 +104,9 @@ struct DoctorCommand: ParsableCommand {
         }
 
         if let url = obs.obs, let endpoint = WebSocketEndpoint(url) {
-            let (ok, text) = Self.obsCheck(endpoint: endpoint, options: obs, timeout: timeout, logger: logger)
-            report(ok, text)
+            for (ok, text) in Self.obsChecks(endpoint: endpoint, options: obs, timeout: timeout, logger: logger) {
+                report(ok, text)
+            }
         }
 
         let failed = checks.filter { !$0.ok }.count
@@ -141,19 +143,41 @@ struct DoctorCommand: ParsableCommand {
         }
     }
 
-    /// Connects to obs-websocket, identifies (with the password) and disconnects.
-    static func obsCheck(endpoint: WebSocketEndpoint, options: OBSOptions, timeout: Double, logger: Logger) -> (Bool, String) {
+    /// Connects to obs-websocket, identifies (with the password), checks the text source if one is
+    /// named, and disconnects.
+    static func obsChecks(endpoint: WebSocketEndpoint, options: OBSOptions, timeout: Double, logger: Logger) -> [(Bool, String)] {
         let password: String?
         do {
             password = try options.password { logger.warning("\($0)") }
         } catch {
-            return (false, "OBS password: \(error.message)")
+            return [(false, "OBS password: \(error.message)")]
         }
         var quiet = logger
-        quiet.logLevel = .critical  // the check line says it all
+        quiet.logLevel = .critical  // the check lines say it all
         let client = OBSClient(endpoint: endpoint, password: password, logger: quiet)
         let outcome = client.start(timeout: timeout)
+        var checks = [obsConnectionCheck(endpoint: endpoint, outcome: outcome)]
+        if case .identified = outcome, let name = options.obsTextSource {
+            let response = client.request(OBSRequest(type: "GetInputSettings", data: ["inputName": .string(name)]), timeout: timeout)
+            let kind = response?.data?["inputKind"]?.string ?? ""
+            switch response?.code {
+            case OBSWebSocketSession.StatusCode.success? where kind.hasPrefix("text_"):
+                checks.append((true, "OBS text source '\(name)' exists (\(kind))"))
+            case OBSWebSocketSession.StatusCode.success?:
+                checks.append((false, "OBS input '\(name)' is a \(kind), not a Text source: name a Text (FreeType 2) source in --obs-text-source"))
+            case OBSWebSocketSession.StatusCode.resourceNotFound?:
+                checks.append((false, "OBS has no input named '\(name)': add a Text source called that to your scene, or fix --obs-text-source"))
+            case let code?:
+                checks.append((false, "OBS could not look up input '\(name)' (code \(code))"))
+            case nil:
+                checks.append((false, "OBS did not answer about input '\(name)' within \(timeout) s"))
+            }
+        }
         client.finish(timeout: 0)
+        return checks
+    }
+
+    static func obsConnectionCheck(endpoint: WebSocketEndpoint, outcome: OBSClient.StartOutcome) -> (Bool, String) {
         switch outcome {
         case .identified(let version, let authenticated):
             return (true, "OBS reachable at \(endpoint) (obs-websocket \(version ?? "unknown version"), \(authenticated ? "authenticated" : "no password required"))")

@@ -73,7 +73,7 @@ struct OBSOptions: ParsableArguments {
         var line = "OBS: \(s.streamCaptionsSent) stream captions sent, \(s.notStreaming) not streaming"
         if textSource != nil { line += "; \(s.otherSucceeded) text source updates" }
         if s.failed > 0 { line += "; \(s.failed) requests refused" }
-        line += "; \(s.dropped) dropped while OBS was away"
+        line += "; \(s.dropped) requests dropped while OBS was away"
         if s.connections == 2 { line += "; reconnected once" } else if s.connections > 2 { line += "; reconnected \(s.connections - 1) times" }
         return line
     }

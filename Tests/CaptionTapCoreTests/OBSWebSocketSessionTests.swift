@@ -36,14 +36,15 @@ import Testing
         #expect(session.receive(#"{"op":2,"d":{"negotiatedRpcVersion":1}}"#) == .ready)
         #expect(session.state == .identified)
 
-        let firstText = session.message(for: .sendStreamCaption("hello \"world\""))
+        let firstText = session.message(for: .sendStreamCaption("hello \"world\""))?.text
         let first = try #require(firstText)
         let request = try #require(JSONValue.parse(first))
         #expect(request["op"]?.int == 6)
         #expect(request["d"]?["requestType"]?.string == "SendStreamCaption")
         #expect(request["d"]?["requestData"]?["captionText"]?.string == "hello \"world\"")
         let id = try #require(request["d"]?["requestId"]?.string)
-        let secondText = session.message(for: .setText(input: "Captions", text: "a\nb"))
+        #expect(id == "1")
+        let secondText = session.message(for: .setText(input: "Captions", text: "a\nb"))?.text
         let second = try #require(JSONValue.parse(secondText ?? ""))
         #expect(second["d"]?["requestType"]?.string == "SetInputSettings")
         #expect(second["d"]?["requestData"]?["inputName"]?.string == "Captions")

@@ -16,7 +16,7 @@ final class HeadlessOBS {
     let directory: URL
     let port: Int
     let rtmpPort: Int
-    let password = "ct-\(UUID().uuidString.prefix(8))"
+    private(set) var password = "ct-\(UUID().uuidString.prefix(8))"
     var url: String { "ws://127.0.0.1:\(port)" }
     private var running = false
 
@@ -30,6 +30,13 @@ final class HeadlessOBS {
 
     /// SIGKILLs OBS (as a crash would) and starts it again with the same configuration.
     func restart() throws { try script(["restart", directory.path]) }
+
+    /// Stops OBS and starts it again on the same port with another password (a user changing it).
+    func restart(password newPassword: String) throws {
+        try script(["stop", directory.path])
+        password = newPassword
+        try script(["start", directory.path, String(port), password, String(rtmpPort)])
+    }
 
     func stop() {
         guard running else { return }
@@ -119,9 +126,15 @@ struct OBSTests {
     @Test func theRightPasswordIsAcceptedAndAWrongOneExitsTwoWithOneClearLine() throws {
         let obs = try HeadlessOBS()
         let right = try passwordFile(obs.password)
-        let doctor = try Tools.captiontap(["doctor", "--obs", obs.url, "--obs-password-file", right], environment: environment)
+        let doctor = try Tools.captiontap(["doctor", "--obs", obs.url, "--obs-password-file", right, "--obs-text-source", "Captions"],
+                                          environment: environment)
         #expect(doctor.stdout.contains("✓ OBS reachable at \(obs.url)/ (obs-websocket 5."), "\(doctor.stdout)")
         #expect(doctor.stdout.contains(", authenticated)"))
+        #expect(doctor.stdout.contains("✓ OBS text source 'Captions' exists (text_ft2_source_v2)"), "\(doctor.stdout)")
+        let missing = try Tools.captiontap(["doctor", "--obs", obs.url, "--obs-password-file", right, "--obs-text-source", "Nope"],
+                                           environment: environment)
+        #expect(missing.status == 1)
+        #expect(missing.stdout.contains("✗ OBS has no input named 'Nope'"), "\(missing.stdout)")
 
         let wrong = try passwordFile("not-\(obs.password)")
         let badDoctor = try Tools.captiontap(["doctor", "--obs", obs.url, "--obs-password-file", wrong], environment: environment)
@@ -217,5 +230,28 @@ struct OBSTests {
         #expect(result.stderr.contains("lost the connection to OBS"))
         #expect(try obs.text(of: "Captions") == "tone 1000 hertz", "captions after the restart reach the text source")
         #expect(result.stderr.contains("reconnected once"), "\(result.stderr)")
+    }
+
+    @Test func aPasswordChangedWhileRunningIsOneErrorLineAndCaptioningGoesOn() throws {
+        let obs = try HeadlessOBS()
+        let password = try passwordFile(obs.password)
+        let frequencies: [Double] = [300, 400, 500, 600, 700, 800]
+        let long = dir.appendingPathComponent("long.wav").path
+        try WAV.write24kMono(WAV.toneTurns(frequencies, seconds: 0.5, gap: 1.2), to: long)
+        let server = try FakeRealtimeServer()
+        let run = try RunningProcess(Tools.captiontap,
+            ["run", "--input", long, "--pace", "realtime", "--url", server.url, "--obs", obs.url,
+             "--obs-password-file", password, "--obs-text-source", "Captions"],
+            environment: environment)
+        try #require(run.waitForStderr("connected to OBS", timeout: 20), "\(run.stderrSoFar)")
+        try obs.restart(password: "changed-\(UUID().uuidString.prefix(8))")
+        let result = run.wait(timeout: 60)
+        _ = server.stop()
+        #expect(result.status == 0, "a later refusal is not fatal: \(result.stderr)")
+        #expect(finals(result.stdout) == frequencies.map { "tone \(Int($0)) hertz" })
+        let refusals = result.stderr.split(separator: "\n").filter { $0.contains("4009") }
+        #expect(refusals == ["captiontap: error: OBS refused the password after a reconnection (close 4009): check --obs-password-file; retrying every 30 s"],
+                "\(result.stderr)")
+        #expect(result.stderr.contains("requests dropped while OBS was away"))
     }
 }

@@ -161,15 +161,15 @@ public struct OBSWebSocketSession {
         }
     }
 
-    /// The Request (op 6) message for `request`, with a fresh request ID; nil until identified.
-    public mutating func message(for request: OBSRequest) -> String? {
+    /// The Request (op 6) message for `request` and its fresh request ID; nil until identified.
+    public mutating func message(for request: OBSRequest) -> (id: String, text: String)? {
         guard state == .identified else { return nil }
         let id = String(nextRequestID)
         nextRequestID += 1
         outstanding += 1
         let d: JSONValue = .object([("requestType", .string(request.type)), ("requestId", .string(id)),
                                     ("requestData", request.data)])
-        return JSONValue.object([("op", .number(Double(OpCode.request))), ("d", d)]).text
+        return (id, JSONValue.object([("op", .number(Double(OpCode.request))), ("d", d)]).text)
     }
 
     private mutating func fail(_ reason: String) -> Action {

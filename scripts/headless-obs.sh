@@ -16,12 +16,15 @@ usage="usage: $0 start DIR PORT PASSWORD [RTMP_PORT] | restart DIR | stop DIR"
 cmd=${1:?$usage}
 dir=${2:?$usage}
 
+# Alive and not a zombie: the daemons are reparented to PID 1, which may reap them late.
+alive() { local state; state=$(ps -o stat= -p "$1" 2>/dev/null) && [ "${state:0:1}" != Z ]; }
+
 kill_saved() { # name [signal]
     local pidfile=$dir/$1.pid
     [ -f "$pidfile" ] || return 0
     local pid; pid=$(cat "$pidfile")
     if kill "-${2:-TERM}" "$pid" 2>/dev/null; then
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        for _ in $(seq 50); do alive "$pid" || break; sleep 0.1; done
         kill -9 "$pid" 2>/dev/null || true
     fi
     rm -f "$pidfile"
@@ -43,7 +46,7 @@ start_obs() {
     echo $! >"$dir/obs.pid"
     for _ in $(seq 200); do
         port_answers "$port" && return 0
-        kill -0 "$(cat "$dir/obs.pid")" 2>/dev/null || { echo "headless-obs: obs exited; see $dir/obs.log" >&2; return 1; }
+        alive "$(cat "$dir/obs.pid")" || { echo "headless-obs: obs exited; see $dir/obs.log" >&2; return 1; }
         sleep 0.1
     done
     echo "headless-obs: timed out waiting for obs-websocket on port $port; see $dir/obs.log" >&2

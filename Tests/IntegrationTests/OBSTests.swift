@@ -23,7 +23,9 @@ final class HeadlessOBS {
     init() throws {
         directory = try Tools.temporaryDirectory()
         port = try freePort()
-        rtmpPort = try freePort()
+        var other = try freePort()
+        while other == port { other = try freePort() }
+        rtmpPort = other
         try script(["start", directory.path, String(port), password, String(rtmpPort)])
         running = true
     }

@@ -1,47 +1,5 @@
 import Foundation
 
-/// One request to obs-websocket: a request type and its `requestData`.
-public struct OBSRequest: Sendable, Equatable {
-    public var type: String
-    public var data: JSONValue
-
-    public init(type: String, data: JSONValue) {
-        self.type = type
-        self.data = data
-    }
-
-    /// Sends `text` as a CEA-608 caption in the stream (code 501 while OBS is not streaming).
-    public static func sendStreamCaption(_ text: String) -> OBSRequest {
-        OBSRequest(type: "SendStreamCaption", data: ["captionText": .string(text)])
-    }
-
-    /// Sets a Text source's text, leaving its other settings (font, colour) as they are.
-    public static func setText(input: String, text: String) -> OBSRequest {
-        OBSRequest(type: "SetInputSettings",
-                   data: ["inputName": .string(input), "inputSettings": ["text": .string(text)], "overlay": true])
-    }
-}
-
-/// A response (op 7) to one of our requests.
-public struct OBSResponse: Sendable, Equatable {
-    public var requestType: String
-    public var requestID: String
-    /// 100 success, 300 missing field, 501 output not running, 600 resource not found, …
-    public var code: Int
-    public var comment: String?
-    public var data: JSONValue?
-
-    public var succeeded: Bool { code == OBSWebSocketSession.StatusCode.success }
-
-    public init(requestType: String, requestID: String, code: Int, comment: String? = nil, data: JSONValue? = nil) {
-        self.requestType = requestType
-        self.requestID = requestID
-        self.code = code
-        self.comment = comment
-        self.data = data
-    }
-}
-
 /// The client side of the obs-websocket v5 protocol (RPC version 1), without I/O or clock: the
 /// transport feeds it every text message and sends what it returns.
 ///

@@ -43,6 +43,8 @@ let package = Package(
         .systemLibrary(name: "CSndFile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
         .systemLibrary(name: "CSoxr", pkgConfig: "soxr", providers: [.apt(["libsoxr-dev"])]),
         .systemLibrary(name: "CJack", pkgConfig: "jack", providers: [.apt(["libjack-jackd2-dev"])]),
+        // SHA-256 for obs-websocket authentication (libwebsockets links OpenSSL already).
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         // Pure Swift: ring, sample conversion, protocol events. No C imports, no I/O.
         .target(name: "CaptionTapCore"),
@@ -55,11 +57,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Adapters: WebSocket transport (libwebsockets).
+        // Adapters: WebSocket transport (libwebsockets), the OBS connection.
         .target(
             name: "CaptionTapTransport",
             dependencies: [
-                "CaptionTapCore", "CWebSockets",
+                "CaptionTapCore", "CWebSockets", "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -73,7 +75,7 @@ let package = Package(
             ]
         ),
 
-        // Caption outputs: stdout text/JSONL, FIFO, SRT/WebVTT, OBS text file.
+        // Caption outputs: stdout text/JSONL, FIFO, SRT/WebVTT, OBS text file, OBS WebSocket requests.
         .target(name: "CaptionTapSinks", dependencies: ["CaptionTapCore"]),
 
         .executableTarget(
@@ -98,6 +100,7 @@ let package = Package(
 
         .testTarget(name: "CaptionTapCoreTests", dependencies: ["CaptionTapCore"]),
         .testTarget(name: "CaptionTapSinksTests", dependencies: ["CaptionTapCore", "CaptionTapSinks"]),
+        .testTarget(name: "CaptionTapTransportTests", dependencies: ["CaptionTapCore", "CaptionTapTransport"]),
         .testTarget(
             name: "CaptionTapCaptureTests",
             dependencies: [

@@ -23,6 +23,9 @@ scripts/headless-pipewire.sh start "$pwdir" conf/pipewire.conf.d/50-captiontap-s
     conf/wireplumber scripts/test-config/wireplumber
 # shellcheck disable=SC1091
 source "$pwdir/env"
+# The OBS tests start their own headless OBS per test (scripts/headless-obs.sh, ~1 s each); this
+# says OBS is installed (scripts/setup.sh), so they run rather than skip.
+export CAPTIONTAP_OBS=1
 # The private config home is for the daemons; SwiftPM would otherwise keep its own config there.
 unset XDG_CONFIG_HOME
 export CAPTIONTAP_PW_DIR=$pwdir

@@ -211,6 +211,9 @@ struct CaptionTapConfig {
         string("vtt", \.output.vtt),
         string("obs-text", \.output.obsText),
         integer("obs-lines", \.output.obsLines),
+        string("obs", \.obs.obs),
+        string("obs-password-file", \.obs.obsPasswordFile),
+        string("obs-text-source", \.obs.obsTextSource),
         string("recognizer-dir", \.recognizer.directory),
         argument("recognizer-precision", \.recognizer.precision) { $0.rawValue },
         ]

@@ -1,20 +1,23 @@
 import ArgumentParser
 import CaptionTapCapture
+import CaptionTapCore
 import CaptionTapServer
 import CaptionTapTransport
 import Foundation
+import Logging
 
 /// `captiontap doctor`: checks what a run needs, one line each with ✓ or ✗ and a fix.
 struct DoctorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
-        abstract: "Check PipeWire, WirePlumber, the target, the key, the backend and the outputs.",
-        discussion: "Exits non-zero if any check fails. The API key is never shown."
+        abstract: "Check PipeWire, WirePlumber, the target, the key, the backend, the outputs and OBS.",
+        discussion: "Exits non-zero if any check fails. The API key and the OBS password are never shown."
     )
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup(title: "Transcription") var session: SessionOptions
     @OptionGroup(title: "Embedded backend") var recognizer: RecognizerOptions
+    @OptionGroup(title: "OBS (obs-websocket 5)") var obs: OBSOptions
 
     @Option(help: ArgumentHelp("Also check that this node exists (as for run --target).", valueName: "node"))
     var target: String?
@@ -100,6 +103,12 @@ struct DoctorCommand: ParsableCommand {
                 : "FIFO path \(fifo) is not usable: it must be a FIFO, or not exist in a writable directory")
         }
 
+        if let url = obs.obs, let endpoint = WebSocketEndpoint(url) {
+            for (ok, text) in Self.obsChecks(endpoint: endpoint, options: obs, timeout: timeout, logger: logger) {
+                report(ok, text)
+            }
+        }
+
         let failed = checks.filter { !$0.ok }.count
         if failed > 0 { throw ExitCode(1) }
     }
@@ -131,6 +140,55 @@ struct DoctorCommand: ParsableCommand {
             return (false, "backend \(endpoint) unreachable (\(info.message)): is it running, and is the URL right?")
         case nil:
             return (false, "backend \(endpoint) did not answer within \(timeout) s")
+        }
+    }
+
+    /// Connects to obs-websocket, identifies (with the password), checks the text source if one is
+    /// named, and disconnects.
+    static func obsChecks(endpoint: WebSocketEndpoint, options: OBSOptions, timeout: Double, logger: Logger) -> [(Bool, String)] {
+        let password: String?
+        do {
+            password = try options.password { logger.warning("\($0)") }
+        } catch {
+            return [(false, "OBS password: \(error.message)")]
+        }
+        var quiet = logger
+        quiet.logLevel = .critical  // the check lines say it all
+        let client = OBSClient(endpoint: endpoint, password: password, logger: quiet)
+        let outcome = client.start(timeout: timeout)
+        var checks = [obsConnectionCheck(endpoint: endpoint, outcome: outcome)]
+        if case .identified = outcome, let name = options.obsTextSource {
+            let response = client.request(OBSRequest(type: "GetInputSettings", data: ["inputName": .string(name)]), timeout: timeout)
+            let kind = response?.data?["inputKind"]?.string ?? ""
+            switch response?.code {
+            case OBSWebSocketSession.StatusCode.success? where kind.hasPrefix("text_"):
+                checks.append((true, "OBS text source '\(name)' exists (\(kind))"))
+            case OBSWebSocketSession.StatusCode.success?:
+                checks.append((false, "OBS input '\(name)' is a \(kind), not a Text source: name a Text (FreeType 2) source in --obs-text-source"))
+            case OBSWebSocketSession.StatusCode.resourceNotFound?:
+                checks.append((false, "OBS has no input named '\(name)': add a Text source called that to your scene, or fix --obs-text-source"))
+            case let code?:
+                checks.append((false, "OBS could not look up input '\(name)' (code \(code))"))
+            case nil:
+                checks.append((false, "OBS did not answer about input '\(name)' within \(timeout) s"))
+            }
+        }
+        client.finish(timeout: 0)
+        return checks
+    }
+
+    static func obsConnectionCheck(endpoint: WebSocketEndpoint, outcome: OBSClient.StartOutcome) -> (Bool, String) {
+        switch outcome {
+        case .identified(let version, let authenticated):
+            return (true, "OBS reachable at \(endpoint) (obs-websocket \(version ?? "unknown version"), \(authenticated ? "authenticated" : "no password required"))")
+        case .authenticationFailed(true):
+            return (false, "OBS at \(endpoint) refused the password (close 4009): put the password from OBS's Tools > WebSocket Server Settings in --obs-password-file")
+        case .authenticationFailed(false):
+            return (false, "OBS at \(endpoint) requires a password (close 4009): pass --obs-password-file FILE (Tools > WebSocket Server Settings > Show Connect Info)")
+        case .unsupportedVersion:
+            return (false, "OBS at \(endpoint) does not speak obs-websocket RPC version 1 (close 4010): use OBS 28 or later")
+        case .unreachable(let reason):
+            return (false, "OBS not reachable at \(endpoint) (\(reason)): start OBS and tick Tools > WebSocket Server Settings > Enable WebSocket server; check the port")
         }
     }
 

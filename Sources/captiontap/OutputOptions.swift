@@ -27,7 +27,7 @@ struct OutputOptions: ParsableArguments {
     @Option(name: .customLong("obs-text"), help: ArgumentHelp("Keep the last lines in this file for OBS's Text source (\"Read from file\"), replaced atomically.", valueName: "file"))
     var obsText: String?
 
-    @Option(name: .customLong("obs-lines"), help: "Lines kept in the --obs-text file.")
+    @Option(name: .customLong("obs-lines"), help: "Lines kept in the --obs-text file and shown in --obs-text-source.")
     var obsLines = 2
 
     func validate() throws {

@@ -25,6 +25,7 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup(title: "Transcription") var session: SessionOptions
     @OptionGroup(title: "Captions") var output: OutputOptions
+    @OptionGroup(title: "OBS (obs-websocket 5)") var obs: OBSOptions
     @OptionGroup(title: "Embedded backend (used when there is no API key and no --url)") var recognizer: RecognizerOptions
 
     @Option(name: .customLong("target"), help: ArgumentHelp("Capture one node by node.name or serial: a sink (its monitor), a source, or an app stream (see 'captiontap devices'). Repeat for several sources at once: each gets its own stream, ring and session, and its captions are labelled with the node's name.", valueName: "node"))
@@ -137,6 +138,7 @@ struct RunCommand: ParsableCommand {
         var sinks: [CaptionSink] = []
         var embedded: RealtimeServer?
         defer { embedded?.stop() }
+        var obsClient: OBSClient?
         var status: StatusLine?
         let streamState = StreamState()
         if targets.count > 1 {
@@ -146,6 +148,10 @@ struct RunCommand: ParsableCommand {
             let backend = try makeBackend(logger: logger)
             embedded = backend.embedded
             sinks = try output.makeSinks()
+            if let (client, sink) = try obs.connect(lines: output.obsLines, logger: logger) {
+                obsClient = client
+                sinks.append(sink)
+            }
             let captionSinks = sinks
             let liveTimeline = input == nil || pace == .realtime
             let prices = session
@@ -234,6 +240,10 @@ struct RunCommand: ParsableCommand {
         let outcome = transcription.finish(timeout: session.drainTimeout)
         status?.stop()
         for sink in sinks { sink.close() }
+        if let obsClient {
+            obsClient.finish(timeout: 2)
+            logger.info("\(OBSOptions.summary(obsClient.statistics, textSource: obs.obsTextSource))")
+        }
         for case let fifo as FIFOSink in sinks where fifo.droppedLines > 0 {
             logger.info("FIFO \(fifo.path): \(fifo.droppedLines) captions dropped while no reader was attached or it was full")
         }

@@ -16,7 +16,9 @@ extension RunCommand {
         }
         let backend = try makeBackend(logger: logger, sessionsPerSource: targets.count)
         defer { backend.embedded?.stop() }
-        let shared = try output.makeSharedFileSinks()
+        var shared = try output.makeSharedFileSinks()
+        let obsConnection = try obs.connect(lines: output.obsLines, logger: logger)
+        if let (_, sink) = obsConnection { shared.append(sink) }
         let status = noStatus ? nil : StatusLine(
             source: "\(targets.count) sources", backend: backend.name, showCost: backend.embedded == nil, connected: { true })
 
@@ -88,6 +90,10 @@ extension RunCommand {
             report(session.transcription.statistics, embedded: backend.embedded != nil, logger: logger, label: session.label)
         }
         for sink in shared { sink.close() }
+        if let (client, _) = obsConnection {
+            client.finish(timeout: 2)
+            logger.info("\(OBSOptions.summary(client.statistics, textSource: obs.obsTextSource))")
+        }
         for outcome in outcomes.withLock({ $0 }) { try check(outcome) }
     }
 }

@@ -72,6 +72,9 @@ public enum ConfigSchema {
         Key(name: "vtt", kind: .string),
         Key(name: "obs-text", kind: .string),
         Key(name: "obs-lines", kind: .integer(1...20)),
+        Key(name: "obs", kind: .url),
+        Key(name: "obs-password-file", kind: .string),
+        Key(name: "obs-text-source", kind: .string),
         // Embedded backend.
         Key(name: "recognizer-dir", kind: .string),
         Key(name: "recognizer-precision", kind: .choice(["auto", "int8", "fp32"])),

@@ -1,0 +1,282 @@
+import CaptionTapCore
+import Foundation
+import Logging
+import Synchronization
+
+/// An obs-websocket v5 connection that survives OBS restarts, for sending captions.
+///
+/// ``send(_:)`` never blocks and never buffers for long: while OBS is not connected and
+/// identified the request is dropped and counted (a caption is only worth showing now), and
+/// when more than `maxQueued` messages wait for the socket (OBS stalled) new ones are dropped too.
+/// Responses are counted by kind; a 501 to `SendStreamCaption` ("output not running": OBS is not
+/// streaming) is expected and logged at debug only.
+///
+/// A lost connection is retried with exponential backoff and jitter (0.5 s doubling, capped at
+/// 2 s: OBS is usually on this machine or the LAN, where a refused connection costs nothing, and
+/// captions should resume soon after OBS is back). A refused password (close 4009) is reported by ``start(timeout:)`` at startup, where it is
+/// a configuration error; if it happens later (OBS restarted with a new password) it is logged
+/// once as an error and retried every 30 s, so captions resume once the password matches again.
+/// The password is never logged.
+public final class OBSClient: @unchecked Sendable {
+    public struct Statistics: Sendable, Equatable {
+        /// `SendStreamCaption` answered with success: the caption is in the stream.
+        public var streamCaptionsSent = 0
+        /// `SendStreamCaption` answered 501: OBS was not streaming.
+        public var notStreaming = 0
+        /// Other requests (`SetInputSettings`) answered with success.
+        public var otherSucceeded = 0
+        /// Requests answered with any other failure code.
+        public var failed = 0
+        /// Requests dropped because OBS was not connected, the queue was full, or the connection
+        /// was lost before the answer came.
+        public var dropped = 0
+        /// Connections identified (the first, then every reconnection).
+        public var connections = 0
+    }
+
+    public enum StartOutcome: Sendable, Equatable {
+        /// `authenticated`: the server asked for a password and accepted ours.
+        case identified(version: String?, authenticated: Bool)
+        /// Close 4009. `passwordGiven` tells a wrong password from a missing one.
+        case authenticationFailed(passwordGiven: Bool)
+        /// Close 4010: not obs-websocket 5.x's RPC version 1.
+        case unsupportedVersion
+        /// The first attempt failed (OBS not running?); retrying in the background.
+        case unreachable(String)
+    }
+
+    public let endpoint: WebSocketEndpoint
+    public let maxQueued: Int
+    private let password: String?
+    private let logger: Logger
+    private let state = Mutex(Shared())
+    private let started = DispatchSemaphore(value: 0)
+
+    private struct Shared {
+        var client: WebSocketClient?
+        var session: OBSWebSocketSession?
+        var generation = 0
+        var failures = 0
+        var stopped = false
+        var connected = false
+        var startOutcome: StartOutcome?
+        var authFailureLogged = false
+        var reportedFailures: Set<String> = []
+        /// Callers of ``request(_:timeout:)`` waiting for their answer, by request ID.
+        var waiters: [String: @Sendable (OBSResponse) -> Void] = [:]
+        var statistics = Statistics()
+    }
+
+    public init(endpoint: WebSocketEndpoint, password: String?, maxQueued: Int = 256, logger: Logger) {
+        self.endpoint = endpoint
+        self.password = password
+        self.maxQueued = maxQueued
+        self.logger = logger
+    }
+
+    public var statistics: Statistics { state.withLock { $0.statistics } }
+    public var isConnected: Bool { state.withLock { $0.connected } }
+
+    /// Connects and waits up to `timeout` seconds for the first attempt's outcome. Unless the
+    /// server refused us (4009, 4010: then the client stops), it keeps reconnecting in the background.
+    public func start(timeout: Double) -> StartOutcome {
+        connect()
+        _ = started.wait(timeout: .now() + timeout)
+        return state.withLock { shared in
+            if let outcome = shared.startOutcome { return outcome }
+            shared.startOutcome = .unreachable("no answer within \(timeout) s")
+            return shared.startOutcome!
+        }
+    }
+
+    /// Queues `request` if OBS is connected and identified; otherwise drops and counts it. Never blocks.
+    public func send(_ request: OBSRequest) {
+        state.withLock { shared in
+            guard !shared.stopped, shared.connected, let client = shared.client,
+                  client.queuedMessages < maxQueued, let message = shared.session?.message(for: request)
+            else {
+                shared.statistics.dropped += 1
+                return
+            }
+            client.send(message.text)
+        }
+    }
+
+    /// Sends `request` and waits up to `timeout` seconds for its answer (for `doctor`; captions use
+    /// ``send(_:)``). Nil when OBS is not connected or does not answer in time.
+    public func request(_ request: OBSRequest, timeout: Double) -> OBSResponse? {
+        let answered = DispatchSemaphore(value: 0)
+        let box = ResponseBox()
+        let id: String? = state.withLock { shared in
+            guard !shared.stopped, shared.connected, let client = shared.client,
+                  let message = shared.session?.message(for: request)
+            else { return nil }
+            shared.waiters[message.id] = { response in
+                box.set(response)
+                answered.signal()
+            }
+            client.send(message.text)
+            return message.id
+        }
+        guard let id else { return nil }
+        _ = answered.wait(timeout: .now() + timeout)
+        state.withLock { _ = $0.waiters.removeValue(forKey: id) }
+        return box.value
+    }
+
+    /// The answer handed from the service thread to a waiting ``request(_:timeout:)``.
+    private final class ResponseBox: @unchecked Sendable {
+        private let lock = NSLock()
+        private var stored: OBSResponse?
+        func set(_ response: OBSResponse) { lock.withLock { stored = response } }
+        var value: OBSResponse? { lock.withLock { stored } }
+    }
+
+    /// Waits up to `timeout` seconds for answers to the requests in flight, then closes for good.
+    public func finish(timeout: Double) {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline && state.withLock({ $0.connected && ($0.session?.outstanding ?? 0) > 0 }) {
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        let client = state.withLock { shared -> WebSocketClient? in
+            shared.stopped = true
+            shared.connected = false
+            shared.statistics.dropped += shared.session?.outstanding ?? 0
+            shared.session = nil
+            return shared.client
+        }
+        client?.close()
+        _ = client?.waitUntilFinished(timeout: 2)
+    }
+
+    // MARK: - Connection
+
+    private func connect() {
+        state.withLock { shared in
+            guard !shared.stopped else { return }
+            shared.generation += 1
+            let generation = shared.generation
+            shared.session = OBSWebSocketSession(password: password, sha256: SHA256.digest)
+            let client = WebSocketClient(endpoint: endpoint, headers: []) { [weak self] event in
+                self?.handle(event, generation: generation)
+            }
+            shared.client = client
+            client.connect()
+        }
+    }
+
+    private func handle(_ event: WebSocketClient.Event, generation: Int) {
+        switch event {
+        case .open:
+            return  // Hello comes next
+        case .text(let text):
+            receive(text, generation: generation)
+        case .closed(let info):
+            closed(info, generation: generation)
+        }
+    }
+
+    private func receive(_ text: String, generation: Int) {
+        state.withLock { shared in
+            guard shared.generation == generation, !shared.stopped, var session = shared.session else { return }
+            let action = session.receive(text)
+            shared.session = session
+            switch action {
+            case .send(let message):
+                shared.client?.send(message)
+            case .ready:
+                shared.connected = true
+                shared.failures = 0
+                shared.statistics.connections += 1
+                let version = session.serverVersion ?? "unknown version"
+                if shared.startOutcome == nil {
+                    shared.startOutcome = .identified(version: session.serverVersion, authenticated: session.authenticationRequired)
+                    started.signal()
+                } else {
+                    logger.info("reconnected to OBS at \(endpoint) (obs-websocket \(version))")
+                }
+                shared.authFailureLogged = false
+            case .response(let response):
+                if let waiter = shared.waiters.removeValue(forKey: response.requestID) {
+                    waiter(response)
+                } else {
+                    count(response, in: &shared)
+                }
+            case .fail(let reason):
+                logger.warning("OBS: \(reason); reconnecting")
+                shared.client?.close()
+            case .none:
+                break
+            }
+        }
+    }
+
+    private func count(_ response: OBSResponse, in shared: inout Shared) {
+        switch (response.requestType, response.code) {
+        case ("SendStreamCaption", OBSWebSocketSession.StatusCode.success):
+            shared.statistics.streamCaptionsSent += 1
+        case ("SendStreamCaption", OBSWebSocketSession.StatusCode.outputNotRunning):
+            shared.statistics.notStreaming += 1
+            logger.debug("OBS is not streaming: stream caption not sent (501)")
+        case (_, OBSWebSocketSession.StatusCode.success):
+            shared.statistics.otherSucceeded += 1
+        default:
+            shared.statistics.failed += 1
+            // One warning per kind of failure, not one per caption.
+            let key = "\(response.requestType) \(response.code)"
+            if shared.reportedFailures.insert(key).inserted {
+                let comment = response.comment.map { ": \($0)" } ?? ""
+                logger.warning("OBS refused \(response.requestType) (code \(response.code)\(comment))")
+            }
+        }
+    }
+
+    private func closed(_ info: WebSocketClient.CloseInfo, generation: Int) {
+        let delay: Double? = state.withLock { shared in
+            guard shared.generation == generation else { return nil }
+            let wasConnected = shared.connected
+            shared.connected = false
+            shared.statistics.dropped += shared.session?.outstanding ?? 0
+            shared.session = nil
+            shared.client = nil
+            guard !shared.stopped else { return nil }
+            switch info.code {
+            case OBSWebSocketSession.CloseCode.authenticationFailed, OBSWebSocketSession.CloseCode.unsupportedRPCVersion:
+                let auth = info.code == OBSWebSocketSession.CloseCode.authenticationFailed
+                if shared.startOutcome == nil {
+                    // At startup this is a configuration error: the caller reports it and exits.
+                    shared.startOutcome = auth ? .authenticationFailed(passwordGiven: password != nil) : .unsupportedVersion
+                    shared.stopped = true
+                    started.signal()
+                    return nil
+                }
+                if !shared.authFailureLogged {
+                    shared.authFailureLogged = true
+                    logger.error(auth
+                        ? "OBS refused the password after a reconnection (close 4009): check --obs-password-file; retrying every 30 s"
+                        : "OBS no longer speaks obs-websocket RPC version 1 (close 4010); retrying every 30 s")
+                }
+                return 30
+            default:
+                let reason = info.code.map { "close \($0)" } ?? (info.message.isEmpty ? "connection closed" : info.message)
+                if shared.startOutcome == nil {
+                    shared.startOutcome = .unreachable(reason)
+                    started.signal()
+                } else if wasConnected {
+                    logger.warning("lost the connection to OBS at \(endpoint) (\(reason)); reconnecting, captions for OBS are dropped meanwhile")
+                } else {
+                    logger.debug("OBS at \(endpoint) still unreachable (\(reason))")
+                }
+                shared.failures += 1
+                let base = min(2, 0.5 * pow(2, Double(min(shared.failures - 1, 5))))
+                return base * Double.random(in: 0.8...1.2)
+            }
+        }
+        guard let delay else { return }
+        DispatchQueue.global().asyncAfter(deadline: .now() + delay) { [weak self] in
+            guard let self else { return }
+            let current = self.state.withLock { $0.generation == generation && !$0.stopped }
+            if current { self.connect() }
+        }
+    }
+}

@@ -211,6 +211,8 @@ struct CaptionTapConfig {
         string("vtt", \.output.vtt),
         string("obs-text", \.output.obsText),
         integer("obs-lines", \.output.obsLines),
+        string("overlay", \.output.overlay),
+        boolean("overlay-allow-remote", \.output.overlayAllowRemote),
         string("recognizer-dir", \.recognizer.directory),
         argument("recognizer-precision", \.recognizer.precision) { $0.rawValue },
         ]

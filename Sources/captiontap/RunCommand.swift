@@ -1,6 +1,7 @@
 import ArgumentParser
 import CaptionTapCapture
 import CaptionTapCore
+import CaptionTapOverlay
 import CaptionTapServer
 import CaptionTapSinks
 import CaptionTapTransport
@@ -145,7 +146,7 @@ struct RunCommand: ParsableCommand {
         if !noCaptions {
             let backend = try makeBackend(logger: logger)
             embedded = backend.embedded
-            sinks = try output.makeSinks()
+            sinks = try output.makeSinks(logger: logger)
             let captionSinks = sinks
             let liveTimeline = input == nil || pace == .realtime
             let prices = session
@@ -236,6 +237,9 @@ struct RunCommand: ParsableCommand {
         for sink in sinks { sink.close() }
         for case let fifo as FIFOSink in sinks where fifo.droppedLines > 0 {
             logger.info("FIFO \(fifo.path): \(fifo.droppedLines) captions dropped while no reader was attached or it was full")
+        }
+        for case let overlay as OverlaySink in sinks where overlay.droppedPages > 0 {
+            logger.info("overlay: \(overlay.droppedPages) pages dropped for falling \(OverlaySink.maxQueuedMessages) captions behind")
         }
         report(transcription.statistics, embedded: embedded != nil, logger: logger)
         try check(outcome)

@@ -16,7 +16,7 @@ extension RunCommand {
         }
         let backend = try makeBackend(logger: logger, sessionsPerSource: targets.count)
         defer { backend.embedded?.stop() }
-        let shared = try output.makeSharedFileSinks()
+        let shared = try output.makeSharedFileSinks(logger: logger)
         let status = noStatus ? nil : StatusLine(
             source: "\(targets.count) sources", backend: backend.name, showCost: backend.embedded == nil, connected: { true })
 

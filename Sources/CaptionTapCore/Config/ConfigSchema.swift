@@ -72,6 +72,8 @@ public enum ConfigSchema {
         Key(name: "vtt", kind: .string),
         Key(name: "obs-text", kind: .string),
         Key(name: "obs-lines", kind: .integer(1...20)),
+        Key(name: "overlay", kind: .string),
+        Key(name: "overlay-allow-remote", kind: .boolean),
         // Embedded backend.
         Key(name: "recognizer-dir", kind: .string),
         Key(name: "recognizer-precision", kind: .choice(["auto", "int8", "fp32"])),

@@ -8,12 +8,13 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update
 # Build and run: PipeWire, WirePlumber, a session bus, libwebsockets, libsndfile, libsoxr.
 # Tests: python3-venv (the loopback Realtime server), openssl (a wss:// test certificate),
-# systemd (systemd-analyze verify on the shipped unit).
+# systemd (systemd-analyze verify on the shipped unit), chromium and a font (headless screenshots
+# of the --overlay page).
 $SUDO apt-get install -y --no-install-recommends \
     libpipewire-0.3-dev libspa-0.2-dev pipewire pipewire-bin wireplumber dbus \
     libwebsockets-dev libsndfile1-dev libsoxr-dev pkg-config ca-certificates \
     libjack-jackd2-dev pipewire-jack \
-    python3 python3-venv openssl systemd
+    python3 python3-venv openssl systemd chromium fonts-dejavu-core
 # The embedded offline recognizer (used when there is no API key), folded to fp32 for 3-5x faster
 # decoding (CAPTIONTAP_FOLD=0 keeps the shipped int8 models: 40 s less setup, 290 MB less disk).
 if [ "${CAPTIONTAP_FOLD:-1}" = 0 ]; then scripts/setup-recognizer.sh; else scripts/setup-recognizer.sh --fold; fi

@@ -77,11 +77,15 @@ let package = Package(
 
         // Caption outputs: stdout text/JSONL, FIFO, SRT/WebVTT, OBS text file, OBS WebSocket requests.
         .target(name: "CaptionTapSinks", dependencies: ["CaptionTapCore"]),
+        // The browser overlay: a page and its caption WebSocket on one loopback port (apart from
+        // CaptionTapSinks so that stays free of libwebsockets).
+        .target(name: "CaptionTapOverlay", dependencies: ["CaptionTapCore", "CaptionTapSinks", "CaptionTapTransport"]),
 
         .executableTarget(
             name: "captiontap",
             dependencies: [
                 "CaptionTapCore", "CaptionTapCapture", "CaptionTapTransport", "CaptionTapSinks", "CaptionTapServer",
+                "CaptionTapOverlay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ] + recognizerDependency

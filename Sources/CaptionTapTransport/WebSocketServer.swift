@@ -7,6 +7,9 @@ import Synchronization
 /// Like ``WebSocketClient``, every lws call happens on the service thread. Events are delivered
 /// on it, in order per connection; other threads only queue sends or work (``post(_:)``) and wake
 /// the loop with `lws_cancel_service`, the one lws call documented as safe from any thread.
+///
+/// With ``Options/httpHandler`` set, the same listener also answers plain HTTP GETs (a page and
+/// the WebSocket it opens on one port); without it, plain HTTP is left to lws as before.
 public final class WebSocketServer: @unchecked Sendable {
     public typealias ConnectionID = Int
 
@@ -19,6 +22,16 @@ public final class WebSocketServer: @unchecked Sendable {
         case closed(ConnectionID)
     }
 
+    /// The answer to a plain HTTP GET.
+    public struct HTTPResponse: Sendable {
+        public var contentType: String
+        public var body: [UInt8]
+        public init(contentType: String, body: [UInt8]) {
+            self.contentType = contentType
+            self.body = body
+        }
+    }
+
     public struct Options: Sendable {
         public var host: String
         /// 0 picks a free port; ``start()`` returns the one bound.
@@ -27,11 +40,21 @@ public final class WebSocketServer: @unchecked Sendable {
         public var path: String
         /// When set, handshakes must carry `Authorization: Bearer <token>` (else 401).
         public var bearerToken: String?
-        public init(host: String, port: Int, path: String, bearerToken: String? = nil) {
+        /// Answers plain HTTP GETs by path (query string removed; nil answer: 404). Runs on the
+        /// service thread, so it must be quick. Other methods get 405.
+        public var httpHandler: (@Sendable (_ path: String) -> HTTPResponse?)?
+        /// A connection with this many messages still queued (a stuck or very slow reader) is
+        /// dropped at the next ``send(_:_:)``, so a sender never accumulates without bound; nil:
+        /// no limit.
+        public var maxQueuedMessages: Int?
+        public init(host: String, port: Int, path: String, bearerToken: String? = nil,
+                    httpHandler: (@Sendable (_ path: String) -> HTTPResponse?)? = nil, maxQueuedMessages: Int? = nil) {
             self.host = host
             self.port = port
             self.path = path
             self.bearerToken = bearerToken
+            self.httpHandler = httpHandler
+            self.maxQueuedMessages = maxQueuedMessages
         }
     }
 
@@ -49,6 +72,8 @@ public final class WebSocketServer: @unchecked Sendable {
     private let onEvent: (Event) -> Void
     private let outgoing = Mutex<[ConnectionID: [String]]>([:])
     private let closing = Mutex<[ConnectionID: (Int, String)]>([:])
+    private let dropping = Mutex<Set<ConnectionID>>([])
+    private let droppedCount = Atomic<Int>(0)
     private let inbox = Mutex<[@Sendable () -> Void]>([])
     private let stopRequested = Atomic<Bool>(false)
     private let contextPointer = Atomic<UInt>(0)
@@ -71,6 +96,7 @@ public final class WebSocketServer: @unchecked Sendable {
     private var byID: [ConnectionID: Connection] = [:]
     private var nextID = 1
     private var pendingPaths: [UInt: String] = [:]
+    private var httpBodies: [UInt: [UInt8]] = [:]
     private var frame: [UInt8] = []
 
     /// `onEvent` runs on the service thread.
@@ -91,9 +117,26 @@ public final class WebSocketServer: @unchecked Sendable {
         return boundPort
     }
 
-    /// Queues a text message for a connection (any thread). Dropped if it has closed.
+    /// Connections dropped because ``Options/maxQueuedMessages`` messages were waiting.
+    public var droppedConnections: Int { droppedCount.load(ordering: .relaxed) }
+
+    /// Queues a text message for a connection (any thread). Dropped if it has closed; with
+    /// ``Options/maxQueuedMessages``, a connection that far behind is dropped instead (its
+    /// queue discarded, the socket closed without a close handshake, then `.closed`).
     public func send(_ id: ConnectionID, _ text: String) {
-        outgoing.withLock { $0[id, default: []].append(text) }
+        let limit = options.maxQueuedMessages
+        let overflowed = outgoing.withLock { queues -> Bool in
+            if let limit, let queue = queues[id], queue.count >= limit {
+                queues[id] = nil
+                return true
+            }
+            queues[id, default: []].append(text)
+            return false
+        }
+        if overflowed {
+            let first = dropping.withLock { $0.insert(id).inserted }
+            if first { droppedCount.add(1, ordering: .relaxed) }
+        }
         wake()
     }
 
@@ -224,6 +267,10 @@ public final class WebSocketServer: @unchecked Sendable {
                 return queue
             }
             for item in work { item() }
+            for id in dropping.withLock({ set -> Set<ConnectionID> in defer { set.removeAll() }; return set }) {
+                // Its socket may never become writable again: kill it without waiting for that.
+                if let connection = byID[id] { lws_set_timeout(connection.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC) }
+            }
             let ready = outgoing.withLock { Array($0.keys) } + closing.withLock { Array($0.keys) }
             for id in ready {
                 if let connection = byID[id] {
@@ -233,6 +280,22 @@ public final class WebSocketServer: @unchecked Sendable {
                     closing.withLock { _ = $0.removeValue(forKey: id) }
                 }
             }
+        case LWS_CALLBACK_HTTP:
+            guard options.httpHandler != nil else { break }
+            return respond(wsi, key: key)
+        case LWS_CALLBACK_HTTP_WRITEABLE:
+            guard let body = httpBodies.removeValue(forKey: key) else { break }
+            frame.removeAll(keepingCapacity: true)
+            frame.append(contentsOf: repeatElement(0, count: ct_lws_pre()))
+            frame.append(contentsOf: body)
+            // lws keeps whatever the socket does not take now and sends it before anything else.
+            let written = frame.withUnsafeMutableBufferPointer { buf in
+                lws_write(wsi, buf.baseAddress! + ct_lws_pre(), body.count, LWS_WRITE_HTTP_FINAL)
+            }
+            if written < body.count { return -1 }
+            return lws_http_transaction_completed(wsi) != 0 ? -1 : 0
+        case LWS_CALLBACK_CLOSED_HTTP:
+            httpBodies[key] = nil
         case LWS_CALLBACK_CLOSED:
             pendingPaths[key] = nil
             if let connection = connections.removeValue(forKey: key) {
@@ -244,6 +307,39 @@ public final class WebSocketServer: @unchecked Sendable {
         default:
             break
         }
+        return 0
+    }
+
+    /// Answers a plain HTTP request through ``Options/httpHandler``: the headers now, the body
+    /// when the socket is writable. Errors get a status page and close the connection.
+    private func respond(_ wsi: OpaquePointer?, key: UInt) -> Int32 {
+        guard let handler = options.httpHandler else { return 0 }
+        guard let uri = header(wsi, WSI_TOKEN_GET_URI) else {
+            _ = lws_return_http_status(wsi, 405, nil)
+            return -1
+        }
+        let path = String(uri.prefix { $0 != "?" })
+        guard let response = handler(path) else {
+            _ = lws_return_http_status(wsi, 404, nil)
+            return -1
+        }
+        var headers = [UInt8](repeating: 0, count: ct_lws_pre() + 1024)
+        let failed = headers.withUnsafeMutableBufferPointer { buf -> Bool in
+            let start = buf.baseAddress! + ct_lws_pre()
+            let end = buf.baseAddress! + buf.count - 1
+            var p: UnsafeMutablePointer<UInt8>? = start
+            if lws_add_http_common_headers(wsi, 200, response.contentType, lws_filepos_t(response.body.count), &p, end) != 0 {
+                return true
+            }
+            let noStore = Array("no-store".utf8)
+            if lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL, noStore, Int32(noStore.count), &p, end) != 0 {
+                return true
+            }
+            return lws_finalize_write_http_header(wsi, start, &p, end) != 0
+        }
+        if failed { return -1 }
+        httpBodies[key] = response.body
+        lws_callback_on_writable(wsi)
         return 0
     }
 

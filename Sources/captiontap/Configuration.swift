@@ -214,6 +214,8 @@ struct CaptionTapConfig {
         string("obs", \.obs.obs),
         string("obs-password-file", \.obs.obsPasswordFile),
         string("obs-text-source", \.obs.obsTextSource),
+        string("overlay", \.output.overlay),
+        boolean("overlay-allow-remote", \.output.overlayAllowRemote),
         string("recognizer-dir", \.recognizer.directory),
         argument("recognizer-precision", \.recognizer.precision) { $0.rawValue },
         ]

@@ -1,6 +1,8 @@
 import ArgumentParser
+import CaptionTapOverlay
 import CaptionTapSinks
 import Foundation
+import Logging
 
 extension StdoutFormat: ExpressibleByArgument {}
 
@@ -30,13 +32,32 @@ struct OutputOptions: ParsableArguments {
     @Option(name: .customLong("obs-lines"), help: "Lines kept in the --obs-text file and shown in --obs-text-source.")
     var obsLines = 2
 
+    @Option(help: ArgumentHelp("Serve a caption page for an OBS Browser Source (or any browser) at http://HOST:PORT/; HOST defaults to 127.0.0.1, port 0 picks one.", valueName: "host:port"))
+    var overlay: String?
+
+    @Flag(name: .customLong("overlay-allow-remote"), help: "Let --overlay bind an address other than loopback (anyone who can reach it can read the captions).")
+    var overlayAllowRemote = false
+
     func validate() throws {
         guard (1...20).contains(obsLines) else { throw ValidationError("--obs-lines must be 1–20") }
+        do { _ = try overlayAddress() } catch { throw ValidationError(error.message) }
+    }
+
+    /// The checked `--overlay` address, if any.
+    func overlayAddress() throws(CLIError) -> OverlayAddress? {
+        guard let overlay else { return nil }
+        guard let address = OverlayAddress(parsing: overlay) else {
+            throw .usage("--overlay must be HOST:PORT or PORT (HOST an IPv4 address or localhost), not '\(overlay)'")
+        }
+        if !address.isLoopback && !overlayAllowRemote {
+            throw .usage("--overlay \(overlay) is not a loopback address: anyone who can reach it could read the captions; add --overlay-allow-remote if that is intended")
+        }
+        return address
     }
 
     /// Opens every requested sink; any failure is a usage error naming the path.
-    func makeSinks() throws(CLIError) -> [CaptionSink] {
-        try makeSinks(label: nil, severalSources: false) + makeSharedFileSinks()
+    func makeSinks(logger: Logger) throws(CLIError) -> [CaptionSink] {
+        try makeSinks(label: nil, severalSources: false) + makeSharedFileSinks(logger: logger)
     }
 
     /// The line outputs (stdout, FIFO), labelled with the source when there are several. With
@@ -54,8 +75,8 @@ struct OutputOptions: ParsableArguments {
         return sinks
     }
 
-    /// The file outputs, one of each however many sources there are.
-    func makeSharedFileSinks() throws(CLIError) -> [CaptionSink] {
+    /// The file outputs and the overlay, one of each however many sources there are.
+    func makeSharedFileSinks(logger: Logger) throws(CLIError) -> [CaptionSink] {
         var sinks: [CaptionSink] = []
         do {
             if let srt { sinks.append(try SubtitleFileSink(path: srt, format: .srt)) }
@@ -63,6 +84,15 @@ struct OutputOptions: ParsableArguments {
             if let obsText { sinks.append(try OBSTextFileSink(path: obsText, lines: obsLines)) }
         } catch {
             throw .usage(error.description)
+        }
+        if let address = try overlayAddress() {
+            do {
+                let overlay = try OverlaySink(address: address)
+                sinks.append(overlay)
+                logger.info("overlay: \(overlay.url) (add as an OBS Browser Source)")
+            } catch {
+                throw .failure("--overlay: \(error.description)")
+            }
         }
         return sinks
     }

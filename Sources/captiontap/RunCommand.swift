@@ -1,6 +1,7 @@
 import ArgumentParser
 import CaptionTapCapture
 import CaptionTapCore
+import CaptionTapOverlay
 import CaptionTapServer
 import CaptionTapSinks
 import CaptionTapTransport
@@ -147,7 +148,7 @@ struct RunCommand: ParsableCommand {
         if !noCaptions {
             let backend = try makeBackend(logger: logger)
             embedded = backend.embedded
-            sinks = try output.makeSinks()
+            sinks = try output.makeSinks(logger: logger)
             if let (client, sink) = try obs.connect(lines: output.obsLines, logger: logger) {
                 obsClient = client
                 sinks.append(sink)
@@ -246,6 +247,9 @@ struct RunCommand: ParsableCommand {
         }
         for case let fifo as FIFOSink in sinks where fifo.droppedLines > 0 {
             logger.info("FIFO \(fifo.path): \(fifo.droppedLines) captions dropped while no reader was attached or it was full")
+        }
+        for case let overlay as OverlaySink in sinks where overlay.droppedPages > 0 {
+            logger.info("overlay: \(overlay.droppedPages) pages dropped for falling \(OverlaySink.maxQueuedMessages) captions behind")
         }
         report(transcription.statistics, embedded: embedded != nil, logger: logger)
         try check(outcome)

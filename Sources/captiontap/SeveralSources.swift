@@ -16,7 +16,7 @@ extension RunCommand {
         }
         let backend = try makeBackend(logger: logger, sessionsPerSource: targets.count)
         defer { backend.embedded?.stop() }
-        var shared = try output.makeSharedFileSinks()
+        var shared = try output.makeSharedFileSinks(logger: logger)
         let obsConnection = try obs.connect(lines: output.obsLines, logger: logger)
         if let (_, sink) = obsConnection { shared.append(sink) }
         let status = noStatus ? nil : StatusLine(
@@ -118,7 +118,11 @@ final class LabelledSink: CaptionSink, @unchecked Sendable {
 
     func caption(_ caption: Caption) {
         var labelled = caption
-        labelled.text = CaptionFormat.textLine(caption.text, source: label)
+        // Item ids are per session: make them unique across sources (the overlay keys partials on them).
+        labelled.itemID = label + ":" + caption.itemID
+        if !CaptionFormat.singleLine(caption.text).isEmpty {
+            labelled.text = CaptionFormat.textLine(caption.text, source: label)
+        }
         Self.lock.withLock { inner.caption(labelled) }
     }
 

@@ -75,6 +75,8 @@ public enum ConfigSchema {
         Key(name: "obs", kind: .url),
         Key(name: "obs-password-file", kind: .string),
         Key(name: "obs-text-source", kind: .string),
+        Key(name: "overlay", kind: .string),
+        Key(name: "overlay-allow-remote", kind: .boolean),
         // Embedded backend.
         Key(name: "recognizer-dir", kind: .string),
         Key(name: "recognizer-precision", kind: .choice(["auto", "int8", "fp32"])),

@@ -53,6 +53,14 @@ public enum ServerEvent: Sendable, Equatable {
         // Servers put `type` first; when they do, events captiontap ignores cost no parsing at all.
         let leading = leadingType(text)
         if let leading, !actedOn.contains(leading) { return .ignored(type: leading) }
+        // The events captiontap acts on, deltas above all, are read by a scanner; anything it
+        // does not accept (odd types, escaped keys, invalid JSON) goes to the decoder below.
+        if let fast = scan(text) { return fast }
+        return decode(text, leadingType: leading)
+    }
+
+    /// The `JSONDecoder` reading of `text` (the reference the scanner must agree with).
+    static func decode(_ text: String, leadingType leading: String?) -> ServerEvent? {
         let data = Data(text.utf8)
         let decoder = JSONDecoder()
         guard let type = leading ?? (try? decoder.decode(Wire.Envelope.self, from: data))?.type else { return nil }
@@ -92,6 +100,45 @@ public enum ServerEvent: Sendable, Equatable {
             return .error(ServerError(type: e?.type ?? "error", code: e?.code, message: e?.message ?? "", eventID: e?.event_id))
         default:
             return .ignored(type: type)
+        }
+    }
+
+    /// The scanner's reading of `text`, or nil to let `JSONDecoder` decide. Reads the same
+    /// fields as the `Wire` structs; a field of an unexpected type makes it give up, so its
+    /// results never differ from the decoder's.
+    static func scan(_ text: String) -> ServerEvent? {
+        var text = text
+        return text.withUTF8 { bytes in
+            var scanner = JSONScanner(bytes)
+            var fields = ScannedFields()
+            guard scanner.object({ s, key in fields.read(key, &s) }), scanner.atEnd(), let type = fields.type else { return nil }
+            switch type {
+            case "session.created": return .sessionCreated
+            case "session.updated": return .sessionUpdated
+            case "input_audio_buffer.speech_started":
+                return .speechStarted(itemID: fields.itemID ?? "", audioStartMs: fields.audioStartMs ?? 0)
+            case "input_audio_buffer.speech_stopped":
+                return .speechStopped(itemID: fields.itemID ?? "", audioEndMs: fields.audioEndMs ?? 0)
+            case "input_audio_buffer.committed":
+                return .committed(itemID: fields.itemID ?? "")
+            case "response.output_text.delta", "response.text.delta":
+                return .textDelta(responseID: fields.responseID ?? "", delta: fields.delta ?? "")
+            case "response.output_text.done", "response.text.done":
+                return .textDone(responseID: fields.responseID ?? "", text: fields.text ?? "")
+            case "response.created":
+                let r = fields.response
+                return .responseCreated(responseID: r?.id ?? "", itemID: r?.itemID)
+            case "response.done":
+                let r = fields.response
+                return .responseDone(ResponseDone(
+                    responseID: r?.id ?? "", status: r?.status ?? "completed", itemID: r?.itemID,
+                    usage: r?.usage, outputText: (r?.texts.isEmpty ?? true) ? nil : r?.texts.joined()))
+            case "rate_limits.updated":
+                let requests = fields.rateLimits?.first { $0.name == "requests" }
+                return .rateLimits(requestsRemaining: requests?.remaining, resetSeconds: requests?.resetSeconds)
+            default:
+                return nil  // errors, other types: the decoder
+            }
         }
     }
 
@@ -199,5 +246,145 @@ enum Wire {
             var event_id: String?
         }
         var error: Detail?
+    }
+}
+
+/// Top-level fields of a server event as the scanner reads them.
+private struct ScannedFields {
+    struct Response {
+        var id: String?
+        var status: String?
+        var itemID: String?
+        var usage: Usage?
+        var texts: [String] = []
+    }
+
+    var type: String?
+    var itemID: String?
+    var audioStartMs: Int?
+    var audioEndMs: Int?
+    var responseID: String?
+    var delta: String?
+    var text: String?
+    var response: Response?
+    var rateLimits: [(name: String?, remaining: Int?, resetSeconds: Double?)]?
+
+    mutating func read(_ key: UnsafeBufferPointer<UInt8>, _ s: inout JSONScanner) -> Bool {
+        if key.equals("type") { return s.optionalString(&type) }
+        if key.equals("delta") { return s.optionalString(&delta) }
+        if key.equals("response_id") { return s.optionalString(&responseID) }
+        if key.equals("item_id") { return s.optionalString(&itemID) }
+        if key.equals("audio_start_ms") { return s.optionalInt(&audioStartMs) }
+        if key.equals("audio_end_ms") { return s.optionalInt(&audioEndMs) }
+        if key.equals("text") { return s.optionalString(&text) }
+        if key.equals("response") {
+            if s.consumeNull() { response = nil; return true }
+            var r = Response()
+            guard s.object({ s, key in Self.readResponse(key, &s, &r) }) else { return false }
+            response = r
+            return true
+        }
+        if key.equals("rate_limits") {
+            if s.consumeNull() { rateLimits = nil; return true }
+            var limits: [(name: String?, remaining: Int?, resetSeconds: Double?)] = []
+            let ok = s.array { s in
+                var limit: (name: String?, remaining: Int?, resetSeconds: Double?) = (nil, nil, nil)
+                let ok = s.object { s, key in
+                    if key.equals("name") { return s.optionalString(&limit.name) }
+                    if key.equals("remaining") { return s.optionalInt(&limit.remaining) }
+                    if key.equals("reset_seconds") {
+                        if s.consumeNull() { limit.resetSeconds = nil; return true }
+                        guard let d = s.double() else { return false }
+                        limit.resetSeconds = d
+                        return true
+                    }
+                    return s.skipValue()
+                }
+                limits.append(limit)
+                return ok
+            }
+            rateLimits = limits
+            return ok
+        }
+        return s.skipValue()
+    }
+
+    /// False for malformed JSON or a field the decoder would refuse.
+    private static func readResponse(_ key: UnsafeBufferPointer<UInt8>, _ s: inout JSONScanner, _ r: inout Response) -> Bool {
+        if key.equals("id") { return s.optionalString(&r.id) }
+        if key.equals("status") { return s.optionalString(&r.status) }
+        if key.equals("metadata") {
+            if s.consumeNull() { r.itemID = nil; return true }
+            var itemID: String?
+            let ok = s.object { s, key in
+                guard let value = s.string() else { return false }  // [String: String] only
+                if key.equals("item_id") { itemID = value }
+                return true
+            }
+            r.itemID = itemID
+            return ok
+        }
+        if key.equals("usage") {
+            if s.consumeNull() { r.usage = nil; return true }
+            var input: Int?, output: Int?, text: Int?, audio: Int?, cached: Int?
+            let ok = s.object { s, key in
+                if key.equals("input_tokens") { return s.optionalInt(&input) }
+                if key.equals("output_tokens") { return s.optionalInt(&output) }
+                if key.equals("input_token_details") {
+                    if s.consumeNull() { return true }
+                    return s.object { s, key in
+                        if key.equals("text_tokens") { return s.optionalInt(&text) }
+                        if key.equals("audio_tokens") { return s.optionalInt(&audio) }
+                        if key.equals("cached_tokens") { return s.optionalInt(&cached) }
+                        return s.skipValue()
+                    }
+                }
+                return s.skipValue()
+            }
+            r.usage = Usage(inputTokens: input ?? 0, outputTokens: output ?? 0, inputTextTokens: text ?? 0,
+                            inputAudioTokens: audio ?? 0, cachedTokens: cached ?? 0)
+            return ok
+        }
+        if key.equals("output") {
+            if s.consumeNull() { r.texts = []; return true }
+            var texts: [String] = []
+            let ok = s.array { s in
+                s.object { s, key in
+                    guard key.equals("content") else { return s.skipValue() }
+                    if s.consumeNull() { return true }
+                    return s.array { s in
+                        var type: String?, text: String?
+                        let ok = s.object { s, key in
+                            if key.equals("type") { return s.optionalString(&type) }
+                            if key.equals("text") { return s.optionalString(&text) }
+                            return s.skipValue()
+                        }
+                        if ok, type == "output_text" || type == "text", let text { texts.append(text) }
+                        return ok
+                    }
+                }
+            }
+            r.texts = texts
+            return ok
+        }
+        return s.skipValue()
+    }
+}
+
+extension JSONScanner {
+    /// Reads a string or `null` into `value`; false for any other type.
+    mutating func optionalString(_ value: inout String?) -> Bool {
+        if consumeNull() { value = nil; return true }
+        guard let s = string() else { return false }
+        value = s
+        return true
+    }
+
+    /// Reads an integer or `null` into `value`; false for any other type.
+    mutating func optionalInt(_ value: inout Int?) -> Bool {
+        if consumeNull() { value = nil; return true }
+        guard let n = int() else { return false }
+        value = n
+        return true
     }
 }

@@ -102,6 +102,23 @@ public final class AudioPump {
                 Thread.sleep(forTimeInterval: Self.pollInterval)
             }
             stats.droppedSamples = consumer.dropped
+        case .file(let reader, .fast) where reader.isPCM16At24kMono:
+            // The file's samples are already the wire's: read whole chunks and base64 them as
+            // they are. Same chunks, same bytes as the float path below.
+            let samples = UnsafeMutablePointer<Int16>.allocate(capacity: chunk.samples)
+            defer { samples.deallocate() }
+            while !shouldStop() && !reachedLimit() {
+                var want = chunk.samples
+                if let limit { want = Int(min(Int64(want), limit - stats.samplesSent)) }
+                let n = reader.readPCM16(into: UnsafeMutableBufferPointer(start: samples, count: want))
+                if n == 0 { break }
+                for i in 0..<n { samples[i] = samples[i].littleEndian }
+                let pcm = UnsafeRawBufferPointer(start: samples, count: n * 2)
+                let event = encoder.encode(pcm16: pcm)
+                stats.samplesSent += Int64(n)
+                stats.chunks += 1
+                onChunk(event, pcm)
+            }
         case .file(let reader, let pace):
             let block = pace == .realtime ? PCM16.sampleRate / 50 : scratchCount
             while !shouldStop() && !reachedLimit() {

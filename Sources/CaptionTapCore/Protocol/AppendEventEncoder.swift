@@ -28,17 +28,22 @@ public struct AppendEventEncoder: ~Copyable {
     /// The encoded event for one chunk, plus the exact PCM16 bytes it carries (valid until the next call).
     public mutating func encode(_ samples: UnsafeBufferPointer<Float>) -> (event: String, pcm: UnsafeRawBufferPointer) {
         precondition(samples.count <= maxSamples, "chunk larger than the encoder was sized for")
-        let count = samples.count
-        if let base = samples.baseAddress { PCM16.encode(base, count: count, into: pcm) }
-        let bytes = UnsafeRawBufferPointer(start: pcm, count: count * 2)
+        if let base = samples.baseAddress { PCM16.encode(base, count: samples.count, into: pcm) }
+        let bytes = UnsafeRawBufferPointer(start: pcm, count: samples.count * 2)
+        return (encode(pcm16: bytes), bytes)
+    }
+
+    /// The event carrying `pcm16`, little-endian PCM16 that is already what goes on the wire
+    /// (a 24 kHz mono 16-bit file): no float round trip.
+    public mutating func encode(pcm16 bytes: UnsafeRawBufferPointer) -> String {
+        precondition(bytes.count <= maxSamples * 2, "chunk larger than the encoder was sized for")
         var n = Self.prefix.count
         n += Base64.encode(bytes, into: json + n)
         (json + n).update(from: Self.suffix, count: Self.suffix.count)
         n += Self.suffix.count
-        let event = String(unsafeUninitializedCapacity: n) { out in
+        return String(unsafeUninitializedCapacity: n) { out in
             _ = out.initialize(fromContentsOf: UnsafeBufferPointer(start: json, count: n))
             return n
         }
-        return (event, bytes)
     }
 }

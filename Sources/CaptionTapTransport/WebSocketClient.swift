@@ -87,6 +87,17 @@ public final class WebSocketClient: @unchecked Sendable {
         if wasEmpty { wake() }
     }
 
+    /// Queues several text messages, in order, with at most one wake-up.
+    public func send(contentsOf texts: [String]) {
+        guard !texts.isEmpty else { return }
+        let wasEmpty = outgoing.withLock { queue -> Bool in
+            let empty = queue.isEmpty
+            queue.append(contentsOf: texts)
+            return empty
+        }
+        if wasEmpty { wake() }
+    }
+
     /// Closes with 1000 after the queued messages; `closed` follows.
     public func close() {
         closeRequested.store(true, ordering: .releasing)

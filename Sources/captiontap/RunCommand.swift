@@ -126,19 +126,33 @@ struct RunCommand: ParsableCommand {
 
         // A file read fast must neither outrun the socket by an hour of queued audio nor read past
         // the replay buffer while disconnected; live capture never waits.
+        // A file also hands its chunks over in runs of up to 16, waking the session worker once
+        // per run instead of once per chunk; live audio wakes it for every chunk.
         let throttle = input != nil
+        var unwoken = 0
         let pump = AudioPump(input: audioInput, chunk: chunk, logger: logger) { event, pcm in
             recorder?.write(pcm)
             if let events { events.write(Data((event + "\n").utf8)) }
             guard let transcription else { return }
-            transcription.audio(event: event, pcm: pcm)
-            while throttle && (transcription.backlog > 32 || !transcription.isStreaming)
+            transcription.audio(event: event, pcm: pcm, wake: !throttle)
+            guard throttle else { return }
+            unwoken += 1
+            if unwoken >= 16 {
+                transcription.wakeForAudio()
+                unwoken = 0
+            }
+            while (transcription.backlog > 32 || !transcription.isStreaming)
                 && !stop.isStopped && transcription.fatalOutcome == nil
             {
+                if unwoken > 0 {
+                    transcription.wakeForAudio()
+                    unwoken = 0
+                }
                 usleep(2_000)
             }
         }
         pump.run(maxSeconds: duration) { stop.isStopped || transcription?.fatalOutcome != nil }
+        transcription?.wakeForAudio()
         capture?.stop()
         recorder?.close()
         try events?.close()

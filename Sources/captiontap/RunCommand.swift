@@ -141,14 +141,17 @@ struct RunCommand: ParsableCommand {
                 transcription.wakeForAudio()
                 unwoken = 0
             }
+            // Up to 64 messages ahead of the socket; once there, wait until only 32 are left, so
+            // the pump and the worker run in bursts instead of a chunk per 2 ms.
+            guard transcription.backlog > 64 || !transcription.isStreaming else { return }
+            if unwoken > 0 {
+                transcription.wakeForAudio()
+                unwoken = 0
+            }
             while (transcription.backlog > 32 || !transcription.isStreaming)
                 && !stop.isStopped && transcription.fatalOutcome == nil
             {
-                if unwoken > 0 {
-                    transcription.wakeForAudio()
-                    unwoken = 0
-                }
-                usleep(2_000)
+                usleep(3_000)
             }
         }
         pump.run(maxSeconds: duration) { stop.isStopped || transcription?.fatalOutcome != nil }

@@ -8,15 +8,14 @@ public struct AppendEventEncoder: ~Copyable {
 
     public let maxSamples: Int
     private let pcm: UnsafeMutablePointer<UInt8>
+    /// The event's prefix, copied into each event's storage.
     private let json: UnsafeMutablePointer<UInt8>
-    private let jsonCapacity: Int
 
     public init(maxSamples: Int) {
         precondition(maxSamples > 0)
         self.maxSamples = maxSamples
         pcm = .allocate(capacity: maxSamples * 2)
-        jsonCapacity = Self.prefix.count + Base64.encodedLength(maxSamples * 2) + Self.suffix.count
-        json = .allocate(capacity: jsonCapacity)
+        json = .allocate(capacity: Self.prefix.count)
         json.update(from: Self.prefix, count: Self.prefix.count)
     }
 
@@ -37,13 +36,15 @@ public struct AppendEventEncoder: ~Copyable {
     /// (a 24 kHz mono 16-bit file): no float round trip.
     public mutating func encode(pcm16 bytes: UnsafeRawBufferPointer) -> String {
         precondition(bytes.count <= maxSamples * 2, "chunk larger than the encoder was sized for")
-        var n = Self.prefix.count
-        n += Base64.encode(bytes, into: json + n)
-        (json + n).update(from: Self.suffix, count: Self.suffix.count)
-        n += Self.suffix.count
-        return String(unsafeUninitializedCapacity: n) { out in
-            _ = out.initialize(fromContentsOf: UnsafeBufferPointer(start: json, count: n))
-            return n
+        // Straight into the String's own storage: no scratch buffer to copy from.
+        let length = Self.prefix.count + Base64.encodedLength(bytes.count) + Self.suffix.count
+        return String(unsafeUninitializedCapacity: length) { out in
+            let base = out.baseAddress!
+            base.initialize(from: json, count: Self.prefix.count)
+            var n = Self.prefix.count
+            n += Base64.encode(bytes, into: base + n)
+            (base + n).initialize(from: Self.suffix, count: Self.suffix.count)
+            return n + Self.suffix.count
         }
     }
 }

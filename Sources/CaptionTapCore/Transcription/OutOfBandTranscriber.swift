@@ -412,7 +412,7 @@ public final class OutOfBandTranscriber {
         var actions: [Action] = []
         while emitted < turns.count, turns[emitted].state == .final {
             let turn = turns[emitted]
-            let text = turn.text.trimmingCharacters(in: .whitespacesAndNewlines)
+            let text = Self.trimmingWhitespace(turn.text)
             var final = caption(turn, final: true)
             final.text = text
             actions.append(.caption(final))
@@ -423,6 +423,16 @@ public final class OutOfBandTranscriber {
             latencies.append(max(0, now - turn.committedAt))
         }
         return actions
+    }
+
+    /// `trimmingCharacters(in: .whitespacesAndNewlines)` without Foundation's NSString bridge:
+    /// that set (Unicode Z* plus U+0009–U+000D and U+0085) is exactly Unicode's White_Space.
+    static func trimmingWhitespace(_ text: String) -> String {
+        let scalars = text.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
+        if first == scalars.startIndex && last == scalars.index(before: scalars.endIndex) { return text }
+        return String(scalars[first...last])
     }
 
     // MARK: - End of input

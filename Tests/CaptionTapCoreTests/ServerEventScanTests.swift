@@ -59,3 +59,10 @@ import Testing
         #expect(event == .textDelta(responseID: "r", delta: "a\"b\\cé😀\n"))
     }
 }
+
+extension ServerEventScanTests {
+    @Test func actedOnListsAgree() {
+        #expect(Set(ServerEvent.actedOnBytes.map { "\($0)" }) == ServerEvent.actedOn)
+        #expect(ServerEvent.actedOnBytes.count == ServerEvent.actedOn.count)
+    }
+}

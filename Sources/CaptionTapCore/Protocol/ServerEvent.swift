@@ -51,12 +51,17 @@ public enum ServerEvent: Sendable, Equatable {
     /// encoding of a session.
     public static func parse(_ text: String) -> ServerEvent? {
         // Servers put `type` first; when they do, events captiontap ignores cost no parsing at all.
-        let leading = leadingType(text)
-        if let leading, !actedOn.contains(leading) { return .ignored(type: leading) }
+        var text = text
+        let leading = text.withUTF8 { bytes -> (type: String, actedOn: Bool)? in
+            guard let range = leadingTypeRange(bytes) else { return nil }
+            let type = UnsafeBufferPointer(rebasing: bytes[range])
+            return (String(decoding: type, as: UTF8.self), actedOnBytes.contains { type.equals($0) })
+        }
+        if let leading, !leading.actedOn { return .ignored(type: leading.type) }
         // The events captiontap acts on, deltas above all, are read by a scanner; anything it
         // does not accept (odd types, escaped keys, invalid JSON) goes to the decoder below.
         if let fast = scan(text) { return fast }
-        return decode(text, leadingType: leading)
+        return decode(text, leadingType: leading?.type)
     }
 
     /// The `JSONDecoder` reading of `text` (the reference the scanner must agree with).
@@ -142,6 +147,14 @@ public enum ServerEvent: Sendable, Equatable {
         }
     }
 
+    /// ``actedOn`` as bytes, compared without hashing a String per frame.
+    static let actedOnBytes: [StaticString] = [
+        "response.output_text.delta", "input_audio_buffer.speech_started", "input_audio_buffer.speech_stopped",
+        "input_audio_buffer.committed", "response.created", "response.done", "rate_limits.updated",
+        "response.output_text.done", "response.text.delta", "response.text.done", "session.created",
+        "session.updated", "error",
+    ]
+
     /// The event types ``parse(_:)`` decodes; everything else is `.ignored`.
     static let actedOn: Set<String> = [
         "session.created", "session.updated", "input_audio_buffer.speech_started",
@@ -153,13 +166,25 @@ public enum ServerEvent: Sendable, Equatable {
     /// `type` when the frame starts `{"type":"…"` (whitespace allowed); nil otherwise, and then
     /// the full decoder decides. Never trusted for anything but skipping.
     static func leadingType(_ text: String) -> String? {
-        var utf8 = text.utf8[...]
-        func skipSpace() { while let c = utf8.first, c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 { utf8 = utf8.dropFirst() } }
-        func expect(_ literal: String) -> Bool {
-            for byte in literal.utf8 {
-                guard utf8.first == byte else { return false }
-                utf8 = utf8.dropFirst()
-            }
+        var text = text
+        return text.withUTF8 { bytes in
+            leadingTypeRange(bytes).map { String(decoding: UnsafeBufferPointer(rebasing: bytes[$0]), as: UTF8.self) }
+        }
+    }
+
+    /// Where the leading `type` value's characters are, if the frame starts `{"type":"` and the
+    /// value has no escapes.
+    static func leadingTypeRange(_ bytes: UnsafeBufferPointer<UInt8>) -> Range<Int>? {
+        var i = 0
+        let n = bytes.count
+        func skipSpace() {
+            while i < n, bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x0D || bytes[i] == 0x09 { i += 1 }
+        }
+        func expect(_ literal: StaticString) -> Bool {
+            let count = literal.utf8CodeUnitCount
+            guard i + count <= n else { return false }
+            for k in 0..<count where bytes[i + k] != literal.utf8Start[k] { return false }
+            i += count
             return true
         }
         skipSpace()
@@ -170,8 +195,12 @@ public enum ServerEvent: Sendable, Equatable {
         guard expect(":") else { return nil }
         skipSpace()
         guard expect("\"") else { return nil }
-        guard let end = utf8.firstIndex(where: { $0 == 0x22 || $0 == 0x5C }), utf8[end] == 0x22 else { return nil }
-        return String(decoding: utf8[..<end], as: UTF8.self)
+        let start = i
+        while i < n, bytes[i] != 0x22 {
+            if bytes[i] == 0x5C { return nil }
+            i += 1
+        }
+        return i < n ? start..<i : nil
     }
 }
 

@@ -253,6 +253,18 @@ public final class RealtimeTranscription: @unchecked Sendable {
         }
     }
 
+    /// Whether the worker must wake for `event` now. Events that only update state (VAD
+    /// boundaries, the response id, the done text, rate limits) wait in the inbox, in order, for
+    /// the next wake-up: the next prompt event, the next audio run, or the 50 ms tick. Commits
+    /// (which send the request), deltas (partial captions), response.done (the final), the
+    /// end-of-input barrier and errors wake it at once.
+    static func isPrompt(_ event: ServerEvent) -> Bool {
+        switch event {
+        case .speechStarted, .speechStopped, .responseCreated, .textDone, .rateLimits, .ignored: false
+        default: true
+        }
+    }
+
     /// A text frame as a server event worth the worker's time; nil (logged) for frames that are
     /// not JSON events and for event types captiontap ignores. Touches no worker state: it runs
     /// on the connection's service thread, so ignored events never wake the worker.
@@ -324,7 +336,7 @@ public final class RealtimeTranscription: @unchecked Sendable {
         let client = WebSocketClient(endpoint: options.endpoint, headers: headers) { [weak self] event in
             guard let self else { return }
             if case .text(let text) = event {
-                if let parsed = parse(text) { enqueue(.server(epoch: epoch, event: parsed)) }
+                if let parsed = parse(text) { enqueue(.server(epoch: epoch, event: parsed), wake: Self.isPrompt(parsed)) }
             } else {
                 enqueue(.socket(epoch: epoch, event: event))
             }

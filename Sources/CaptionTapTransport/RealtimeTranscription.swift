@@ -18,6 +18,9 @@ public final class RealtimeTranscription: @unchecked Sendable {
         public var backoffCapSeconds: Double = 10
         /// Give up if no session has opened this long after start (unreachable server, wrong URL).
         public var connectTimeoutSeconds: Double = 30
+        /// Whether anything shows partial captions: if not, deltas don't wake the worker (they
+        /// are still handled, in order, before the final).
+        public var promptPartials = true
 
         public init(endpoint: WebSocketEndpoint, apiKey: String?, transcriber: OutOfBandTranscriber.Config) {
             self.endpoint = endpoint
@@ -256,11 +259,12 @@ public final class RealtimeTranscription: @unchecked Sendable {
     /// Whether the worker must wake for `event` now. Events that only update state (VAD
     /// boundaries, the response id, the done text, rate limits) wait in the inbox, in order, for
     /// the next wake-up: the next prompt event, the next audio run, or the 50 ms tick. Commits
-    /// (which send the request), deltas (partial captions), response.done (the final), the
-    /// end-of-input barrier and errors wake it at once.
-    static func isPrompt(_ event: ServerEvent) -> Bool {
+    /// (which send the request), deltas (partial captions, when something shows them),
+    /// response.done (the final), the end-of-input barrier and errors wake it at once.
+    static func isPrompt(_ event: ServerEvent, partials: Bool) -> Bool {
         switch event {
         case .speechStarted, .speechStopped, .responseCreated, .textDone, .rateLimits, .ignored: false
+        case .textDelta: partials
         default: true
         }
     }
@@ -336,7 +340,9 @@ public final class RealtimeTranscription: @unchecked Sendable {
         let client = WebSocketClient(endpoint: options.endpoint, headers: headers) { [weak self] event in
             guard let self else { return }
             if case .text(let text) = event {
-                if let parsed = parse(text) { enqueue(.server(epoch: epoch, event: parsed), wake: Self.isPrompt(parsed)) }
+                if let parsed = parse(text) {
+                    enqueue(.server(epoch: epoch, event: parsed), wake: Self.isPrompt(parsed, partials: options.promptPartials))
+                }
             } else {
                 enqueue(.socket(epoch: epoch, event: event))
             }

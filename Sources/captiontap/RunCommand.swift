@@ -84,6 +84,7 @@ struct RunCommand: ParsableCommand {
             var options = RealtimeTranscription.Options(endpoint: endpoint, apiKey: key, transcriber: config)
             options.rotateAfterSeconds = session.sessionMaxMinutes * 60
             options.connectTimeoutSeconds = session.drainTimeout
+            options.promptPartials = sinks.contains { $0.showsPartials }
             let captionSinks = sinks
             transcriptionSetup = RealtimeTranscription(options: options, logger: logger) { caption in
                 for sink in captionSinks { sink.caption(caption) }

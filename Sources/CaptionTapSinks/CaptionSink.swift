@@ -10,4 +10,11 @@ public protocol CaptionSink: AnyObject {
     func caption(_ caption: Caption)
     /// Flushes and releases resources; called once at exit.
     func close()
+    /// Whether partials change what this sink shows. When no sink's do, the session handles
+    /// deltas lazily (they don't wake its worker). Defaults to true.
+    var showsPartials: Bool { get }
+}
+
+extension CaptionSink {
+    public var showsPartials: Bool { true }
 }

@@ -62,6 +62,8 @@ public final class FIFOSink: CaptionSink {
         if fd >= 0 { PosixIO.closeFile(fd) }
     }
 
+    public var showsPartials: Bool { false }
+
     public func caption(_ caption: Caption) {
         guard caption.isFinal else { return }
         if format == .text && CaptionFormat.singleLine(caption.text).isEmpty { return }  // no blank lines

@@ -74,6 +74,8 @@ public final class StdoutSink: CaptionSink {
         self.isTerminal = isTerminal ?? (isatty(fileDescriptor) == 1)
     }
 
+    public var showsPartials: Bool { format == .jsonl ? includePartials : isTerminal }
+
     public func caption(_ caption: Caption) {
         switch format {
         case .jsonl:

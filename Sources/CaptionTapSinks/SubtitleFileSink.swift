@@ -71,6 +71,8 @@ public final class SubtitleFileSink: CaptionSink {
         if fd >= 0 { PosixIO.closeFile(fd) }
     }
 
+    public var showsPartials: Bool { false }
+
     public func caption(_ caption: Caption) {
         guard caption.isFinal, fd >= 0 else { return }
         let text = CaptionFormat.singleLine(caption.text)

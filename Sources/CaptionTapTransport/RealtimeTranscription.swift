@@ -18,6 +18,9 @@ public final class RealtimeTranscription: @unchecked Sendable {
         public var backoffCapSeconds: Double = 10
         /// Give up if no session has opened this long after start (unreachable server, wrong URL).
         public var connectTimeoutSeconds: Double = 30
+        /// Whether anything shows partial captions: if not, deltas don't wake the worker (they
+        /// are still handled, in order, before the final).
+        public var promptPartials = true
 
         public init(endpoint: WebSocketEndpoint, apiKey: String?, transcriber: OutOfBandTranscriber.Config) {
             self.endpoint = endpoint
@@ -37,13 +40,21 @@ public final class RealtimeTranscription: @unchecked Sendable {
     private enum Input {
         case audio(event: String, pcm: [UInt8])
         case socket(epoch: Int, event: WebSocketClient.Event)
+        /// A text frame already parsed on the connection's thread.
+        case server(epoch: Int, event: ServerEvent)
         case finish
     }
 
     private let options: Options
     private let logger: Logger
     private let onCaption: (Caption) -> Void
-    private let inbox = Mutex<[Input]>([])
+    private struct Inbox {
+        var items: [Input] = []
+        /// Items were added since the last signal without one (audio with `wake: false`).
+        var unsignalled = false
+    }
+
+    private let inbox = Mutex(Inbox())
     private let wakeup = DispatchSemaphore(value: 0)
     private let pendingAudio = Atomic<Int>(0)
     private let queuedOnSockets = Atomic<Int>(0)
@@ -66,6 +77,8 @@ public final class RealtimeTranscription: @unchecked Sendable {
     private var everOpened = false
     private var lastFailure = ""
     private var worker: Thread?
+    /// Sends of the current batch, in order, grouped by session.
+    private var staged: [(epoch: Int, texts: [String])] = []
 
     public init(options: Options, logger: Logger, onCaption: @escaping (Caption) -> Void) {
         self.options = options
@@ -83,9 +96,23 @@ public final class RealtimeTranscription: @unchecked Sendable {
     }
 
     /// Audio ready to stream: the append event and the PCM it carries. Never blocks.
-    public func audio(event: String, pcm: UnsafeRawBufferPointer) {
+    ///
+    /// With `wake: false` the worker is not woken for it: a caller that has more audio at hand
+    /// right away (a file read fast) hands over a run of chunks and then calls ``wakeForAudio()``,
+    /// so the worker wakes once per run instead of once per chunk. (The worker also looks at
+    /// its inbox on its own every 50 ms.)
+    public func audio(event: String, pcm: UnsafeRawBufferPointer, wake: Bool = true) {
         pendingAudio.add(1, ordering: .relaxed)
-        enqueue(.audio(event: event, pcm: Array(pcm)))
+        enqueue(.audio(event: event, pcm: Array(pcm)), wake: wake)
+    }
+
+    /// Wakes the worker for audio handed over with `wake: false`.
+    public func wakeForAudio() {
+        let signal = inbox.withLock { inbox -> Bool in
+            defer { inbox.unsignalled = false }
+            return inbox.unsignalled
+        }
+        if signal { wakeup.signal() }
     }
 
     /// Messages not yet on the wire: lets a file reader slow down instead of buffering an hour.
@@ -113,13 +140,19 @@ public final class RealtimeTranscription: @unchecked Sendable {
 
     private var drainTimeout: Double = 30
 
-    private func enqueue(_ input: Input) {
-        // The worker drains the whole inbox per wake-up: one signal per batch is enough.
-        let wasEmpty = inbox.withLock { items -> Bool in
-            items.append(input)
-            return items.count == 1
+    private func enqueue(_ input: Input, wake: Bool = true) {
+        // The worker drains the whole inbox per wake-up: one signal per batch is enough, given
+        // when the inbox turns non-empty, or later for audio that was enqueued without one.
+        let signal = inbox.withLock { inbox -> Bool in
+            inbox.items.append(input)
+            if !wake {
+                inbox.unsignalled = true
+                return false
+            }
+            defer { inbox.unsignalled = false }
+            return inbox.items.count == 1 || inbox.unsignalled
         }
-        if wasEmpty { wakeup.signal() }
+        if signal { wakeup.signal() }
     }
 
     // MARK: - Worker
@@ -129,15 +162,17 @@ public final class RealtimeTranscription: @unchecked Sendable {
     private func run() {
         defer { finishedSignal.signal() }
         connectNext()
+        var batch: [Input] = []
         while true {
             _ = wakeup.wait(timeout: .now() + 0.05)
-            let batch = inbox.withLock { items -> [Input] in
-                let taken = items
-                items.removeAll(keepingCapacity: true)
-                return taken
+            batch.removeAll(keepingCapacity: true)
+            inbox.withLock { inbox in
+                swap(&inbox.items, &batch)
+                inbox.unsignalled = false
             }
             for input in batch { process(input) }
             perform(transcriber.tick(now: now))
+            flushSends()
             superviseConnections()
             queuedOnSockets.store(clients.values.reduce(0) { $0 + $1.queuedMessages }, ordering: .relaxed)
             sessionLive.store(transcriber.liveSession != nil, ordering: .relaxed)
@@ -168,9 +203,11 @@ public final class RealtimeTranscription: @unchecked Sendable {
         case .audio(let event, let pcm):
             pendingAudio.subtract(1, ordering: .relaxed)
             let epoch = pcm.withUnsafeBytes { transcriber.audioCaptured($0) }
-            if let epoch { clients[epoch]?.send(event) }
+            if let epoch { send(event, epoch: epoch) }
         case .socket(let epoch, let event):
             socketEvent(event, epoch: epoch)
+        case .server(let epoch, let event):
+            serverEvent(event, epoch: epoch)
         case .finish:
             finishing = true
             drainDeadline = now + drainTimeout
@@ -189,28 +226,7 @@ public final class RealtimeTranscription: @unchecked Sendable {
             perform(transcriber.startSession(epoch: epoch, rotation: rotation))
             rotating = false
         case .text(let text):
-            guard let parsed = ServerEvent.parse(text) else {
-                logger.debug("ignored a non-JSON text frame (\(text.utf8.count) bytes)")
-                return
-            }
-            if case .ignored(let type) = parsed {
-                logger.trace("ignored event \(type)")
-            }
-            if case .sessionUpdated = parsed { reconnectAttempt = 0 }
-            if case .error(let error) = parsed {
-                if error.isAuthentication {
-                    fail("the server refused the API key (\(error.code ?? error.type)): check OPENAI_API_KEY or --api-key-file")
-                    return
-                }
-                if error.isSessionExpired && epoch == transcriber.liveSession {
-                    logger.info("session \(epoch) reached its maximum length; starting a new one")
-                    rotateNow()
-                }
-            }
-            perform(transcriber.handle(parsed, epoch: epoch, now: now))
-            if transcriber.canClose(epoch: epoch) {
-                clients[epoch]?.close()
-            }
+            if let parsed = parse(text) { serverEvent(parsed, epoch: epoch) }
         case .closed(let info):
             clients.removeValue(forKey: epoch)
             let wasConnecting = connecting == epoch
@@ -224,6 +240,7 @@ public final class RealtimeTranscription: @unchecked Sendable {
             transcriber.sessionLost(epoch: epoch)
             if !wasLive && !wasConnecting && transcriber.needsReplay, let live = transcriber.liveSession {
                 // A rotated-away session died owing transcripts: replay them in a fresh session.
+                flushSends()
                 clients[live]?.close()
                 transcriber.sessionLost(epoch: live)
             }
@@ -236,6 +253,53 @@ public final class RealtimeTranscription: @unchecked Sendable {
             } else {
                 logger.debug("rotated session \(epoch) closed")
             }
+        }
+    }
+
+    /// Whether the worker must wake for `event` now. Events that only update state (VAD
+    /// boundaries, the response id, the done text, rate limits) wait in the inbox, in order, for
+    /// the next wake-up: the next prompt event, the next audio run, or the 50 ms tick. Commits
+    /// (which send the request), deltas (partial captions, when something shows them),
+    /// response.done (the final), the end-of-input barrier and errors wake it at once.
+    static func isPrompt(_ event: ServerEvent, partials: Bool) -> Bool {
+        switch event {
+        case .speechStarted, .speechStopped, .responseCreated, .textDone, .rateLimits, .ignored: false
+        case .textDelta: partials
+        default: true
+        }
+    }
+
+    /// A text frame as a server event worth the worker's time; nil (logged) for frames that are
+    /// not JSON events and for event types captiontap ignores. Touches no worker state: it runs
+    /// on the connection's service thread, so ignored events never wake the worker.
+    private func parse(_ text: String) -> ServerEvent? {
+        guard let parsed = ServerEvent.parse(text) else {
+            logger.debug("ignored a non-JSON text frame (\(text.utf8.count) bytes)")
+            return nil
+        }
+        if case .ignored(let type) = parsed {
+            logger.trace("ignored event \(type)")
+            return nil
+        }
+        return parsed
+    }
+
+    private func serverEvent(_ parsed: ServerEvent, epoch: Int) {
+        if case .sessionUpdated = parsed { reconnectAttempt = 0 }
+        if case .error(let error) = parsed {
+            if error.isAuthentication {
+                fail("the server refused the API key (\(error.code ?? error.type)): check OPENAI_API_KEY or --api-key-file")
+                return
+            }
+            if error.isSessionExpired && epoch == transcriber.liveSession {
+                logger.info("session \(epoch) reached its maximum length; starting a new one")
+                rotateNow()
+            }
+        }
+        perform(transcriber.handle(parsed, epoch: epoch, now: now))
+        if transcriber.canClose(epoch: epoch) {
+            flushSends()
+            clients[epoch]?.close()
         }
     }
 
@@ -274,7 +338,14 @@ public final class RealtimeTranscription: @unchecked Sendable {
         var headers: [(String, String)] = []
         if let key = options.apiKey { headers.append(("Authorization", "Bearer \(key)")) }
         let client = WebSocketClient(endpoint: options.endpoint, headers: headers) { [weak self] event in
-            self?.enqueue(.socket(epoch: epoch, event: event))
+            guard let self else { return }
+            if case .text(let text) = event {
+                if let parsed = parse(text) {
+                    enqueue(.server(epoch: epoch, event: parsed), wake: Self.isPrompt(parsed, partials: options.promptPartials))
+                }
+            } else {
+                enqueue(.socket(epoch: epoch, event: event))
+            }
         }
         clients[epoch] = client
         connecting = epoch
@@ -285,7 +356,7 @@ public final class RealtimeTranscription: @unchecked Sendable {
         for action in actions {
             switch action {
             case .send(let epoch, let text):
-                clients[epoch]?.send(text)
+                send(text, epoch: epoch)
             case .caption(let caption):
                 onCaption(caption)
             case .warning(let message):
@@ -294,7 +365,24 @@ public final class RealtimeTranscription: @unchecked Sendable {
         }
     }
 
+    /// Messages for a session, handed to its client at the end of the worker's batch (or
+    /// before a close): one hand-off, and at most one wake-up of its service thread, per batch.
+    private func send(_ text: String, epoch: Int) {
+        if staged.isEmpty || staged[staged.count - 1].epoch != epoch {
+            staged.append((epoch, [text]))
+        } else {
+            staged[staged.count - 1].texts.append(text)
+        }
+    }
+
+    private func flushSends() {
+        guard !staged.isEmpty else { return }
+        for (epoch, texts) in staged { clients[epoch]?.send(contentsOf: texts) }
+        staged.removeAll(keepingCapacity: true)
+    }
+
     private func closeAll() {
+        flushSends()
         let all = Array(clients.values)
         for client in all { client.close() }
         for client in all { _ = client.waitUntilFinished(timeout: 2) }

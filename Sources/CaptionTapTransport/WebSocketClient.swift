@@ -1,3 +1,4 @@
+import CaptionTapCore
 import CWebSockets
 import Foundation
 import Synchronization
@@ -40,10 +41,13 @@ public final class WebSocketClient: @unchecked Sendable {
 
     // Service-thread state.
     private var wsi: OpaquePointer?
-    /// Messages taken from `outgoing` in one swap, sent from `sendIndex` on; and the reused frame.
+    /// Messages taken from `outgoing` in one swap, sent from `sendIndex` on.
     private var sending: [String] = []
     private var sendIndex = 0
-    private var frame: [UInt8] = []
+    /// Frames waiting for one `lws_write`, behind lws's LWS_PRE bytes.
+    private var batch = UnsafeMutableRawPointer.allocate(byteCount: WebSocketClient.batchBytes + 4096, alignment: 16)
+    private var batchCapacity = WebSocketClient.batchBytes + 4096
+    private var maskingKeys = MaskingKeys()
     private var receiving: [UInt8] = []
     private var receivingBinary = false
     private var peerCloseCode: Int?
@@ -54,6 +58,8 @@ public final class WebSocketClient: @unchecked Sendable {
 
     /// Messages queued but not yet handed to lws (for back-pressure decisions by the caller).
     public var queuedMessages: Int { outgoing.withLock { $0.count } + pendingInSwap.load(ordering: .relaxed) }
+
+    deinit { batch.deallocate() }
 
     public init(endpoint: WebSocketEndpoint, headers: [(String, String)], onEvent: @escaping @Sendable (Event) -> Void) {
         self.endpoint = endpoint
@@ -77,6 +83,17 @@ public final class WebSocketClient: @unchecked Sendable {
         let wasEmpty = outgoing.withLock { queue -> Bool in
             queue.append(text)
             return queue.count == 1
+        }
+        if wasEmpty { wake() }
+    }
+
+    /// Queues several text messages, in order, with at most one wake-up.
+    public func send(contentsOf texts: [String]) {
+        guard !texts.isEmpty else { return }
+        let wasEmpty = outgoing.withLock { queue -> Bool in
+            let empty = queue.isEmpty
+            queue.append(contentsOf: texts)
+            return empty
         }
         if wasEmpty { wake() }
     }
@@ -194,45 +211,25 @@ public final class WebSocketClient: @unchecked Sendable {
             onEvent(.open)
             lws_callback_on_writable(wsi)
         case LWS_CALLBACK_CLIENT_RECEIVE:
+            let complete = lws_is_final_fragment(wsi) != 0 && lws_remaining_packet_payload(wsi) == 0
+            if receiving.isEmpty && complete {
+                // The usual case: the whole message in one callback, straight into its String.
+                if lws_frame_is_binary(wsi) == 0 {
+                    let bytes = UnsafeRawBufferPointer(start: input, count: input == nil ? 0 : length)
+                    onEvent(.text(String(decoding: bytes, as: UTF8.self)))
+                }
+                return 0
+            }
             if receiving.isEmpty { receivingBinary = lws_frame_is_binary(wsi) != 0 }
             if let input, length > 0 {
                 receiving.append(contentsOf: UnsafeRawBufferPointer(start: input, count: length))
             }
-            if lws_is_final_fragment(wsi) != 0 && lws_remaining_packet_payload(wsi) == 0 {
-                let message = receiving
+            if complete {
+                if !receivingBinary { onEvent(.text(String(decoding: receiving, as: UTF8.self))) }
                 receiving.removeAll(keepingCapacity: true)
-                if !receivingBinary { onEvent(.text(String(decoding: message, as: UTF8.self))) }
             }
         case LWS_CALLBACK_CLIENT_WRITEABLE:
-            if sendIndex == sending.count {
-                // Take everything queued in one swap: O(1) under the lock, however long the queue.
-                sending.removeAll(keepingCapacity: true)
-                sendIndex = 0
-                outgoing.withLock { swap(&$0, &sending) }
-            }
-            guard sendIndex < sending.count else {
-                if closeRequested.load(ordering: .acquiring) {
-                    lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, nil, 0)
-                    return -1
-                }
-                return 0
-            }
-            let next = sending[sendIndex]
-            sending[sendIndex] = ""
-            sendIndex += 1
-            pendingInSwap.store(sending.count - sendIndex, ordering: .relaxed)
-            // lws wants LWS_PRE writable bytes in front of the payload; one buffer serves every frame.
-            frame.removeAll(keepingCapacity: true)
-            frame.append(contentsOf: repeatElement(0, count: ct_lws_pre()))
-            frame.append(contentsOf: next.utf8)
-            let count = frame.count - ct_lws_pre()
-            let written = frame.withUnsafeMutableBufferPointer { buf in
-                lws_write(wsi, buf.baseAddress! + ct_lws_pre(), count, LWS_WRITE_TEXT)
-            }
-            if written < count { return -1 }
-            if sendIndex < sending.count || !outgoing.withLock({ $0.isEmpty }) || closeRequested.load(ordering: .acquiring) {
-                lws_callback_on_writable(wsi)
-            }
+            return writeQueued(wsi)
         case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
             if let connection = self.wsi, opened { lws_callback_on_writable(connection) }
             if closeRequested.load(ordering: .acquiring) && !opened && !done {
@@ -257,6 +254,71 @@ public final class WebSocketClient: @unchecked Sendable {
         return 0
     }
 
+    /// Bytes of frames handed to lws in one write, and per WRITEABLE callback (then lws gets to
+    /// read the socket before the next callback).
+    private static let batchBytes = 64 << 10
+    private static let callbackBytes = 1 << 20
+
+    /// Frames and masks queued messages and writes them, many frames per `lws_write`. lws
+    /// takes each write whole: what the socket does not accept it keeps and sends first, and it
+    /// calls WRITEABLE again only once that is out, so frames never interleave.
+    private func writeQueued(_ wsi: OpaquePointer?) -> Int32 {
+        let pre = ct_lws_pre()
+        var budget = Self.callbackBytes
+        while budget > 0 && lws_partial_buffered(wsi) == 0 {
+            var used = 0
+            while used < Self.batchBytes, let message = nextMessage() {
+                var text = message
+                text.withUTF8 { payload in
+                    reserveBatch(pre + used + WebSocketFrame.frameLength(payload: payload.count))
+                    used += WebSocketFrame.writeMaskedText(UnsafeRawBufferPointer(payload), key: maskingKeys.next(),
+                                                           into: batch + pre + used)
+                }
+            }
+            if used == 0 { break }
+            // LWS_WRITE_RAW: the bytes are complete frames; lws only sends (or buffers) them.
+            let written = lws_write(wsi, batch.assumingMemoryBound(to: UInt8.self) + pre, used, LWS_WRITE_HTTP)
+            if written < used { return -1 }
+            budget -= used
+        }
+        let more = sendIndex < sending.count || !outgoing.withLock { $0.isEmpty }
+        if !more && lws_partial_buffered(wsi) == 0 && closeRequested.load(ordering: .acquiring) {
+            lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, nil, 0)
+            return -1
+        }
+        if more || closeRequested.load(ordering: .acquiring) { lws_callback_on_writable(wsi) }
+        return 0
+    }
+
+    /// The next queued message, taking the whole queue in one swap when the taken batch is used up.
+    private func nextMessage() -> String? {
+        if sendIndex == sending.count {
+            // O(1) under the lock, however long the queue.
+            sending.removeAll(keepingCapacity: true)
+            sendIndex = 0
+            outgoing.withLock { swap(&$0, &sending) }
+        }
+        guard sendIndex < sending.count else {
+            pendingInSwap.store(0, ordering: .relaxed)
+            return nil
+        }
+        let next = sending[sendIndex]
+        sending[sendIndex] = ""
+        sendIndex += 1
+        pendingInSwap.store(sending.count - sendIndex, ordering: .relaxed)
+        return next
+    }
+
+    private func reserveBatch(_ bytes: Int) {
+        guard bytes > batchCapacity else { return }
+        let capacity = max(bytes, 2 * batchCapacity)
+        let grown = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        grown.copyMemory(from: batch, byteCount: batchCapacity)
+        batch.deallocate()
+        batch = grown
+        batchCapacity = capacity
+    }
+
     /// lws reports a refused upgrade as text; pull the HTTP status out of it.
     static func httpStatus(in text: String, wsi: OpaquePointer?) -> Int? {
         if let wsi {
@@ -276,4 +338,35 @@ private func webSocketClientCallback(
     guard let context = lws_get_context(wsi), let owner = lws_context_user(context) else { return 0 }
     let client = Unmanaged<WebSocketClient>.fromOpaque(owner).takeUnretainedValue()
     return client.handle(wsi, reason, input, length)
+}
+
+/// Masking keys from the kernel's CSPRNG (RFC 6455 §5.3 asks for a strong source of entropy),
+/// fetched 512 at a time instead of one read per frame.
+struct MaskingKeys {
+    private var keys = [UInt32](repeating: 0, count: 512)
+    private var index = 512
+
+    mutating func next() -> UInt32 {
+        if index == keys.count {
+            keys.withUnsafeMutableBytes { raw in
+                var filled = 0
+                while filled < raw.count {
+                    let n = ct_getrandom(raw.baseAddress! + filled, raw.count - filled)
+                    if n > 0 {
+                        filled += n
+                    } else if n < 0 && errno != EINTR {
+                        // No getrandom (very old kernel): the stdlib's generator.
+                        var generator = SystemRandomNumberGenerator()
+                        for i in stride(from: filled, to: raw.count, by: 1) {
+                            raw[i] = UInt8.random(in: 0...255, using: &generator)
+                        }
+                        filled = raw.count
+                    }
+                }
+            }
+            index = 0
+        }
+        defer { index += 1 }
+        return keys[index]
+    }
 }

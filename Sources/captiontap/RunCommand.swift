@@ -160,7 +160,7 @@ struct RunCommand: ParsableCommand {
                 source: sourceDescription, backend: backend.name,
                 showCost: embedded == nil, connected: { [streamState] in streamState.value?.isStreaming ?? false })
             status = statusLine
-            transcriptionSetup = try makeTranscription(backend, logger: logger) { [streamState] caption in
+            transcriptionSetup = try makeTranscription(backend, logger: logger, sinks: captionSinks) { [streamState] caption in
                 for sink in captionSinks { sink.caption(caption) }
                 guard let statusLine, caption.isFinal else { return }
                 // On a live timeline the audio's end is `endMs` after streaming began.
@@ -212,23 +212,40 @@ struct RunCommand: ParsableCommand {
 
         // A file read fast must neither outrun the socket by an hour of queued audio nor read past
         // the replay buffer while disconnected; live capture never waits.
+        // A file also hands its chunks over in runs of up to 16, waking the session worker once
+        // per run instead of once per chunk; live audio wakes it for every chunk.
         let throttle = input != nil
+        var unwoken = 0
         let pump = AudioPump(input: audioInput, chunk: chunk, logger: logger) { event, pcm in
             recorder?.write(pcm)
             if let status { status.audio(rms: Self.rms(pcm)) }
             if let events { events.write(Data((event + "\n").utf8)) }
             guard let transcription else { return }
-            transcription.audio(event: event, pcm: pcm)
-            while throttle && (transcription.backlog > 32 || !transcription.isStreaming)
+            transcription.audio(event: event, pcm: pcm, wake: !throttle)
+            guard throttle else { return }
+            unwoken += 1
+            if unwoken >= 16 {
+                transcription.wakeForAudio()
+                unwoken = 0
+            }
+            // Up to 64 messages ahead of the socket; once there, wait until only 32 are left, so
+            // the pump and the worker run in bursts instead of a chunk per 2 ms.
+            guard transcription.backlog > 64 || !transcription.isStreaming else { return }
+            if unwoken > 0 {
+                transcription.wakeForAudio()
+                unwoken = 0
+            }
+            while (transcription.backlog > 32 || !transcription.isStreaming)
                 && !stop.isStopped && transcription.fatalOutcome == nil
             {
-                usleep(2_000)
+                usleep(3_000)
             }
         }
         logger.debug("streaming audio")
         streamState.started = Date()
         status?.start()
         pump.run(maxSeconds: duration) { stop.isStopped || transcription?.fatalOutcome != nil }
+        transcription?.wakeForAudio()
         capture?.stop()
         jack?.stop()
         recorder?.close()
@@ -339,12 +356,15 @@ extension RunCommand {
         return Backend(endpoint: WebSocketEndpoint(server.url)!, key: nil, embedded: server)
     }
 
-    func makeTranscription(_ backend: Backend, logger: Logger, onCaption: @escaping (Caption) -> Void) throws(CLIError) -> RealtimeTranscription {
+    func makeTranscription(_ backend: Backend, logger: Logger, sinks: [CaptionSink],
+                           onCaption: @escaping (Caption) -> Void) throws(CLIError) -> RealtimeTranscription {
         var config = OutOfBandTranscriber.Config(session: try session.sessionConfig())
         config.replayLimitSeconds = 120
         var options = RealtimeTranscription.Options(endpoint: backend.endpoint, apiKey: backend.key, transcriber: config)
         options.rotateAfterSeconds = session.sessionMaxMinutes * 60
         options.connectTimeoutSeconds = session.drainTimeout
+        // Deltas only need prompt handling when something shows partials.
+        options.promptPartials = sinks.contains { $0.showsPartials }
         return RealtimeTranscription(options: options, logger: logger, onCaption: onCaption)
     }
 

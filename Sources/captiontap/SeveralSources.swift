@@ -41,7 +41,7 @@ extension RunCommand {
             sinks += shared.map { LabelledSink($0, label: source.label) as CaptionSink }
             let captionSinks = sinks
             let prices = session
-            let transcription = try makeTranscription(backend, logger: logger) { caption in
+            let transcription = try makeTranscription(backend, logger: logger, sinks: captionSinks) { caption in
                 for sink in captionSinks { sink.caption(caption) }
                 if caption.isFinal { status?.caption(caption, cost: caption.usage.map(prices.cost), delaySeconds: nil) }
             }
@@ -125,6 +125,8 @@ final class LabelledSink: CaptionSink, @unchecked Sendable {
         }
         Self.lock.withLock { inner.caption(labelled) }
     }
+
+    var showsPartials: Bool { inner.showsPartials }
 
     /// The shared sink is closed once, by its owner.
     func close() {}

@@ -15,6 +15,10 @@ public final class AudioFileReader {
     /// Frames in the file at its own rate.
     public let inputFrames: Int64
 
+    /// Whether the file holds exactly what captiontap streams, 24 kHz mono 16-bit PCM: then
+    /// ``readPCM16(into:)`` hands the samples over as they are, without the float round trip.
+    public let isPCM16At24kMono: Bool
+
     private var file: OpaquePointer?
     private var resampler: soxr_t?
     private let blockFrames = 4096
@@ -39,6 +43,8 @@ public final class AudioFileReader {
         inputRate = Int(info.samplerate)
         inputChannels = Int(info.channels)
         inputFrames = info.frames
+        isPCM16At24kMono = info.format & Int32(SF_FORMAT_SUBMASK) == Int32(SF_FORMAT_PCM_16)
+            && info.samplerate == Int32(PCM16.sampleRate) && info.channels == 1
         interleaved = [Float](repeating: 0, count: blockFrames * Int(info.channels))
         mono = [Float](repeating: 0, count: blockFrames)
         if inputRate != PCM16.sampleRate {
@@ -77,6 +83,21 @@ public final class AudioFileReader {
             }
             if finished { break }
             refill()
+        }
+        return written
+    }
+
+    /// Fills `destination` with up to its count of samples, straight from the file; returns 0 only
+    /// at the end. Only for ``isPCM16At24kMono`` files, and not mixed with ``read(into:)``.
+    /// The samples equal what ``read(into:)`` then `PCM16.encode` give, bit for bit.
+    public func readPCM16(into destination: UnsafeMutableBufferPointer<Int16>) -> Int {
+        precondition(isPCM16At24kMono, "readPCM16 needs a 24 kHz mono 16-bit PCM file")
+        guard let base = destination.baseAddress else { return 0 }
+        var written = 0
+        while written < destination.count && !finished {
+            let n = Int(max(0, sf_read_short(file, base + written, Int64(destination.count - written))))
+            if n == 0 { finished = true }
+            written += n
         }
         return written
     }

@@ -8,15 +8,14 @@ public struct AppendEventEncoder: ~Copyable {
 
     public let maxSamples: Int
     private let pcm: UnsafeMutablePointer<UInt8>
+    /// The event's prefix, copied into each event's storage.
     private let json: UnsafeMutablePointer<UInt8>
-    private let jsonCapacity: Int
 
     public init(maxSamples: Int) {
         precondition(maxSamples > 0)
         self.maxSamples = maxSamples
         pcm = .allocate(capacity: maxSamples * 2)
-        jsonCapacity = Self.prefix.count + Base64.encodedLength(maxSamples * 2) + Self.suffix.count
-        json = .allocate(capacity: jsonCapacity)
+        json = .allocate(capacity: Self.prefix.count)
         json.update(from: Self.prefix, count: Self.prefix.count)
     }
 
@@ -28,17 +27,24 @@ public struct AppendEventEncoder: ~Copyable {
     /// The encoded event for one chunk, plus the exact PCM16 bytes it carries (valid until the next call).
     public mutating func encode(_ samples: UnsafeBufferPointer<Float>) -> (event: String, pcm: UnsafeRawBufferPointer) {
         precondition(samples.count <= maxSamples, "chunk larger than the encoder was sized for")
-        let count = samples.count
-        if let base = samples.baseAddress { PCM16.encode(base, count: count, into: pcm) }
-        let bytes = UnsafeRawBufferPointer(start: pcm, count: count * 2)
-        var n = Self.prefix.count
-        n += Base64.encode(bytes, into: json + n)
-        (json + n).update(from: Self.suffix, count: Self.suffix.count)
-        n += Self.suffix.count
-        let event = String(unsafeUninitializedCapacity: n) { out in
-            _ = out.initialize(fromContentsOf: UnsafeBufferPointer(start: json, count: n))
-            return n
+        if let base = samples.baseAddress { PCM16.encode(base, count: samples.count, into: pcm) }
+        let bytes = UnsafeRawBufferPointer(start: pcm, count: samples.count * 2)
+        return (encode(pcm16: bytes), bytes)
+    }
+
+    /// The event carrying `pcm16`, little-endian PCM16 that is already what goes on the wire
+    /// (a 24 kHz mono 16-bit file): no float round trip.
+    public mutating func encode(pcm16 bytes: UnsafeRawBufferPointer) -> String {
+        precondition(bytes.count <= maxSamples * 2, "chunk larger than the encoder was sized for")
+        // Straight into the String's own storage: no scratch buffer to copy from.
+        let length = Self.prefix.count + Base64.encodedLength(bytes.count) + Self.suffix.count
+        return String(unsafeUninitializedCapacity: length) { out in
+            let base = out.baseAddress!
+            base.initialize(from: json, count: Self.prefix.count)
+            var n = Self.prefix.count
+            n += Base64.encode(bytes, into: base + n)
+            (base + n).initialize(from: Self.suffix, count: Self.suffix.count)
+            return n + Self.suffix.count
         }
-        return (event, bytes)
     }
 }

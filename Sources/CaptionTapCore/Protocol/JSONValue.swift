@@ -83,6 +83,12 @@ public enum JSONValue: Sendable, Equatable {
     /// passes through as UTF-8 so captions stay readable.
     public static func writeString(_ s: String, into out: inout String) {
         out += "\""
+        if !needsEscaping(s) {
+            // The common case (instructions, ids, captions): the text as it is, in one append.
+            out += s
+            out += "\""
+            return
+        }
         for scalar in s.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
@@ -99,6 +105,20 @@ public enum JSONValue: Sendable, Equatable {
             }
         }
         out += "\""
+    }
+
+    /// Whether `s` holds a quote, backslash, control character or U+2028/U+2029 (E2 80 A8/A9).
+    private static func needsEscaping(_ s: String) -> Bool {
+        var s = s
+        return s.withUTF8 { bytes in
+            for (i, b) in bytes.enumerated() {
+                if b < 0x20 || b == 0x22 || b == 0x5C { return true }
+                if b == 0xE2 && i + 2 < bytes.count && bytes[i + 1] == 0x80 && (bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9) {
+                    return true
+                }
+            }
+            return false
+        }
     }
 }
 

@@ -88,10 +88,10 @@ public final class OutOfBandTranscriber {
     private var updatesSeen: [Int: Int] = [:]
     private var barrier: (epoch: Int, count: Int)?
 
-    // Audio history (PCM16 LE bytes) for replay: `history[historyHead...]` holds absolute
-    // samples `historyStartSample ..< totalSamples`.
-    private var history: [UInt8] = []
-    private var historyHead = 0
+    // Audio history (PCM16 LE bytes) for replay: a ring of `replayLimitSeconds` of audio that
+    // holds absolute samples `historyStartSample ..< totalSamples`, sample `s` at byte
+    // `(2 * s) % history.count`. Fixed size: appending never moves or reallocates it.
+    private let history: UnsafeMutableRawBufferPointer
     private var historyStartSample = 0
     /// Every sample captured in this run.
     public private(set) var totalSamples = 0
@@ -104,7 +104,10 @@ public final class OutOfBandTranscriber {
 
     public init(config: Config) {
         self.config = config
+        history = .allocate(byteCount: max(0, config.replayLimitSeconds) * PCM16.sampleRate * 2, alignment: 16)
     }
+
+    deinit { history.deallocate() }
 
     /// Turns not yet emitted. Finals leave in order, so everything before `emitted` is done and
     /// the hot paths (every server event, every tick) only look at this short tail.
@@ -115,24 +118,38 @@ public final class OutOfBandTranscriber {
     /// Records captured audio (one append event's PCM) and says whether to send that event to
     /// the live session now. Audio that is not sent stays in the history for replay.
     public func audioCaptured(_ pcm: UnsafeRawBufferPointer) -> Int? {
-        history.append(contentsOf: pcm)
-        totalSamples += pcm.count / 2
-        trimHistory()
+        let samples = pcm.count / 2
+        if history.count > 0 {
+            // Only the newest `history.count` bytes can survive; write them, wrapping at the end.
+            let keep = min(samples * 2, history.count)
+            var source = pcm.baseAddress! + (samples * 2 - keep)
+            var at = ((totalSamples + samples) * 2 - keep) % history.count
+            var left = keep
+            while left > 0 {
+                let n = min(left, history.count - at)
+                (history.baseAddress! + at).copyMemory(from: source, byteCount: n)
+                source += n
+                left -= n
+                at = 0
+            }
+        }
+        totalSamples += samples
+        historyStartSample = max(historyStartSample, totalSamples - history.count / 2)
         guard let live = liveEpoch else { return nil }
-        epochSentSamples[live, default: 0] += pcm.count / 2
-        samplesSent += pcm.count / 2
+        epochSentSamples[live, default: 0] += samples
+        samplesSent += samples
         return live
     }
 
-    private func trimHistory() {
-        let keepSamples = config.replayLimitSeconds * PCM16.sampleRate
-        let excess = (totalSamples - historyStartSample) - keepSamples
-        guard excess > 0 else { return }
-        historyHead += excess * 2
-        historyStartSample += excess
-        if historyHead > 1 << 22 {
-            history.removeFirst(historyHead)
-            historyHead = 0
+    /// Copies `count` samples of history from absolute sample `sample` on into `out`.
+    private func readHistory(from sample: Int, count: Int, into out: UnsafeMutableRawPointer) {
+        var at = (sample * 2) % history.count
+        var done = 0
+        while done < count * 2 {
+            let n = min(count * 2 - done, history.count - at)
+            (out + done).copyMemory(from: history.baseAddress! + at, byteCount: n)
+            done += n
+            at = 0
         }
     }
 
@@ -186,17 +203,12 @@ public final class OutOfBandTranscriber {
         var actions: [Action] = []
         var encoder = AppendEventEncoder(maxSamples: 2400)
         var position = sample
-        var floats = [Float](repeating: 0, count: 2400)
+        let pcm = UnsafeMutableRawPointer.allocate(byteCount: 2400 * 2, alignment: 16)
+        defer { pcm.deallocate() }
         while position < totalSamples {
             let n = min(2400, totalSamples - position)
-            let byteOffset = historyHead + (position - historyStartSample) * 2
-            history.withUnsafeBytes { raw in
-                floats.withUnsafeMutableBufferPointer { out in
-                    _ = PCM16.decode(UnsafeRawBufferPointer(rebasing: raw[byteOffset..<(byteOffset + n * 2)]), into: out.baseAddress!)
-                }
-            }
-            let event = floats.withUnsafeBufferPointer { encoder.encode(UnsafeBufferPointer(rebasing: $0[0..<n])).event }
-            actions.append(.send(epoch: epoch, text: event))
+            readHistory(from: position, count: n, into: pcm)
+            actions.append(.send(epoch: epoch, text: encoder.encode(pcm16: UnsafeRawBufferPointer(start: pcm, count: n * 2))))
             position += n
         }
         epochSentSamples[epoch, default: 0] += totalSamples - sample
@@ -412,7 +424,7 @@ public final class OutOfBandTranscriber {
         var actions: [Action] = []
         while emitted < turns.count, turns[emitted].state == .final {
             let turn = turns[emitted]
-            let text = turn.text.trimmingCharacters(in: .whitespacesAndNewlines)
+            let text = Self.trimmingWhitespace(turn.text)
             var final = caption(turn, final: true)
             final.text = text
             actions.append(.caption(final))
@@ -423,6 +435,16 @@ public final class OutOfBandTranscriber {
             latencies.append(max(0, now - turn.committedAt))
         }
         return actions
+    }
+
+    /// `trimmingCharacters(in: .whitespacesAndNewlines)` without Foundation's NSString bridge:
+    /// that set (Unicode Z* plus U+0009–U+000D and U+0085) is exactly Unicode's White_Space.
+    static func trimmingWhitespace(_ text: String) -> String {
+        let scalars = text.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
+        if first == scalars.startIndex && last == scalars.index(before: scalars.endIndex) { return text }
+        return String(scalars[first...last])
     }
 
     // MARK: - End of input

@@ -35,7 +35,7 @@ public final class WebSocketClient: @unchecked Sendable {
     private let closeRequested = Atomic<Bool>(false)
     /// Messages the service thread has taken from `outgoing` but not yet written.
     private let pendingInSwap = Atomic<Int>(0)
-    private let contextPointer = Atomic<UInt>(0)
+    private let slot = LWSContextSlot()
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
 
@@ -109,29 +109,16 @@ public final class WebSocketClient: @unchecked Sendable {
         finished.wait(timeout: .now() + timeout) == .success
     }
 
-    private func wake() {
-        let raw = contextPointer.load(ordering: .acquiring)
-        if raw != 0, let context = OpaquePointer(bitPattern: raw) { lws_cancel_service(context) }
-    }
+    private func wake() { slot.wake() }
 
     // MARK: - Service thread
 
     private func serviceLoop() {
         defer { finished.signal() }
-        // lws would log to stderr with its own format; captiontap reports failures itself.
-        lws_set_log_level(0, nil)
-        var protocols = [
-            lws_protocols(name: strdup("captiontap-client"), callback: webSocketClientCallback,
-                          per_session_data_size: 0, rx_buffer_size: 65536, id: 0, user: nil, tx_packet_size: 0),
-            lws_protocols(),
-        ]
-        defer { free(UnsafeMutableRawPointer(mutating: protocols[0].name)) }
         // The system CA bundle, or OpenSSL's usual SSL_CERT_FILE override (private CAs, tests).
         let caFile = ProcessInfo.processInfo.environment["SSL_CERT_FILE"] ?? "/etc/ssl/certs/ca-certificates.crt"
-        let context: OpaquePointer? = protocols.withUnsafeMutableBufferPointer { table in
-            var info = lws_context_creation_info()
+        let context = slot.create(protocolName: "captiontap-client", callback: webSocketClientCallback) { info in
             info.port = CONTEXT_PORT_NO_LISTEN
-            info.protocols = UnsafePointer(table.baseAddress)
             // TLS setup (and parsing the system CA bundle) only for wss://: it costs ~0.1 s of CPU.
             info.options = endpoint.secure ? UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT) : 0
             info.user = Unmanaged.passUnretained(self).toOpaque()
@@ -145,11 +132,8 @@ public final class WebSocketClient: @unchecked Sendable {
             deliverClose(CloseInfo(wasOpen: false, code: nil, message: "could not create a libwebsockets context", httpStatus: nil))
             return
         }
-        contextPointer.store(UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(context))), ordering: .releasing)
-        defer {
-            contextPointer.store(0, ordering: .releasing)
-            lws_context_destroy(context)
-        }
+        slot.publish(context)
+        defer { slot.destroy(context) }
 
         let connected: Bool = endpoint.host.withCString { host in
             endpoint.path.withCString { path in

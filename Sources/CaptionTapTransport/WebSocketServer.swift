@@ -76,7 +76,7 @@ public final class WebSocketServer: @unchecked Sendable {
     private let droppedCount = Atomic<Int>(0)
     private let inbox = Mutex<[@Sendable () -> Void]>([])
     private let stopRequested = Atomic<Bool>(false)
-    private let contextPointer = Atomic<UInt>(0)
+    private let slot = LWSContextSlot()
     private let started = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
     private var boundPort = 0
@@ -159,46 +159,33 @@ public final class WebSocketServer: @unchecked Sendable {
         finished.wait()
     }
 
-    private func wake() {
-        let raw = contextPointer.load(ordering: .acquiring)
-        if raw != 0, let context = OpaquePointer(bitPattern: raw) { lws_cancel_service(context) }
-    }
+    private func wake() { slot.wake() }
 
     // MARK: - Service thread
 
     private func serviceLoop() {
         defer { finished.signal() }
-        lws_set_log_level(0, nil)
-        var protocols = [
-            lws_protocols(name: strdup("realtime"), callback: webSocketServerCallback,
-                          per_session_data_size: 0, rx_buffer_size: 65536, id: 0, user: nil, tx_packet_size: 0),
-            lws_protocols(),
-        ]
-        defer { free(UnsafeMutableRawPointer(mutating: protocols[0].name)) }
-        let context: OpaquePointer? = protocols.withUnsafeMutableBufferPointer { table in
+        let context = slot.create(protocolName: "realtime", callback: webSocketServerCallback) { info in
             options.host.withCString { host in
-                var info = lws_context_creation_info()
                 info.port = Int32(options.port)
                 info.iface = host
-                info.protocols = UnsafePointer(table.baseAddress)
                 info.user = Unmanaged.passUnretained(self).toOpaque()
                 info.fd_limit_per_thread = 64
                 return lws_create_context(&info)
             }
         }
         guard let context, let vhost = lws_get_vhost_by_name(context, "default") else {
-            if let context { lws_context_destroy(context) }
+            if let context { slot.destroy(context) }
             started.signal()
             return
         }
         boundPort = Int(lws_get_vhost_listen_port(vhost))
-        contextPointer.store(UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(context))), ordering: .releasing)
+        slot.publish(context)
         started.signal()
         while !stopRequested.load(ordering: .acquiring) {
             if lws_service(context, 0) < 0 { break }
         }
-        contextPointer.store(0, ordering: .releasing)
-        lws_context_destroy(context)
+        slot.destroy(context)
         for connection in byID.values { onEvent(.closed(connection.id)) }
         byID.removeAll()
         connections.removeAll()

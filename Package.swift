@@ -5,20 +5,20 @@ import PackageDescription
 // The embedded offline recognizer (sherpa-onnx + Moonshine + Silero) is built in only when
 // scripts/setup-recognizer.sh has installed its wheels; without them captiontap still builds and
 // runs against a Realtime server, and `doctor` says how to add it.
-let recognizerLib = Context.packageDirectory + "/vendor/recognizer/wheels/sherpa_onnx/lib"
-let hasRecognizer = FileManager.default.fileExists(
-    atPath: Context.packageDirectory + "/vendor/recognizer/wheels/sherpa_onnx/include/sherpa-onnx/c-api/c-api.h")
+let recognizerInclude = Context.packageDirectory + "/vendor/recognizer/wheels/sherpa_onnx/include"
+let hasRecognizer = FileManager.default.fileExists(atPath: recognizerInclude + "/sherpa-onnx/c-api/c-api.h")
 let recognizerTargets: [Target] = hasRecognizer ? [
-    .systemLibrary(name: "CSherpaOnnx"),
+    // The C API's types from the installed wheel's header; its functions through dlopen, so the
+    // recognizer's libraries are loaded only when the embedded backend starts.
+    .target(
+        name: "CSherpaLoader",
+        cSettings: [.unsafeFlags(["-I", recognizerInclude])],
+        linkerSettings: [.linkedLibrary("dl")]
+    ),
     .target(
         name: "CaptionTapRecognizer",
-        dependencies: ["CaptionTapCore", "CaptionTapServer", "CSherpaOnnx", "CSoxr"],
-        linkerSettings: [.unsafeFlags([
-            "-L", recognizerLib,
-            // Found next to the installed binary first (install.sh), then in the build tree.
-            "-Xlinker", "-rpath", "-Xlinker", "$ORIGIN/../lib/captiontap/recognizer/wheels/sherpa_onnx/lib",
-            "-Xlinker", "-rpath", "-Xlinker", recognizerLib,
-        ])]
+        dependencies: ["CaptionTapCore", "CaptionTapServer", "CSherpaLoader", "CSoxr"],
+        swiftSettings: [.unsafeFlags(["-Xcc", "-I", "-Xcc", recognizerInclude])]
     ),
 ] : []
 let recognizerDependency: [Target.Dependency] = hasRecognizer ? ["CaptionTapRecognizer"] : []

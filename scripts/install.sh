@@ -33,7 +33,7 @@ mkdir -p "$root/share/captiontap"
 cp -r conf "$root/share/captiontap/"
 install -D -m 644 conf/captiontap.conf "$root/share/pipewire/captiontap.conf"
 # The embedded recognizer, when this build has it: the runtime files only (libraries, models,
-# tokens), where the binary's rpath and recognizer search look first.
+# tokens), where the binary's recognizer search looks first (the library is loaded with dlopen).
 rec=vendor/recognizer
 if [ -f "$rec/tokens.txt" ]; then
     dest=$root/lib/captiontap/recognizer

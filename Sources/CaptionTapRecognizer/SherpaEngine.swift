@@ -1,7 +1,8 @@
-import CSherpaOnnx
+import CSherpaLoader
 import CaptionTapCore
 import CaptionTapServer
 import Foundation
+import Synchronization
 
 /// Moonshine base-en through sherpa-onnx's offline recognizer, and Silero VAD through its voice
 /// activity detector (../shared/DESIGN.md: the embedded backend).
@@ -17,14 +18,33 @@ public final class SherpaEngine: SpeechEngine, @unchecked Sendable {
 
     public enum LoadError: Error, CustomStringConvertible {
         case recognizer(String)
+        case library(String)
         public var description: String {
             switch self {
             case .recognizer(let dir): "sherpa-onnx could not load the Moonshine models in \(dir); reinstall them with \(RecognizerFiles.setupCommand)"
+            case .library(let message): "cannot load the sherpa-onnx library (\(message)); reinstall it with \(RecognizerFiles.setupCommand)"
             }
         }
     }
 
+    /// The library is loaded once per process, the first time an engine is made.
+    private static let loaded = Mutex<String?>(nil)
+
+    private static func load(_ library: String) throws(LoadError) {
+        let failure: String? = loaded.withLock { path in
+            if let path { return path == library ? nil : "already loaded from \(path)" }
+            var message = [CChar](repeating: 0, count: 512)
+            guard ct_sherpa_load(library, &message, message.count) == 0 else {
+                return String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            }
+            path = library
+            return nil
+        }
+        if let failure { throw .library(failure) }
+    }
+
     public init(files: RecognizerFiles) throws(LoadError) {
+        try Self.load(files.library)
         self.files = files
         name = "moonshine-base-en \(files.precision.rawValue) (sherpa-onnx)"
         var config = SherpaOnnxOfflineRecognizerConfig()
@@ -41,7 +61,7 @@ public final class SherpaEngine: SpeechEngine, @unchecked Sendable {
                             config.model_config.num_threads = 1
                             config.model_config.provider = cpu
                             config.decoding_method = greedy
-                            return SherpaOnnxCreateOfflineRecognizer(&config)
+                            return ct_SherpaOnnxCreateOfflineRecognizer(&config)
                         }
                     }
                 }
@@ -51,7 +71,7 @@ public final class SherpaEngine: SpeechEngine, @unchecked Sendable {
         recognizer = made
     }
 
-    deinit { SherpaOnnxDestroyOfflineRecognizer(recognizer) }
+    deinit { ct_SherpaOnnxDestroyOfflineRecognizer(recognizer) }
 
     public func makeFrontEnd() throws -> SpeechFrontEnd {
         try SileroFrontEnd(model: files.vad)
@@ -59,20 +79,20 @@ public final class SherpaEngine: SpeechEngine, @unchecked Sendable {
 
     public func transcribe(_ samples: [Float]) -> String {
         let r = recognizer
-        guard let stream = SherpaOnnxCreateOfflineStream(r) else { return "" }
-        defer { SherpaOnnxDestroyOfflineStream(stream) }
+        guard let stream = ct_SherpaOnnxCreateOfflineStream(r) else { return "" }
+        defer { ct_SherpaOnnxDestroyOfflineStream(stream) }
         samples.withUnsafeBufferPointer { buf in
-            SherpaOnnxAcceptWaveformOffline(stream, Int32(Self.sampleRate), buf.baseAddress, Int32(buf.count))
+            ct_SherpaOnnxAcceptWaveformOffline(stream, Int32(Self.sampleRate), buf.baseAddress, Int32(buf.count))
         }
         // Moonshine garbles the last word of short clips that end soon after speech ("ask not" →
         // "As not." on jfk.wav); half a second of trailing silence fixes it and costs little.
         if samples.count < 5 * Self.sampleRate {
             let silence = [Float](repeating: 0, count: Self.sampleRate / 2)
-            SherpaOnnxAcceptWaveformOffline(stream, Int32(Self.sampleRate), silence, Int32(silence.count))
+            ct_SherpaOnnxAcceptWaveformOffline(stream, Int32(Self.sampleRate), silence, Int32(silence.count))
         }
-        SherpaOnnxDecodeOfflineStream(r, stream)
-        guard let result = SherpaOnnxGetOfflineStreamResult(stream) else { return "" }
-        defer { SherpaOnnxDestroyOfflineRecognizerResult(result) }
+        ct_SherpaOnnxDecodeOfflineStream(r, stream)
+        guard let result = ct_SherpaOnnxGetOfflineStreamResult(stream) else { return "" }
+        defer { ct_SherpaOnnxDestroyOfflineRecognizerResult(result) }
         guard let text = result.pointee.text else { return "" }
         return String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines)
     }

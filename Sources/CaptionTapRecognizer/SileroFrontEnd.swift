@@ -1,4 +1,4 @@
-import CSherpaOnnx
+import CSherpaLoader
 import CSoxr
 import CaptionTapCore
 import CaptionTapServer
@@ -38,12 +38,12 @@ final class SileroFrontEnd: SpeechFrontEnd {
     }
 
     deinit {
-        if let detector { SherpaOnnxDestroyVoiceActivityDetector(detector) }
+        if let detector { ct_SherpaOnnxDestroyVoiceActivityDetector(detector) }
         if let resampler { soxr_delete(resampler) }
     }
 
     private func rebuildDetector() {
-        if let detector { SherpaOnnxDestroyVoiceActivityDetector(detector) }
+        if let detector { ct_SherpaOnnxDestroyVoiceActivityDetector(detector) }
         var config = SherpaOnnxVadModelConfig()
         detector = model.withCString { path in
             "cpu".withCString { cpu in
@@ -56,7 +56,7 @@ final class SileroFrontEnd: SpeechFrontEnd {
                 config.sample_rate = Int32(SherpaEngine.sampleRate)
                 config.num_threads = 1
                 config.provider = cpu
-                return SherpaOnnxCreateVoiceActivityDetector(&config, 60)
+                return ct_SherpaOnnxCreateVoiceActivityDetector(&config, 60)
             }
         }
     }
@@ -75,12 +75,12 @@ final class SileroFrontEnd: SpeechFrontEnd {
         while pending.count - start >= Self.window {
             pending.withUnsafeBufferPointer { all in
                 let window = UnsafeBufferPointer(rebasing: all[start..<start + Self.window])
-                SherpaOnnxVoiceActivityDetectorAcceptWaveform(vad, window.baseAddress, Int32(Self.window))
-                let voiced = SherpaOnnxVoiceActivityDetectorDetected(vad) != 0
+                ct_SherpaOnnxVoiceActivityDetectorAcceptWaveform(vad, window.baseAddress, Int32(Self.window))
+                let voiced = ct_SherpaOnnxVoiceActivityDetectorDetected(vad) != 0
                 // Finished segments are kept by the detector until popped; the session has the audio.
-                while SherpaOnnxVoiceActivityDetectorEmpty(vad) == 0 {
-                    if let segment = SherpaOnnxVoiceActivityDetectorFront(vad) { SherpaOnnxDestroySpeechSegment(segment) }
-                    SherpaOnnxVoiceActivityDetectorPop(vad)
+                while ct_SherpaOnnxVoiceActivityDetectorEmpty(vad) == 0 {
+                    if let segment = ct_SherpaOnnxVoiceActivityDetectorFront(vad) { ct_SherpaOnnxDestroySpeechSegment(segment) }
+                    ct_SherpaOnnxVoiceActivityDetectorPop(vad)
                 }
                 emit(window, voiced)
             }

@@ -4,6 +4,7 @@ import Foundation
 ///
 ///     DIR/wheels/moonshine_cpp/models/base-en/{encoder_model.ort,decoder_model_merged.ort}
 ///     DIR/wheels/silero_vad/data/silero_vad.onnx
+///     DIR/wheels/sherpa_onnx/lib/{libsherpa-onnx-c-api.so,libonnxruntime.so}
 ///     DIR/tokens.txt
 ///     DIR/fp32/{encoder_model.onnx,decoder_model_merged.onnx}   (optional, --fold: ~3× faster)
 public struct RecognizerFiles: Sendable, Equatable {
@@ -21,6 +22,8 @@ public struct RecognizerFiles: Sendable, Equatable {
     public var decoder: String
     public var tokens: String
     public var vad: String
+    /// The sherpa-onnx C API library (loaded with dlopen; onnxruntime sits next to it).
+    public var library: String
     public var precision: Precision
 
     /// The command that installs what is missing.
@@ -57,7 +60,8 @@ public struct RecognizerFiles: Sendable, Equatable {
             let models = dir + "/wheels/moonshine_cpp/models/base-en"
             var files = RecognizerFiles(directory: dir, encoder: models + "/encoder_model.ort",
                                         decoder: models + "/decoder_model_merged.ort", tokens: dir + "/tokens.txt",
-                                        vad: dir + "/wheels/silero_vad/data/silero_vad.onnx", precision: .int8)
+                                        vad: dir + "/wheels/silero_vad/data/silero_vad.onnx",
+                                        library: dir + "/wheels/sherpa_onnx/lib/libsherpa-onnx-c-api.so", precision: .int8)
             let fp32 = (dir + "/fp32/encoder_model.onnx", dir + "/fp32/decoder_model_merged.onnx")
             let hasFP32 = fm.fileExists(atPath: fp32.0) && fm.fileExists(atPath: fp32.1)
             if precision == .fp32 || (precision == .auto && hasFP32) {
@@ -65,7 +69,7 @@ public struct RecognizerFiles: Sendable, Equatable {
                 files.decoder = fp32.1
                 files.precision = .fp32
             }
-            let required = [files.encoder, files.decoder, files.tokens, files.vad]
+            let required = [files.library, files.encoder, files.decoder, files.tokens, files.vad]
             if let absent = required.first(where: { !fm.fileExists(atPath: $0) }) {
                 // Name a file in a directory that exists: that install is the incomplete one.
                 if firstMissing == nil || fm.fileExists(atPath: dir) { firstMissing = absent }

@@ -14,8 +14,18 @@ struct CLIError: Error {
 
 /// Writes to stderr without going through the logger (for the final error line).
 enum Diagnostics {
+    /// One write(2), errors ignored: a reader that went away (`captiontap … 2>&1 | grep -q`) must
+    /// not kill the process. (FileHandle.write traps on EPIPE; SIGPIPE itself is ignored.)
+    static func write(to fd: Int32, _ text: String) {
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n > 0 { bytes = bytes.dropFirst(n) } else if n < 0 && errno == EINTR { continue } else { return }
+        }
+    }
+
     static func error(_ message: String) {
-        FileHandle.standardError.write(Data("captiontap: error: \(message)\n".utf8))
+        write(to: 2, "captiontap: error: \(message)\n")
     }
 }
 
@@ -63,6 +73,6 @@ struct StderrLogHandler: LogHandler {
         for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
             line += " \(key)=\(value)"
         }
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        Diagnostics.write(to: 2, line + "\n")
     }
 }

@@ -63,7 +63,7 @@ struct ServeCommand: ParsableCommand {
             throw CLIError.failure(error.description)
         }
         logger.info("serving \(server.url) with \(engine.name) and Silero VAD, up to \(maxSessions) sessions")
-        FileHandle.standardOutput.write(Data((server.url + "\n").utf8))
+        Diagnostics.write(to: 1, server.url + "\n")
 
         let stop = StopSignal()
         let signals = SignalHandling.install(stop: stop, logger: logger)

@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
 
+// A reader that goes away (`captiontap | head`, a FIFO reader) is an EPIPE on that write, never
+// the death of the process.
+signal(SIGPIPE, SIG_IGN)
+
 // Usage errors exit with 2 (argument-parser's own default is 64), every failure prints one line.
 let arguments = CaptionTapCommand.normalise(Array(CommandLine.arguments.dropFirst()))
 do {

@@ -8,6 +8,9 @@ import Synchronization
 /// ``send(_:)`` never blocks and never buffers for long: while OBS is not connected and
 /// identified the request is dropped and counted (a caption is only worth showing now), and
 /// when more than `maxQueued` messages wait for the socket (OBS stalled) new ones are dropped too.
+/// OBS runs requests on a thread pool, in any order, so captions go through an
+/// ``OBSRequestPacer``: one stream caption and one text update per source in flight at a time.
+/// After a reconnection the newest text of each source is sent again (a restarted OBS lost it).
 /// Responses are counted by kind; a 501 to `SendStreamCaption` ("output not running": OBS is not
 /// streaming) is expected and logged at debug only.
 ///
@@ -32,6 +35,8 @@ public final class OBSClient: @unchecked Sendable {
         public var dropped = 0
         /// Connections identified (the first, then every reconnection).
         public var connections = 0
+        /// Text updates replaced by a newer one while the previous was in flight (not an error).
+        public var superseded = 0
     }
 
     public enum StartOutcome: Sendable, Equatable {
@@ -49,7 +54,7 @@ public final class OBSClient: @unchecked Sendable {
     public let maxQueued: Int
     private let password: String?
     private let logger: Logger
-    private let state = Mutex(Shared())
+    private let state: Mutex<Shared>
     private let started = DispatchSemaphore(value: 0)
 
     private struct Shared {
@@ -64,6 +69,7 @@ public final class OBSClient: @unchecked Sendable {
         var reportedFailures: Set<String> = []
         /// Callers of ``request(_:timeout:)`` waiting for their answer, by request ID.
         var waiters: [String: @Sendable (OBSResponse) -> Void] = [:]
+        var pacer: OBSRequestPacer
         var statistics = Statistics()
     }
 
@@ -72,9 +78,17 @@ public final class OBSClient: @unchecked Sendable {
         self.password = password
         self.maxQueued = maxQueued
         self.logger = logger
+        self.state = Mutex(Shared(pacer: OBSRequestPacer(maxWaiting: maxQueued)))
     }
 
-    public var statistics: Statistics { state.withLock { $0.statistics } }
+    public var statistics: Statistics {
+        state.withLock { shared in
+            var statistics = shared.statistics
+            statistics.superseded = shared.pacer.superseded
+            statistics.dropped += shared.pacer.overflowed
+            return statistics
+        }
+    }
     public var isConnected: Bool { state.withLock { $0.connected } }
 
     /// Connects and waits up to `timeout` seconds for the first attempt's outcome. Unless the
@@ -92,14 +106,25 @@ public final class OBSClient: @unchecked Sendable {
     /// Queues `request` if OBS is connected and identified; otherwise drops and counts it. Never blocks.
     public func send(_ request: OBSRequest) {
         state.withLock { shared in
-            guard !shared.stopped, shared.connected, let client = shared.client,
-                  client.queuedMessages < maxQueued, let message = shared.session?.message(for: request)
-            else {
+            guard !shared.stopped, shared.connected else {
                 shared.statistics.dropped += 1
+                shared.pacer.remember(request)
                 return
             }
-            client.send(message.text)
+            if let now = shared.pacer.submit(request) { transmit(now, in: &shared) }
         }
+    }
+
+    /// Writes a request the pacer released; drops and counts it when the socket is backed up.
+    private func transmit(_ request: OBSRequest, in shared: inout Shared) {
+        guard let client = shared.client, client.queuedMessages < maxQueued,
+              let message = shared.session?.message(for: request)
+        else {
+            shared.statistics.dropped += 1
+            return
+        }
+        shared.pacer.sent(request, id: message.id)
+        client.send(message.text)
     }
 
     /// Sends `request` and waits up to `timeout` seconds for its answer (for `doctor`; captions use
@@ -135,13 +160,15 @@ public final class OBSClient: @unchecked Sendable {
     /// Waits up to `timeout` seconds for answers to the requests in flight, then closes for good.
     public func finish(timeout: Double) {
         let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline && state.withLock({ $0.connected && ($0.session?.outstanding ?? 0) > 0 }) {
+        while Date() < deadline
+            && state.withLock({ $0.connected && (($0.session?.outstanding ?? 0) > 0 || $0.pacer.waitingCount > 0) })
+        {
             Thread.sleep(forTimeInterval: 0.01)
         }
         let client = state.withLock { shared -> WebSocketClient? in
             shared.stopped = true
             shared.connected = false
-            shared.statistics.dropped += shared.session?.outstanding ?? 0
+            shared.statistics.dropped += (shared.session?.outstanding ?? 0) + shared.pacer.reset()
             shared.session = nil
             return shared.client
         }
@@ -194,9 +221,11 @@ public final class OBSClient: @unchecked Sendable {
                     started.signal()
                 } else {
                     logger.info("reconnected to OBS at \(endpoint) (obs-websocket \(version))")
+                    for request in shared.pacer.resubmitLatest() { transmit(request, in: &shared) }
                 }
                 shared.authFailureLogged = false
             case .response(let response):
+                if let next = shared.pacer.answered(id: response.requestID) { transmit(next, in: &shared) }
                 if let waiter = shared.waiters.removeValue(forKey: response.requestID) {
                     waiter(response)
                 } else {
@@ -236,7 +265,7 @@ public final class OBSClient: @unchecked Sendable {
             guard shared.generation == generation else { return nil }
             let wasConnected = shared.connected
             shared.connected = false
-            shared.statistics.dropped += shared.session?.outstanding ?? 0
+            shared.statistics.dropped += (shared.session?.outstanding ?? 0) + shared.pacer.reset()
             shared.session = nil
             shared.client = nil
             guard !shared.stopped else { return nil }

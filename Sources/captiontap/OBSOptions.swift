@@ -71,7 +71,10 @@ struct OBSOptions: ParsableArguments {
     /// The exit summary: what reached OBS and what did not.
     static func summary(_ s: OBSClient.Statistics, textSource: String?) -> String {
         var line = "OBS: \(s.streamCaptionsSent) stream captions sent, \(s.notStreaming) not streaming"
-        if textSource != nil { line += "; \(s.otherSucceeded) text source updates" }
+        if textSource != nil {
+            line += "; \(s.otherSucceeded) text source updates"
+            if s.superseded > 0 { line += " (\(s.superseded) skipped for newer text)" }
+        }
         if s.failed > 0 { line += "; \(s.failed) requests refused" }
         line += "; \(s.dropped) requests dropped while OBS was away"
         if s.connections == 2 { line += "; reconnected once" } else if s.connections > 2 { line += "; reconnected \(s.connections - 1) times" }

@@ -170,10 +170,32 @@ struct OBSTests {
         #expect(result.status == 0, "\(result.stderr)")
         #expect(status == 0, "\(stats)")
         #expect(finals(result.stdout) == Self.expected, "captions on stdout are unaffected")
-        #expect(try obs.text(of: "Captions") == Self.expected.suffix(2).joined(separator: "\n"))
+        #expect(try obs.text(of: "Captions") == Self.expected.suffix(2).joined(separator: "\n"), "\(result.stderr)")
         #expect(result.stderr.contains("OBS: 0 stream captions sent, 4 not streaming"), "\(result.stderr)")
         #expect(result.stderr.contains("is readable by group or others; run: chmod 600"))
         #expect(!result.stderr.contains(obs.password), "the password is never logged, even with --verbose")
+    }
+
+    /// obs-websocket runs requests on a thread pool, in any order: a burst of text updates (every
+    /// word of every turn) must still leave the source on the newest text, never an older one.
+    @Test func aBurstOfUpdatesLeavesTheTextSourceOnTheNewestCaptions() throws {
+        let obs = try HeadlessOBS()
+        let password = try passwordFile(obs.password)
+        let frequencies = (3...26).map { Double($0 * 100) }
+        let many = dir.appendingPathComponent("many.wav").path
+        try WAV.write24kMono(WAV.toneTurns(frequencies, seconds: 0.4, gap: 1.0), to: many)
+        let server = try FakeRealtimeServer()
+        let result = try Tools.captiontap(
+            ["run", "--input", many, "--url", server.url, "--obs", obs.url, "--obs-password-file", password,
+             "--obs-text-source", "Captions", "--obs-lines", "3"],
+            environment: environment)
+        _ = server.stop()
+        let expected = frequencies.map { "tone \(Int($0)) hertz" }
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(finals(result.stdout) == expected)
+        #expect(try obs.text(of: "Captions") == expected.suffix(3).joined(separator: "\n"), "\(result.stderr)")
+        #expect(result.stderr.contains("OBS: 0 stream captions sent, \(expected.count) not streaming"), "\(result.stderr)")
+        #expect(result.stderr.contains("; 0 requests dropped while OBS was away"), "\(result.stderr)")
     }
 
     @Test func streamCaptionsAreAcceptedWhileOBSStreams() throws {

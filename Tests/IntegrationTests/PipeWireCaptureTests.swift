@@ -214,8 +214,9 @@ struct PipeWireCaptureTests {
         let first = try #require(Signal.activeRange(samples))
         let tail = Array(samples[(first.lowerBound + 24_000)...])
         let second = try #require(Signal.activeRange(tail), "nothing captured after the restart")
-        #expect(abs(Signal.frequency(samples[first.lowerBound..<(first.lowerBound + 16_000)]) - 440) < 2)
-        #expect(abs(Signal.frequency(tail[second].dropFirst(2400).dropLast(2400)) - 880) < 2)
+        // Medians over 0.1 s windows: a dropout while CI is loaded is not what this test is about.
+        #expect(abs(Signal.medianFrequency(samples[(first.lowerBound + 2400)..<(first.lowerBound + 16_800)]) - 440) < 2)
+        #expect(abs(Signal.medianFrequency(tail[second].dropFirst(2400).dropLast(2400)) - 880) < 2)
     }
 
     /// The whole product path: PipeWire capture → ring → append events → WebSocket → OOB

@@ -40,6 +40,19 @@ public enum Signal {
     }
 
     /// First and one-past-last sample whose magnitude exceeds `threshold`.
+    /// The median of ``frequency(_:rate:)`` over consecutive `window`-sample windows: one
+    /// glitch (a dropout while the machine is loaded) spoils one window, not the estimate.
+    public static func medianFrequency(_ samples: ArraySlice<Float>, window: Int = 2400, rate: Double = 24_000) -> Double {
+        var estimates: [Double] = []
+        var start = samples.startIndex
+        while start + window <= samples.endIndex {
+            estimates.append(frequency(samples[start..<(start + window)], rate: rate))
+            start += window
+        }
+        guard !estimates.isEmpty else { return frequency(samples, rate: rate) }
+        return estimates.sorted()[estimates.count / 2]
+    }
+
     public static func activeRange(_ samples: [Float], threshold: Float = 0.05) -> Range<Int>? {
         guard let start = samples.firstIndex(where: { abs($0) > threshold }),
               let end = samples.lastIndex(where: { abs($0) > threshold })

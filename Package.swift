@@ -99,6 +99,17 @@ let package = Package(
         // Test support: counts heap calls made by the calling thread (interposes malloc & co).
         .target(name: "CMallocCounter", path: "Tests/Support/CMallocCounter"),
 
+        // Test support: captiontap's capture callbacks on a live PipeWire/JACK thread, each call
+        // counted for heap calls and timed (run by the integration tests).
+        .executableTarget(
+            name: "captiontap-rtprobe",
+            dependencies: [
+                "CaptionTapCore", "CaptionTapCapture", "CJack", "CMallocCounter",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/RTProbe"
+        ),
+
         // Test support: signal measurements, WAV helpers, running the built binary.
         .target(name: "TestSupport", dependencies: ["CaptionTapCapture", "CPipeWire"], path: "Tests/Support/TestSupport"),
 

@@ -283,6 +283,46 @@ struct PipeWireCaptureTests {
         #expect(abs(Signal.rmsDB(body) - Signal.rmsDB(WAV.tone(hz: 440, seconds: 1, amplitude: 0.5, padSeconds: 0)[...])) < 1)
     }
 
+    /// Runs captiontap-rtprobe (`launcher` + probe arguments) while a tone plays into the test
+    /// sink; returns its report.
+    private func liveCallbackReport(_ launcher: [String], _ arguments: [String]) throws -> [String: Int] {
+        let tone = file("probe-tone.wav")
+        try WAV.write24kMono(WAV.tone(hz: 440, seconds: 1.0, amplitude: 0.5), to: tone)
+        let command = launcher + [Tools.rtprobe] + arguments
+        let probe = try RunningProcess(command[0], Array(command.dropFirst()))
+        try #require(probe.waitForStderr("capturing"), "the probe did not start: \(probe.stderrSoFar)")
+        Thread.sleep(forTimeInterval: 0.3)
+        try playAndWait(tone)
+        let result = probe.wait(timeout: 30)
+        try #require(result.status == 0, "\(result.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        return try #require(object?.compactMapValues { $0 as? Int }, "\(result.stdout)")
+    }
+
+    /// The whole `process` callback (dequeue, copy, queue) on PipeWire's live data thread makes no
+    /// heap call; the same counter, on the same thread, sees the probe's own allocations.
+    @Test func theLivePipeWireCallbackMakesNoHeapCalls() throws {
+        let clean = try liveCallbackReport([], ["pipewire", "test-sink", "3"])
+        #expect(clean["calls", default: 0] >= 20, "\(clean)")
+        #expect(clean["frames", default: 0] >= 24_000, "a second of tone at least: \(clean)")
+        #expect(clean["heap_calls"] == 0, "\(clean)")
+        let check = try liveCallbackReport([], ["pipewire", "test-sink", "2", "--allocate"])
+        #expect(check["calls", default: 0] >= 20, "\(check)")
+        #expect(check["heap_calls", default: 0] >= check["calls", default: 0], "the counter sees the data thread: \(check)")
+    }
+
+    /// The same for the JACK process callback (jack_port_get_buffer and the copy), through
+    /// PipeWire's JACK layer.
+    @Test func theLiveJACKCallbackMakesNoHeapCalls() throws {
+        let clean = try liveCallbackReport(["pw-jack"], ["jack", "Test Sink:monitor_FL", "3"])
+        #expect(clean["calls", default: 0] >= 20, "\(clean)")
+        #expect(clean["frames", default: 0] >= 48_000, "a second of tone at the graph's 48 kHz at least: \(clean)")
+        #expect(clean["heap_calls"] == 0, "\(clean)")
+        let check = try liveCallbackReport(["pw-jack"], ["jack", "Test Sink:monitor_FL", "2", "--allocate"])
+        #expect(check["calls", default: 0] >= 20, "\(check)")
+        #expect(check["heap_calls", default: 0] >= check["calls", default: 0], "the counter sees the JACK thread: \(check)")
+    }
+
     @Test func jackErrorsNameTheFix() throws {
         let unknown = try Tools.run("pw-jack", [Tools.captiontap, "run", "--backend", "jack", "--jack-connect", "No Such:port", "--no-captions", "--record", "/dev/null"])
         #expect(unknown.status == 2)

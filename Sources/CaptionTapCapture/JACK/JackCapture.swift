@@ -14,9 +14,12 @@ public struct JackRTState {
 }
 
 public enum JackProcess {
+    /// The type of JACK's process callback; `data` points at a ``JackRTState``.
+    public typealias Callback = @convention(c) (jack_nframes_t, UnsafeMutableRawPointer?) -> Int32
+
     /// JACK's process callback: copy this period's samples into the ring and return. Same rules
     /// as PipeWire's `process`: no allocation, locks, syscalls, logging or retain/release.
-    public static let onProcess: @convention(c) (jack_nframes_t, UnsafeMutableRawPointer?) -> Int32 = { frames, data in
+    public static let onProcess: Callback = { frames, data in
         guard let data else { return 0 }
         let state = data.assumingMemoryBound(to: JackRTState.self)
         guard let port = state.pointee.port, let buffer = jack_port_get_buffer(port, frames) else { return 0 }
@@ -36,9 +39,14 @@ public final class JackCapture: @unchecked Sendable {
     private let logger: Logger
     private var client: OpaquePointer?
     private let state: UnsafeMutablePointer<JackRTState>
+    private let process: JackProcess.Callback
 
-    public init(ring: AudioRing, connectTo: [String], logger: Logger) {
+    /// `process` is always ``JackProcess/onProcess`` in captiontap; it is a parameter only so
+    /// `captiontap-rtprobe` can wrap it to count heap calls on the live JACK thread.
+    public init(ring: AudioRing, connectTo: [String], logger: Logger,
+                process: @escaping JackProcess.Callback = JackProcess.onProcess) {
         self.ring = ring
+        self.process = process
         self.connectTo = connectTo
         self.logger = logger
         state = .allocate(capacity: 1)
@@ -65,7 +73,7 @@ public final class JackCapture: @unchecked Sendable {
             throw .jack(call: "jack_port_register")
         }
         state.pointee.port = port
-        guard jack_set_process_callback(client, JackProcess.onProcess, UnsafeMutableRawPointer(state)) == 0 else {
+        guard jack_set_process_callback(client, process, UnsafeMutableRawPointer(state)) == 0 else {
             throw .jack(call: "jack_set_process_callback")
         }
         guard jack_activate(client) == 0 else { throw .jack(call: "jack_activate") }

@@ -19,8 +19,11 @@ public struct CaptureRTState {
 }
 
 public enum CaptureProcess {
+    /// The type of `pw_stream_events.process`; `data` points at a ``CaptureRTState``.
+    public typealias Callback = @convention(c) (UnsafeMutableRawPointer?) -> Void
+
     /// The `process` event: dequeue, copy into the ring, queue, return.
-    public static let onProcess: @convention(c) (UnsafeMutableRawPointer?) -> Void = { data in
+    public static let onProcess: Callback = { data in
         guard let data else { return }
         let state = data.assumingMemoryBound(to: CaptureRTState.self)
         guard let stream = state.pointee.stream, let buffer = pw_stream_dequeue_buffer(stream) else { return }

@@ -29,7 +29,10 @@ public final class PipeWireCapture: @unchecked Sendable {
     private var supervisor: Thread?
     private let supervisorDone = DispatchSemaphore(value: 0)
 
-    public init(target: CaptureTarget, ring: AudioRing, logger: Logger) {
+    /// `process` is always ``CaptureProcess/onProcess`` in captiontap; it is a parameter only so
+    /// `captiontap-rtprobe` can wrap it to count heap calls on the live data thread.
+    public init(target: CaptureTarget, ring: AudioRing, logger: Logger,
+                process: @escaping CaptureProcess.Callback = CaptureProcess.onProcess) {
         self.target = target
         self.ring = ring
         self.logger = logger
@@ -39,7 +42,7 @@ public final class PipeWireCapture: @unchecked Sendable {
         controlHook.initialize(to: spa_hook())
         var rt = pw_stream_events()
         rt.version = UInt32(PW_VERSION_STREAM_EVENTS)
-        rt.process = CaptureProcess.onProcess
+        rt.process = process
         rtEvents.initialize(to: rt)
         var control = pw_stream_events()
         control.version = UInt32(PW_VERSION_STREAM_EVENTS)

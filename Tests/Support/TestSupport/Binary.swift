@@ -126,6 +126,9 @@ public enum Tools {
 
     public static var captiontap: String { productsDirectory.appendingPathComponent("captiontap").path }
 
+    /// The real-time probe (Tests/RTProbe): captiontap's capture callbacks on a live data thread.
+    public static var rtprobe: String { productsDirectory.appendingPathComponent("captiontap-rtprobe").path }
+
     /// Runs `captiontap ARGS` to completion.
     public static func captiontap(_ arguments: [String], environment: [String: String]? = nil, timeout: Double = 60) throws -> RunResult {
         try RunningProcess(captiontap, arguments, environment: environment).wait(timeout: timeout)

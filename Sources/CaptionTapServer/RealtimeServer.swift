@@ -91,10 +91,24 @@ public final class RealtimeServer: @unchecked Sendable {
             guard let session = sessions[id] else { return }
             perform(session.receiveBinary(), for: id)
         case .closed(let id):
-            if sessions.removeValue(forKey: id) != nil {
-                decoder.cancelAll(connection: id)
-                logger.info("session \(id) closed, \(sessions.count) open")
-            }
+            close(id)
+        }
+    }
+
+    /// Forgets a closed connection's session and checks that it was really freed: once the map
+    /// lets go, nothing may hold it (decode results find sessions by ID), so a session still
+    /// alive here is a leak of it, its audio and its native VAD, and is reported.
+    private func close(_ id: Int) {
+        weak var released: RealtimeServerSession?
+        do {
+            guard let session = sessions.removeValue(forKey: id) else { return }
+            released = session
+        }
+        decoder.cancelAll(connection: id)
+        if released == nil {
+            logger.info("session \(id) closed and freed, \(sessions.count) open")
+        } else {
+            logger.warning("session \(id) closed but is still referenced (a leak; please report it), \(sessions.count) open")
         }
     }
 

@@ -23,6 +23,41 @@ enum EmbeddedBackendBench {
         #endif
         try latency(binary: binary, precision: "auto")
         if CommandLine.arguments.contains("--int8-latency") { try latency(binary: binary, precision: "int8") }
+        try churn(binary: binary)
+    }
+
+    /// serve's resident memory as clients keep vanishing mid-turn: after a warm-up of 10 and after
+    /// 100 more. A leak of sessions (their audio, their native VAD) grows it by the session count.
+    static func churn(binary: String) throws {
+        guard let python = FakeRealtimeServer.python else {
+            print("serve churn: skipped (set CAPTIONTAP_PYTHON to the venv of Tests/RealtimeServer/setup-venv.sh)")
+            return
+        }
+        let script = Tools.repositoryRoot.appendingPathComponent("Tests/RealtimeServer/sdk_conformance.py").path
+        let serve = try RunningProcess(binary, ["serve", "--port", "0", "--max-sessions", "1"])
+        var url: String?
+        while url == nil && serve.isRunning {
+            url = serve.stdoutSoFar.split(separator: "\n").first.map(String.init)
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        guard let url else { return }
+        func residentMiB() -> Double {
+            let status = (try? String(contentsOfFile: "/proc/\(serve.pid)/status", encoding: .utf8)) ?? ""
+            let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+            return (Double(line.split(separator: " ").dropFirst().first ?? "") ?? 0) / 1024
+        }
+        var sessions = 0
+        var rows: [String] = []
+        for batch in [10, 100] {
+            _ = try RunningProcess(python, [script, "--url", url, "--churn", String(batch), "--input", fixture("jfk.wav")]).wait(timeout: 600)
+            sessions += batch + 1
+            Thread.sleep(forTimeInterval: 1)  // cancelled decodes finish
+            rows.append(String(format: "%d sessions: %.1f MiB", sessions, residentMiB()))
+        }
+        serve.interrupt()
+        let result = serve.wait(timeout: 20)
+        let freed = result.stderr.components(separatedBy: "closed and freed").count - 1
+        print("serve RSS while clients vanish mid-turn (jfk, 1 s each): " + rows.joined(separator: ", ") + "; \(freed) of \(sessions) sessions freed")
     }
 
     #if canImport(CaptionTapRecognizer)

@@ -124,7 +124,10 @@ struct EmbeddedBackendTests {
         let served = serve.stop()
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("\"created\": 7"), "\(result.stdout)")
-        #expect(served.stderr.contains("session 7 closed, 0 open"), "\(served.stderr)")
+        #expect(served.stderr.contains("session 7 closed and freed, 0 open"), "\(served.stderr)")
+        // Every session object (its audio, its native VAD) was freed when its client vanished.
+        #expect(served.stderr.components(separatedBy: "closed and freed").count == 8, "\(served.stderr)")
+        #expect(!served.stderr.contains("still referenced"), "\(served.stderr)")
     }
 
     @Test(arguments: ["jfk", "two_cities", "goforward"])

@@ -25,22 +25,21 @@ import sys
 GLYPHS = {0x2A: "á", 0x5C: "é", 0x5E: "í", 0x5F: "ó", 0x60: "ú", 0x7B: "ç", 0x7C: "÷", 0x7D: "Ñ", 0x7E: "ñ", 0x7F: "█"}
 
 
+def sei_value(rbsp: bytes, i: int) -> tuple[int, int]:
+    """An SEI payload type or size (a run of 0xFF bytes, each adding 255, then the rest); the next index."""
+    value = 0
+    while rbsp[i] == 0xFF:
+        value += 255
+        i += 1
+    return value + rbsp[i], i + 1
+
+
 def sei_messages(rbsp: bytes):
     """(payload type, payload) for each message in an SEI RBSP."""
     i = 0
     while i < len(rbsp) and rbsp[i] != 0x80:  # 0x80: rbsp trailing bits
-        kind = 0
-        while rbsp[i] == 0xFF:
-            kind += 255
-            i += 1
-        kind += rbsp[i]
-        i += 1
-        size = 0
-        while rbsp[i] == 0xFF:
-            size += 255
-            i += 1
-        size += rbsp[i]
-        i += 1
+        kind, i = sei_value(rbsp, i)
+        size, i = sei_value(rbsp, i)
         yield kind, rbsp[i:i + size]
         i += size
 

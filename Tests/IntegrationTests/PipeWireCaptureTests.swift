@@ -277,9 +277,12 @@ struct PipeWireCaptureTests {
         #expect(result.stderr.contains("at 48000 Hz"), "\(result.stderr)")
         let samples = try WAV.read24kMono(recorded)
         let active = try #require(Signal.activeRange(samples), "no tone in the JACK recording")
-        #expect(abs(Double(active.count) / 24_000 - 1.5) <= 0.02, "tone lasted \(Double(active.count) / 24_000) s")
+        // Within one 1024-frame graph quantum at 48 kHz (21.3 ms) plus 5 ms: a wrong rate would be
+        // off by far more (44.1 vs 48 kHz: 120 ms), while one xrun of a starved graph (seen once
+        // with both cores saturated on top of the suite) costs exactly a quantum.
+        #expect(abs(Double(active.count) / 24_000 - 1.5) <= 0.0263, "tone lasted \(Double(active.count) / 24_000) s")
         let body = samples[(active.lowerBound + 2400)..<(active.upperBound - 2400)]
-        #expect(abs(Signal.frequency(body) - 440) < 1)
+        #expect(abs(Signal.medianFrequency(body) - 440) < 1)
         #expect(abs(Signal.rmsDB(body) - Signal.rmsDB(WAV.tone(hz: 440, seconds: 1, amplitude: 0.5, padSeconds: 0)[...])) < 1)
     }
 

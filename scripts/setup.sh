@@ -12,10 +12,11 @@ $SUDO apt-get update
 # ffmpeg (a real headless OBS, and an RTMP receiver for its stream: scripts/headless-obs.sh).
 # libssl-dev: SHA-256 for obs-websocket authentication (libcrypto, already linked by libwebsockets).
 # chromium and a font: headless screenshots of the --overlay page.
+# jackd2 (jackd with its dummy driver, jack_metro): the JACK backend against a real JACK2 server.
 $SUDO apt-get install -y --no-install-recommends \
     libpipewire-0.3-dev libspa-0.2-dev pipewire pipewire-bin wireplumber dbus \
     libwebsockets-dev libsndfile1-dev libsoxr-dev libssl-dev pkg-config ca-certificates \
-    libjack-jackd2-dev pipewire-jack \
+    libjack-jackd2-dev pipewire-jack jackd2 \
     python3 python3-venv openssl systemd obs-studio xvfb ffmpeg chromium fonts-dejavu-core
 # The embedded offline recognizer (used when there is no API key), folded to fp32 for 3-5x faster
 # decoding (CAPTIONTAP_FOLD=0 keeps the shipped int8 models: 40 s less setup, 290 MB less disk).

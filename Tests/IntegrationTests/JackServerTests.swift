@@ -1,0 +1,117 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// A real JACK2 server for one test: `jackd` with the dummy driver (no sound card) at 48 kHz,
+/// 1024-frame periods, under its own server name, and `jack_metro` as the source: a 440 Hz beep
+/// of 500 ms every second (60 bpm) on port `metro:60_bpm`. Clients find it through
+/// `JACK_DEFAULT_SERVER` in ``environment``. Installed by scripts/setup.sh (jackd2).
+final class JackServer {
+    let name = "captiontap-\(UUID().uuidString.prefix(8))"
+    let port = "metro:60_bpm"
+    private var processes: [RunningProcess] = []
+
+    var environment: [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        env["JACK_DEFAULT_SERVER"] = name
+        env["JACK_NO_AUDIO_RESERVATION"] = "1"  // no D-Bus device reservation: there is no device
+        return env
+    }
+
+    init() throws {
+        processes.append(try RunningProcess("jackd", ["--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p", "1024"],
+                                            environment: environment))
+        let ready = try RunningProcess("jack_wait", ["-w", "-t", "10"], environment: environment).wait(timeout: 15)
+        try #require(ready.status == 0, "jackd did not start: \(ready.stdout) \(ready.stderr)")
+        let metro = try RunningProcess("jack_metro", ["-n", "metro", "-b", "60", "-f", "440", "-A", "0.5", "-D", "500"],
+                                       environment: environment)
+        processes.append(metro)
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            let ports = try RunningProcess("jack_lsp", [], environment: environment).wait(timeout: 10)
+            if ports.stdout.contains(port) { return }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        Issue.record("jack_metro's port never appeared")
+    }
+
+    deinit {
+        for process in processes.reversed() where process.isRunning {
+            process.terminate()
+            _ = process.wait(timeout: 10)
+        }
+    }
+}
+
+/// `--backend jack` on a real JACK2 server (libjack-jackd2 itself, no PipeWire), next to the
+/// pipewire-jack tests in PipeWireCaptureTests.
+@Suite(.serialized) struct JackServerTests {
+    let dir: URL
+
+    init() throws { dir = try Tools.temporaryDirectory() }
+
+    /// The beeps, as (onset, length) in seconds, of those wholly inside the recording.
+    private func beeps(_ samples: [Float]) -> [(onset: Double, length: Double)] {
+        var segments: [(Int, Int)] = []
+        var start: Int?
+        var lastLoud = 0
+        for (i, x) in samples.enumerated() where abs(x) > 0.05 {
+            if let s = start, i - lastLoud > 2400 {
+                segments.append((s, lastLoud))
+                start = i
+            } else if start == nil {
+                start = i
+            }
+            lastLoud = i
+        }
+        if let start { segments.append((start, lastLoud)) }
+        return segments
+            .filter { $0.0 > 0 && $0.1 < samples.count - 2400 }  // cut by the recording's edges
+            .map { (Double($0.0) / 24_000, Double($0.1 - $0.0) / 24_000) }
+    }
+
+    @Test func capturesARealJACK2ServersPortAtItsRate() throws {
+        let jack = try JackServer()
+        let recorded = dir.appendingPathComponent("jack2.wav").path
+        let result = try RunningProcess(Tools.captiontap, ["run", "--backend", "jack", "--jack-connect", jack.port,
+                                                           "--no-captions", "--record", recorded, "--duration", "4"],
+                                        environment: jack.environment).wait(timeout: 30)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("capturing JACK port captiontap:input at 48000 Hz from metro:60_bpm"), "\(result.stderr)")
+        let samples = try WAV.read24kMono(recorded)
+        let found = beeps(samples)
+        try #require(found.count >= 2, "whole beeps: \(found)")
+        // 60 bpm is one beep per second of the server's clock; converted to 24 kHz the spacing
+        // must stay 1 s (a wrong rate is off by ≥ 80 ms), within one 21.3 ms period for an xrun.
+        for (a, b) in zip(found, found.dropFirst()) {
+            #expect(abs(b.onset - a.onset - 1.0) <= 0.0263, "beeps at \(found.map(\.onset))")
+        }
+        for beep in found {
+            #expect(abs(beep.length - 0.494) <= 0.0263, "beep lengths \(found.map(\.length))")
+            let start = Int(beep.onset * 24_000) + 2400
+            let body = samples[start..<(start + Int(beep.length * 24_000) - 4800)]
+            #expect(abs(Signal.medianFrequency(body) - 440) < 1)
+        }
+    }
+
+    /// The process callback on libjack-jackd2's own client thread: no heap calls, and the same
+    /// counter on that thread sees the probe's deliberate allocations.
+    @Test func theLiveCallbackMakesNoHeapCallsOnJACK2() throws {
+        let jack = try JackServer()
+        for allocate in [false, true] {
+            let result = try RunningProcess(Tools.rtprobe, ["jack", jack.port, "2"] + (allocate ? ["--allocate"] : []),
+                                            environment: jack.environment).wait(timeout: 30)
+            try #require(result.status == 0, "\(result.stderr)")
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+            let calls = report["calls"] as? Int ?? 0
+            let heap = report["heap_calls"] as? Int ?? -1
+            #expect(calls >= 40, "about 47 periods a second: \(report)")
+            #expect((report["frames"] as? Int ?? 0) >= 48_000, "\(report)")
+            if allocate {
+                #expect(heap >= calls, "the counter sees the JACK thread: \(report)")
+            } else {
+                #expect(heap == 0, "\(report)")
+            }
+        }
+    }
+}

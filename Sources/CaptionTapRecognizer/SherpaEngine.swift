@@ -5,7 +5,7 @@ import Foundation
 import Synchronization
 
 /// Moonshine base-en through sherpa-onnx's offline recognizer, and Silero VAD through its voice
-/// activity detector (../shared/DESIGN.md: the embedded backend).
+/// activity detector.
 ///
 /// One recognizer (~0.7 GB) serves every session; it is only called from the decode thread.
 /// `num_threads = 1` is faster than 2 on 2-core machines, where the other core runs capture,
@@ -15,6 +15,9 @@ public final class SherpaEngine: SpeechEngine, @unchecked Sendable {
     public let files: RecognizerFiles
     public let name: String
     private let recognizer: OpaquePointer
+    /// Whether front ends bring quiet speech up before detection and recognition (on by default;
+    /// off only to measure what it changes).
+    public let normalizeLevel: Bool
 
     public enum LoadError: Error, CustomStringConvertible {
         case recognizer(String)
@@ -43,9 +46,10 @@ public final class SherpaEngine: SpeechEngine, @unchecked Sendable {
         if let failure { throw .library(failure) }
     }
 
-    public init(files: RecognizerFiles) throws(LoadError) {
+    public init(files: RecognizerFiles, normalizeLevel: Bool = true) throws(LoadError) {
         try Self.load(files.library)
         self.files = files
+        self.normalizeLevel = normalizeLevel
         name = "moonshine-base-en \(files.precision.rawValue) (sherpa-onnx)"
         var config = SherpaOnnxOfflineRecognizerConfig()
         let made: OpaquePointer? = files.encoder.withCString { enc in
@@ -74,7 +78,7 @@ public final class SherpaEngine: SpeechEngine, @unchecked Sendable {
     deinit { ct_SherpaOnnxDestroyOfflineRecognizer(recognizer) }
 
     public func makeFrontEnd() throws -> SpeechFrontEnd {
-        try SileroFrontEnd(model: files.vad)
+        try SileroFrontEnd(model: files.vad, normalizeLevel: normalizeLevel)
     }
 
     public func transcribe(_ samples: [Float]) -> String {

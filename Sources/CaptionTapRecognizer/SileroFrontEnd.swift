@@ -3,8 +3,13 @@ import CSoxr
 import CaptionTapCore
 import CaptionTapServer
 
-/// One session's front end: 24 kHz → 16 kHz with libsoxr, then Silero VAD over 512-sample
-/// (32 ms) windows. Runs on the server's service thread.
+/// One session's front end: 24 kHz → 16 kHz with libsoxr, level normalization
+/// (``LevelNormalizer``), then Silero VAD over 512-sample (32 ms) windows. The windows it emits are
+/// the normalized ones, so the recognizer hears the same level the detector did. Runs on the
+/// server's service thread.
+///
+/// A second, lenient detector gives rejected windows a second chance (``SecondChance``) when they
+/// are sustained and clear of the noise floor.
 ///
 /// sherpa's detector adds its own hysteresis (speech ends only below threshold − 0.15 for
 /// `min_silence_duration`); both minimums are kept to two windows so that the session's
@@ -14,9 +19,13 @@ final class SileroFrontEnd: SpeechFrontEnd {
     static let window = 512
     private let model: String
     private var detector: OpaquePointer?
+    private var lenient: OpaquePointer?
+    private var secondChance: SecondChance?
     private var resampler: soxr_t?
     private var pending: [Float] = []
     private var output: [Float] = []
+    /// Always tracks level and noise floor; lifts quiet speech only when normalization is on.
+    private var normalizer: LevelNormalizer
 
     var threshold: Double = 0.5 {
         didSet { if threshold != oldValue { rebuildDetector() } }
@@ -26,26 +35,37 @@ final class SileroFrontEnd: SpeechFrontEnd {
         var description: String
     }
 
-    init(model: String) throws {
+    init(model: String, normalizeLevel: Bool = true) throws {
         self.model = model
+        var level = LevelNormalizer.Settings()
+        if !normalizeLevel { level.maxGainDb = 0 }
+        normalizer = LevelNormalizer(sampleRate: SherpaEngine.sampleRate, windowSamples: Self.window, settings: level)
+        secondChance = normalizeLevel ? SecondChance() : nil
         var error: soxr_error_t?
         var io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I)
         var quality = soxr_quality_spec(UInt(SOXR_HQ), 0)
         resampler = soxr_create(24000, Double(SherpaEngine.sampleRate), 1, &error, &io, &quality, nil)
         guard resampler != nil else { throw StartError(description: "libsoxr could not create a resampler") }
         rebuildDetector()
-        guard detector != nil else { throw StartError(description: "Silero VAD could not load \(model)") }
+        guard detector != nil, secondChance == nil || lenient != nil else { throw StartError(description: "Silero VAD could not load \(model)") }
     }
 
     deinit {
         if let detector { ct_SherpaOnnxDestroyVoiceActivityDetector(detector) }
+        if let lenient { ct_SherpaOnnxDestroyVoiceActivityDetector(lenient) }
         if let resampler { soxr_delete(resampler) }
     }
 
     private func rebuildDetector() {
         if let detector { ct_SherpaOnnxDestroyVoiceActivityDetector(detector) }
+        if let lenient { ct_SherpaOnnxDestroyVoiceActivityDetector(lenient) }
+        detector = makeDetector(threshold: threshold)
+        lenient = secondChance.map { makeDetector(threshold: $0.lenientThreshold(for: threshold)) } ?? nil
+    }
+
+    private func makeDetector(threshold: Double) -> OpaquePointer? {
         var config = SherpaOnnxVadModelConfig()
-        detector = model.withCString { path in
+        return model.withCString { path in
             "cpu".withCString { cpu in
                 config.silero_vad.model = path
                 config.silero_vad.threshold = Float(threshold)
@@ -61,6 +81,18 @@ final class SileroFrontEnd: SpeechFrontEnd {
         }
     }
 
+    /// Feeds one window to a detector and says whether it is in speech. Finished segments are
+    /// kept by the detector until popped; the session has the audio, so they are dropped.
+    private static func detect(_ vad: OpaquePointer, _ window: UnsafeBufferPointer<Float>) -> Bool {
+        ct_SherpaOnnxVoiceActivityDetectorAcceptWaveform(vad, window.baseAddress, Int32(window.count))
+        let voiced = ct_SherpaOnnxVoiceActivityDetectorDetected(vad) != 0
+        while ct_SherpaOnnxVoiceActivityDetectorEmpty(vad) == 0 {
+            if let segment = ct_SherpaOnnxVoiceActivityDetectorFront(vad) { ct_SherpaOnnxDestroySpeechSegment(segment) }
+            ct_SherpaOnnxVoiceActivityDetectorPop(vad)
+        }
+        return voiced
+    }
+
     func process(_ samples: UnsafeBufferPointer<Float>, emit: (UnsafeBufferPointer<Float>, Bool) -> Void) {
         guard let resampler, let detector, samples.count > 0 else { return }
         let vad = detector
@@ -73,14 +105,15 @@ final class SileroFrontEnd: SpeechFrontEnd {
         pending.append(contentsOf: output[0..<done])
         var start = 0
         while pending.count - start >= Self.window {
-            pending.withUnsafeBufferPointer { all in
-                let window = UnsafeBufferPointer(rebasing: all[start..<start + Self.window])
-                ct_SherpaOnnxVoiceActivityDetectorAcceptWaveform(vad, window.baseAddress, Int32(Self.window))
-                let voiced = ct_SherpaOnnxVoiceActivityDetectorDetected(vad) != 0
-                // Finished segments are kept by the detector until popped; the session has the audio.
-                while ct_SherpaOnnxVoiceActivityDetectorEmpty(vad) == 0 {
-                    if let segment = ct_SherpaOnnxVoiceActivityDetectorFront(vad) { ct_SherpaOnnxDestroySpeechSegment(segment) }
-                    ct_SherpaOnnxVoiceActivityDetectorPop(vad)
+            pending.withUnsafeMutableBufferPointer { all in
+                let mutable = UnsafeMutableBufferPointer(rebasing: all[start..<start + Self.window])
+                let level = LevelNormalizer.levelDb(mutable)
+                normalizer.process(mutable)
+                let window = UnsafeBufferPointer(mutable)
+                var voiced = Self.detect(vad, window)
+                if let lenient, secondChance != nil {
+                    let loose = Self.detect(lenient, window)
+                    voiced = secondChance!.decide(strict: voiced, lenient: loose, levelDb: level, floorDb: normalizer.noiseFloorDb)
                 }
                 emit(window, voiced)
             }

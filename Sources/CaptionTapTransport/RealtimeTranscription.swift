@@ -392,7 +392,10 @@ public final class RealtimeTranscription: @unchecked Sendable {
 
     public struct Statistics: Sendable {
         public var audioSecondsSent: Double
+        /// Turns captioned (one final each).
         public var turns: Int
+        /// Turns whose transcript had no words, so no caption was shown.
+        public var wordlessTurns: Int
         public var usage: Usage
         /// Seconds from each commit to its final caption.
         public var commitToFinal: [Double]
@@ -401,6 +404,7 @@ public final class RealtimeTranscription: @unchecked Sendable {
     /// Read after ``finish(timeout:)`` returned.
     public var statistics: Statistics {
         Statistics(audioSecondsSent: Double(transcriber.samplesSent) / Double(PCM16.sampleRate),
-                   turns: transcriber.turnCount, usage: transcriber.totalUsage, commitToFinal: transcriber.latencies)
+                   turns: transcriber.turnCount - transcriber.wordlessTurns, wordlessTurns: transcriber.wordlessTurns,
+                   usage: transcriber.totalUsage, commitToFinal: transcriber.latencies)
     }
 }

@@ -1,6 +1,6 @@
 // captiontap-bench: numbers for the real-time path and the encoder.
 //
-//   swift run -c release captiontap-bench [--skip-rss | --only-embedded] [--int8-latency]
+//   swift run -c release captiontap-bench [--skip-rss | --only-embedded | --only-levels] [--int8-latency]
 //
 // Prints: the RT callback's copy cost per PipeWire quantum, the worker's drain + PCM16 +
 // base64 + JSON throughput in audio-seconds per CPU-second, and the peak RSS of
@@ -173,6 +173,10 @@ func realtimeBenchmarks(binary: String) throws {
 }
 
 print("captiontap-bench (\(ProcessInfo.processInfo.activeProcessorCount) cores)")
+if CommandLine.arguments.contains("--only-levels") {
+    try LevelBench.run()
+    exit(0)
+}
 if CommandLine.arguments.contains("--only-embedded") {
     let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("captiontap").path
     try EmbeddedBackendBench.run(binary: binary)
@@ -189,4 +193,5 @@ if !CommandLine.arguments.contains("--skip-rss") {
     print(String(format: "captiontap run --input <1 h file> --record /dev/null --pace fast: peak RSS %.1f MiB, %.1f s wall", mib, wall))
     try realtimeBenchmarks(binary: binary)
     try EmbeddedBackendBench.run(binary: binary)
+    try LevelBench.run()
 }

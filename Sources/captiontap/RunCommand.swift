@@ -373,7 +373,7 @@ extension RunCommand {
         let cost = session.cost(s.usage)
         let prefix = label.map { "\($0): " } ?? ""
         logger.info(
-            "\(prefix)sent \(String(format: "%.1f", s.audioSecondsSent)) s of audio; \(s.turns) turns; tokens in \(s.usage.inputTokens) (audio \(s.usage.inputAudioTokens)), out \(s.usage.outputTokens); \(!embedded ? "estimated cost $" + String(format: "%.4f", cost) : "no cost (embedded backend)")")
+            "\(prefix)sent \(String(format: "%.1f", s.audioSecondsSent)) s of audio; \(s.turns) turns; \(s.wordlessTurns > 0 ? "\(s.wordlessTurns) without words (not captioned); " : "")tokens in \(s.usage.inputTokens) (audio \(s.usage.inputAudioTokens)), out \(s.usage.outputTokens); \(!embedded ? "estimated cost $" + String(format: "%.4f", cost) : "no cost (embedded backend)")")
         if !s.commitToFinal.isEmpty {
             let sorted = s.commitToFinal.sorted()
             logger.info(

@@ -53,6 +53,24 @@ import Testing
         return actions
     }
 
+    @Test func aTurnWithoutWordsGetsNoCaptionAndLaterFinalsStillFlow() throws {
+        let t = make()
+        _ = t.startSession(epoch: 1)
+        capture(t, seconds: 1)
+        _ = turn(t, epoch: 1, item: "item_001", start: 100, end: 500)
+        _ = turn(t, epoch: 1, item: "item_002", start: 600, end: 900)
+        // A blank transcript (whitespace deltas included) shows nothing: no partial, no final.
+        let blank = respond(t, epoch: 1, item: "item_001", response: "resp_1", words: [" ", "  "])
+        #expect(captions(blank).isEmpty, "\(captions(blank))")
+        let words = captions(respond(t, epoch: 1, item: "item_002", response: "resp_2", words: ["Go", " forward"]))
+        #expect(words.filter(\.isFinal).map(\.text) == ["Go forward"])
+        #expect(words.allSatisfy { !$0.text.trimmingCharacters(in: .whitespaces).isEmpty })
+        #expect(t.wordlessTurns == 1)
+        #expect(t.finalsEmitted == 2)
+        finish(t)
+        #expect(t.isDrained)
+    }
+
     @Test func oneTurnBecomesPartialsThenOneFinal() throws {
         let t = make()
         let start = sent(t.startSession(epoch: 1))
@@ -124,7 +142,10 @@ import Testing
         let thirdID = try #require(sent(t.tick(now: 12.1)).first?["event_id"]?.string)
         let giveUp = fail(thirdID, now: 13)
         #expect(giveUp.contains { if case .warning(let m) = $0 { m.contains("after 3 tries") } else { false } })
-        #expect(captions(giveUp).map(\.isFinal) == [true])
+        // The turn is settled without a caption (an empty one would blank every output); the
+        // warning says what was lost.
+        #expect(captions(giveUp).isEmpty)
+        #expect(t.finalsEmitted == 1)
         finish(t)
         #expect(t.isDrained)
     }

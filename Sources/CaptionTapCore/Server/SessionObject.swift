@@ -184,5 +184,5 @@ extension JSONValue {
         return .object(pairs)
     }
 
-    func setting(_ path: [String], to value: JSONValue) -> JSONValue { setting(path[...], to: value) }
+    public func setting(_ path: [String], to value: JSONValue) -> JSONValue { setting(path[...], to: value) }
 }

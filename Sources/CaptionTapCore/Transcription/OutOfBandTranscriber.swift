@@ -98,6 +98,9 @@ public final class OutOfBandTranscriber {
 
     public private(set) var totalUsage = Usage()
     public private(set) var finalsEmitted = 0
+    /// Turns whose transcript had no words: they get no caption (counted in `finalsEmitted` too,
+    /// as their final is settled).
+    public private(set) var wordlessTurns = 0
     public private(set) var samplesSent = 0
     /// Seconds from each turn's commit to its final caption, in emission order.
     public private(set) var latencies: [Double] = []
@@ -272,6 +275,7 @@ public final class OutOfBandTranscriber {
         case .textDelta(let responseID, let delta):
             guard let i = turnIndex(responseID: responseID, epoch: epoch) else { break }
             turns[i].text += delta
+            guard !Self.trimmingWhitespace(turns[i].text).isEmpty else { break }
             return [.caption(caption(turns[i], final: false))]
         case .textDone(let responseID, let text):
             if let i = turnIndex(responseID: responseID, epoch: epoch) { turns[i].text = text }
@@ -425,10 +429,16 @@ public final class OutOfBandTranscriber {
         while emitted < turns.count, turns[emitted].state == .final {
             let turn = turns[emitted]
             let text = Self.trimmingWhitespace(turn.text)
-            var final = caption(turn, final: true)
-            final.text = text
-            actions.append(.caption(final))
-            if !text.isEmpty { recentFinals.append(text) }
+            if text.isEmpty {
+                // No words (a cough, music, a noise the VAD took for speech): nothing to show, and
+                // an empty caption on any output would only blank what a reader is looking at.
+                wordlessTurns += 1
+            } else {
+                var final = caption(turn, final: true)
+                final.text = text
+                actions.append(.caption(final))
+                recentFinals.append(text)
+            }
             if recentFinals.count > 50 { recentFinals.removeFirst(recentFinals.count - 50) }
             emitted += 1
             finalsEmitted += 1

@@ -13,6 +13,8 @@ extension AudioInput.Pace: ExpressibleByArgument {}
 /// `captiontap run`: capture, chunk and encode audio for the Realtime session.
 struct RunCommand: ParsableCommand {
     static let defaultVirtualSinkName = "CaptionTap"
+    /// The longest `--duration` accepted: a year of audio.
+    static let maxDuration: Double = 365 * 24 * 3600
 
     static let configuration = CommandConfiguration(
         commandName: "run",
@@ -83,7 +85,9 @@ struct RunCommand: ParsableCommand {
         if Set(targets).count != targets.count { throw ValidationError("the same --target is given twice") }
         if backend == .jack && sources > 0 { throw ValidationError("--backend jack captures its own input port: use --jack-connect PORT instead of --target, --virtual-sink or --input") }
         if !jackConnect.isEmpty && backend != .jack { throw ValidationError("--jack-connect needs --backend jack") }
-        if let duration, !(duration > 0) { throw ValidationError("--duration must be a positive number of seconds") }
+        if let duration, !(duration > 0 && duration <= Self.maxDuration) {
+            throw ValidationError("--duration must be a number of seconds above 0 and at most \(Int(Self.maxDuration)) (a year)")
+        }
         if virtualSink?.isEmpty == true { throw ValidationError("--virtual-sink name must not be empty") }
         do { _ = try ChunkPolicy(milliseconds: chunkMs) } catch { throw ValidationError(error.description) }
     }

@@ -40,6 +40,16 @@ import Testing
         #expect(throws: SPAJSON.SyntaxError(line: line, message: message)) { try SPAJSON.parseFile(text) }
     }
 
+    @Test func deepNestingIsASyntaxErrorNotAStackOverflow() throws {
+        let deep = "k = " + String(repeating: "[", count: 200_000) + String(repeating: "]", count: 200_000)
+        #expect(throws: SPAJSON.SyntaxError.self) { try SPAJSON.parseFile(deep) }
+        let objects = "k = " + String(repeating: "{ a = ", count: 65) + "1" + String(repeating: " }", count: 65)
+        #expect(throws: SPAJSON.SyntaxError.self) { try SPAJSON.parseFile(objects) }
+        // 64 levels are fine.
+        let fine = "k = " + String(repeating: "[", count: 64) + String(repeating: "]", count: 64)
+        #expect(try SPAJSON.parseFile(fine).count == 1)
+    }
+
     @Test func quotedStringsReadBack() throws {
         for s in ["", "plain", "a \"b\" \\ c", "tab\there\nnewline", "ünïcode", "\u{1}"] {
             let members = try SPAJSON.parseFile("k = " + SPAJSON.quote(s))

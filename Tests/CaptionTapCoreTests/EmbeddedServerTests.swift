@@ -110,6 +110,34 @@ final class EnergyFrontEnd: SpeechFrontEnd {
 
     let vadOff = #"{"type":"session.update","session":{"type":"realtime","output_modalities":["text"],"audio":{"input":{"turn_detection":{"type":"server_vad","silence_duration_ms":500,"create_response":false}}}}}"#
 
+    @Test func hostileNumbersInASessionUpdateGetAnErrorNotACrash() throws {
+        let session = RealtimeServerSession(model: "gpt-realtime", frontEnd: EnergyFrontEnd())
+        _ = session.start()
+        let hostile = [
+            #"{"type":"session.update","session":{"audio":{"input":{"format":{"type":"audio/pcm","rate":1e300}}}}}"#,
+            #"{"type":"session.update","session":{"audio":{"input":{"format":{"type":"audio/pcm","rate":-1e300}}}}}"#,
+            #"{"type":"session.update","session":{"audio":{"input":{"format":{"type":"audio/pcm","rate":"24000"}}}}}"#,
+            #"{"type":"session.update","session":{"audio":{"input":{"turn_detection":{"type":"server_vad","prefix_padding_ms":1e15}}}}}"#,
+            #"{"type":"session.update","session":{"audio":{"input":{"turn_detection":{"type":"server_vad","silence_duration_ms":9.3e18}}}}}"#,
+            #"{"type":"session.update","session":{"audio":{"input":{"turn_detection":{"type":"server_vad","silence_duration_ms":-5}}}}}"#,
+            #"{"type":"session.update","session":{"audio":{"input":{"turn_detection":{"type":"server_vad","prefix_padding_ms":"300"}}}}}"#,
+            #"{"type":"session.update","session":{"audio":{"input":{"turn_detection":{"type":"server_vad","threshold":1e300}}}}}"#,
+        ]
+        for text in hostile {
+            let reply = events(session.receive(text: text))
+            #expect(reply.first?["type"]?.string == "error", "\(text) → \(reply)")
+            #expect(reply.first?["error"]?["code"]?.string == "invalid_value")
+        }
+        // The session kept its defaults and still works.
+        #expect(session.session.prefixPaddingMs == 300)
+        #expect(events(session.receive(text: vadOff)).first?["type"]?.string == "session.updated")
+        let actions = append(session, tone(1.0) + [Float](repeating: 0, count: 24000))
+        #expect(events(actions).contains { $0["type"]?.string == "input_audio_buffer.committed" })
+        #expect(JSONValue.number(1e300).int == nil)
+        #expect(JSONValue.number(-.infinity).int == nil)
+        #expect(JSONValue.number(800.7).int == 800)
+    }
+
     @Test func outOfBandResponseWaitsForTheDecodeAndStreamsWordDeltas() throws {
         let session = RealtimeServerSession(model: "gpt-realtime", frontEnd: EnergyFrontEnd())
         #expect(events(session.start()).first?["type"]?.string == "session.created")

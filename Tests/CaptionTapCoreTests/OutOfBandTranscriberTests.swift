@@ -71,6 +71,23 @@ import Testing
         #expect(t.isDrained)
     }
 
+    @Test func hostileServerTimesAreHeldToTheAudioSentAndSurviveAReconnect() throws {
+        let t = make()
+        _ = t.startSession(epoch: 1)
+        capture(t, seconds: 2)
+        _ = t.handle(event(#"{"type":"input_audio_buffer.speech_started","event_id":"e1","audio_start_ms":-999999999999999,"item_id":"a"}"#), epoch: 1, now: 0)
+        _ = t.handle(event(#"{"type":"input_audio_buffer.speech_stopped","event_id":"e2","audio_end_ms":999999999999999,"item_id":"a"}"#), epoch: 1, now: 0)
+        _ = t.handle(event(#"{"type":"input_audio_buffer.committed","event_id":"e3","item_id":"a","previous_item_id":null}"#), epoch: 1, now: 0)
+        // The connection drops before the answer: the turn is replayed from its (clamped) start.
+        t.sessionLost(epoch: 1)
+        let replay = t.startSession(epoch: 2)
+        #expect(!sent(replay).isEmpty)
+        _ = turn(t, epoch: 2, item: "b", start: 0, end: 1900)
+        let final = try #require(captions(respond(t, epoch: 2, item: "b", response: "r", words: ["Hello"])).last)
+        #expect(final.isFinal && final.text == "Hello")
+        #expect(final.startMs >= 0 && final.endMs <= 2000, "\(final.startMs)–\(final.endMs)")
+    }
+
     @Test func oneTurnBecomesPartialsThenOneFinal() throws {
         let t = make()
         let start = sent(t.startSession(epoch: 1))

@@ -63,7 +63,9 @@ public final class AudioPump {
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
         defer { scratch.deallocate() }
         let started = Date()
-        let limit = maxSeconds.map { Int64($0 * Double(PCM16.sampleRate)) }
+        // Callers validate the duration; anything not finite or beyond ~10^5 years means no limit
+        // rather than a trap in the conversion.
+        let limit = maxSeconds.flatMap { $0 > 0 && $0 < 1e12 ? Int64($0 * Double(PCM16.sampleRate)) : nil }
         var lastDropReport = Date.distantPast
         var reportedDrops: UInt64 = 0
 

@@ -69,6 +69,10 @@ public enum SPAJSON {
         let bytes: [UInt8]
         var index = 0
         var line = 1
+        /// Objects and arrays open around the current value: bounded, so a hostile file nested
+        /// 200 000 deep is a syntax error rather than a stack overflow.
+        var depth = 0
+        static let maxDepth = 64
 
         init(_ bytes: [UInt8]) { self.bytes = bytes }
 
@@ -134,6 +138,11 @@ public enum SPAJSON {
 
         mutating func value() throws(SyntaxError) -> Value {
             guard let next = peek() else { throw error("a value is missing at the end of the file") }
+            if next == UInt8(ascii: "{") || next == UInt8(ascii: "[") {
+                guard depth < Self.maxDepth else { throw error("values are nested more than \(Self.maxDepth) deep") }
+                depth += 1
+            }
+            defer { if next == UInt8(ascii: "{") || next == UInt8(ascii: "[") { depth -= 1 } }
             switch next {
             case UInt8(ascii: "{"):
                 index += 1

@@ -34,7 +34,12 @@ public enum JSONValue: Sendable, Equatable {
 
     public var string: String? { if case .string(let s) = self { s } else { nil } }
     public var double: Double? { if case .number(let n) = self { n } else { nil } }
-    public var int: Int? { double.map { Int($0) } }
+    /// A number as an integer (fraction dropped); nil when it is not finite or beyond ±2^53, the
+    /// range JSON numbers carry exactly, so hostile values like 1e300 never trap.
+    public var int: Int? {
+        guard let d = double, d.isFinite, abs(d) <= 9_007_199_254_740_992 else { return nil }
+        return Int(d)
+    }
     public var array: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
     public var isNull: Bool { if case .null = self { true } else { false } }
 

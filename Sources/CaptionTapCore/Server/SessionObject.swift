@@ -104,8 +104,8 @@ public struct SessionObject: Sendable {
                 return ProtocolProblem(message: "Only audio/pcm input is supported; got '\(type)'.",
                                        code: "invalid_value", param: "session.audio.input.format.type")
             }
-            if let rate = format["rate"]?.int, rate != 24000 {
-                return ProtocolProblem(message: "Input audio must be 24000 Hz PCM; got \(rate).",
+            if let rate = format["rate"], !rate.isNull, rate.int != 24000 {
+                return ProtocolProblem(message: "Input audio must be 24000 Hz PCM; got \(rate.int.map(String.init) ?? "another rate").",
                                        code: "invalid_value", param: "session.audio.input.format.rate")
             }
         }
@@ -124,15 +124,23 @@ public struct SessionObject: Sendable {
                     return ProtocolProblem(message: "threshold must be between 0 and 1.", code: "invalid_value",
                                            param: "session.audio.input.turn_detection.threshold")
                 }
-                for key in ["prefix_padding_ms", "silence_duration_ms"] where (full[key]?.double ?? 0) < 0 {
-                    return ProtocolProblem(message: "\(key) must not be negative.", code: "invalid_value",
-                                           param: "session.audio.input.turn_detection.\(key)")
+                for key in ["prefix_padding_ms", "silence_duration_ms"] where full[key].map(Self.isValidMs) == false {
+                    return ProtocolProblem(message: "\(key) must be a number of milliseconds from 0 to \(Self.maxVADMs).",
+                                           code: "invalid_value", param: "session.audio.input.turn_detection.\(key)")
                 }
                 merged = merged.setting(["audio", "input", "turn_detection"], to: full)
             }
         }
         json = merged
         return nil
+    }
+
+    /// The longest prefix padding or silence a session may ask for (the sample arithmetic stays
+    /// far from overflow, and no turn waits longer than this for its end).
+    public static let maxVADMs = 10_000
+
+    static func isValidMs(_ value: JSONValue) -> Bool {
+        value.isNull || value.int.map { (0...maxVADMs).contains($0) } == true
     }
 
     /// Objects merge key by key; anything else (arrays, null, scalars) replaces. A null `audio`,

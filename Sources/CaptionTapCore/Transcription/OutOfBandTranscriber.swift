@@ -291,8 +291,13 @@ public final class OutOfBandTranscriber {
         return []
     }
 
+    /// A session time from the server on the run's timeline. The server cannot have heard audio
+    /// that was never sent, so its times are held to what this session was sent: a hostile or
+    /// broken `audio_end_ms` (negative, 10^15) can neither overflow the sample arithmetic nor
+    /// push a turn past the audio.
     private func absoluteMs(_ sessionMs: Int, epoch: Int) -> Int {
-        (epochBaseSamples[epoch] ?? 0) * 1000 / PCM16.sampleRate + sessionMs
+        let sentMs = (epochSentSamples[epoch] ?? 0) * 1000 / PCM16.sampleRate
+        return (epochBaseSamples[epoch] ?? 0) * 1000 / PCM16.sampleRate + min(max(0, sessionMs), sentMs)
     }
 
     private func turnIndex(responseID: String, epoch: Int) -> Int? {

@@ -95,7 +95,7 @@ public final class FIFOSink: CaptionSink {
     private func open() -> Bool {
         var attempt = 0
         while true {
-            let opened = PosixIO.openFile(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+            let opened = PosixIO.openFile(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW)
             if opened >= 0 {
                 fd = opened
                 return true
@@ -155,22 +155,33 @@ public final class FIFOSink: CaptionSink {
         return cutLine(low)
     }
 
-    /// Makes sure a FIFO exists at `path`.
+    /// Makes sure a private FIFO exists at `path`: never through a symbolic link, owned by this
+    /// user, mode 0600 (a wider mode on our own FIFO is narrowed; another owner's is refused, as
+    /// another user could read every caption). A path that keeps changing under us is an error,
+    /// never a spin.
     static func ensureFIFO(at path: String) throws(SinkError) {
         var info = stat()
-        while true {
-            if stat(path, &info) == 0 {
-                guard info.st_mode & S_IFMT == S_IFIFO else { throw .notAFIFO(path: path) }
+        for _ in 0..<3 {
+            if lstat(path, &info) == 0 {
+                try checkExisting(path, info)
                 return
             }
             let statErrno = errno
-            guard statErrno == ENOENT else {
-                throw .fifoFailed(path: path, reason: PosixIO.describe(statErrno))
-            }
+            guard statErrno == ENOENT else { throw .fifoFailed(path: path, reason: PosixIO.describe(statErrno)) }
             if mkfifo(path, 0o600) == 0 { return }
             let mkfifoErrno = errno
-            if mkfifoErrno == EEXIST { continue }  // created concurrently: inspect what it is
-            throw .fifoFailed(path: path, reason: PosixIO.describe(mkfifoErrno))
+            // EEXIST: made concurrently, or a dangling symbolic link; look again.
+            guard mkfifoErrno == EEXIST else { throw .fifoFailed(path: path, reason: PosixIO.describe(mkfifoErrno)) }
+        }
+        throw .fifoFailed(path: path, reason: "the path keeps changing; choose another path")
+    }
+
+    private static func checkExisting(_ path: String, _ info: stat) throws(SinkError) {
+        if info.st_mode & S_IFMT == S_IFLNK { throw .unsafeFIFO(path: path, reason: "it is a symbolic link (links are not followed)") }
+        guard info.st_mode & S_IFMT == S_IFIFO else { throw .notAFIFO(path: path) }
+        guard info.st_uid == geteuid() else { throw .unsafeFIFO(path: path, reason: "it belongs to another user (uid \(info.st_uid))") }
+        if info.st_mode & 0o077 != 0, chmod(path, 0o600) != 0 {
+            throw .unsafeFIFO(path: path, reason: "its mode \(String(info.st_mode & 0o777, radix: 8)) lets others read it and cannot be set to 600")
         }
     }
 }

@@ -194,7 +194,9 @@ struct DoctorCommand: ParsableCommand {
 
     static func fifoUsable(_ path: String) -> Bool {
         var info = stat()
-        if stat(path, &info) == 0 { return info.st_mode & S_IFMT == S_IFIFO && access(path, W_OK) == 0 }
+        // The same rules as the FIFO sink: no links, the user's own FIFO.
+        if lstat(path, &info) == 0 { return info.st_mode & S_IFMT == S_IFIFO && info.st_uid == geteuid() }
+        guard errno == ENOENT else { return false }
         let parent = (path as NSString).deletingLastPathComponent
         return access(parent.isEmpty ? "." : parent, W_OK) == 0
     }

@@ -39,6 +39,42 @@ import Testing
         #expect(other?.description.contains(missingDirectory) == true)
     }
 
+    @Test func linksAreNeverFollowedAndAWideModeIsNarrowed() throws {
+        let dir = TemporaryDirectory()
+        // A dangling link used to make start-up spin (stat ENOENT, mkfifo EEXIST) forever.
+        let dangling = dir.file("dangling.fifo")
+        #expect(symlink(dir.file("nowhere"), dangling) == 0)
+        let loop = #expect(throws: SinkError.self) { try FIFOSink(path: dangling) }
+        #expect(loop?.description.contains("symbolic link") == true, "\(String(describing: loop))")
+        #expect(!FileManager.default.fileExists(atPath: dir.file("nowhere")), "nothing created through the link")
+        // A link to a real FIFO is refused too: the reader of the target might not be the user.
+        let target = dir.file("target.fifo")
+        #expect(mkfifo(target, 0o600) == 0)
+        let linked = dir.file("linked.fifo")
+        #expect(symlink(target, linked) == 0)
+        #expect(throws: SinkError.self) { try FIFOSink(path: linked) }
+        // Our own FIFO left world-readable is made private before any caption goes in.
+        let wide = dir.file("wide.fifo")
+        #expect(mkfifo(wide, 0o600) == 0)
+        #expect(chmod(wide, 0o666) == 0)
+        let sink = try FIFOSink(path: wide)
+        sink.close()
+        var info = stat()
+        #expect(lstat(wide, &info) == 0)
+        #expect(info.st_mode & 0o777 == 0o600)
+    }
+
+    @Test func anotherUsersFIFOIsRefused() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("theirs.fifo")
+        #expect(mkfifo(path, 0o600) == 0)
+        // As root (tests run as root in CI) hand it to nobody; otherwise chown fails and the check
+        // cannot be made here, which the expectation below would then show.
+        try #require(chown(path, 65534, 65534) == 0, "needs root to make a FIFO owned by another user")
+        let error = #expect(throws: SinkError.self) { try FIFOSink(path: path) }
+        #expect(error?.description.contains("another user") == true, "\(String(describing: error))")
+    }
+
     @Test func withoutAReaderLinesAreDroppedAndCounted() throws {
         let dir = TemporaryDirectory()
         let sink = try FIFOSink(path: dir.file("f"))

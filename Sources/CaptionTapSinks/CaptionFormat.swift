@@ -30,6 +30,14 @@ public enum CaptionFormat {
         return out
     }
 
+    /// `{"type":"lost",…}`: a turn whose transcript can never come, in JSONL.
+    public static func lostLine(_ turn: LostTurn, source: String? = nil) -> String {
+        var out = #"{"type":"lost","item_id":"# + jsonString(turn.itemID)
+        out += #","start_ms":\#(turn.startMs),"end_ms":\#(turn.endMs),"reason":"# + jsonString(turn.reason)
+        if let source { out += #","source":"# + jsonString(source) }
+        return out + "}"
+    }
+
     /// `s` as a quoted JSON string literal.
     ///
     /// Escapes what RFC 8259 requires (quote, backslash, U+0000–U+001F) plus U+2028/U+2029, which

@@ -8,6 +8,9 @@ import CaptionTapCore
 public protocol CaptionSink: AnyObject {
     /// A caption changed: a new partial (whole text so far) or a final.
     func caption(_ caption: Caption)
+    /// A turn whose transcript can never come. Only machine-readable outputs record it (JSONL);
+    /// the rest show nothing (the log has the warning). Defaults to nothing.
+    func lost(_ turn: LostTurn)
     /// Flushes and releases resources; called once at exit.
     func close()
     /// Whether partials change what this sink shows. When no sink's do, the session handles
@@ -17,4 +20,5 @@ public protocol CaptionSink: AnyObject {
 
 extension CaptionSink {
     public var showsPartials: Bool { true }
+    public func lost(_ turn: LostTurn) {}
 }

@@ -76,6 +76,11 @@ public final class StdoutSink: CaptionSink {
 
     public var showsPartials: Bool { format == .jsonl ? includePartials : isTerminal }
 
+    public func lost(_ turn: LostTurn) {
+        guard format == .jsonl else { return }
+        emit(CaptionFormat.lostLine(turn, source: sourceLabel) + "\n")
+    }
+
     public func caption(_ caption: Caption) {
         switch format {
         case .jsonl:

@@ -48,6 +48,8 @@ public final class RealtimeTranscription: @unchecked Sendable {
     private let options: Options
     private let logger: Logger
     private let onCaption: (Caption) -> Void
+    /// Told of each turn whose transcript can never come (after its warning on the log).
+    public var onLost: ((LostTurn) -> Void)?
     private struct Inbox {
         var items: [Input] = []
         /// Items were added since the last signal without one (audio with `wake: false`).
@@ -361,6 +363,8 @@ public final class RealtimeTranscription: @unchecked Sendable {
                 onCaption(caption)
             case .warning(let message):
                 logger.warning("\(message)")
+            case .lost(let turn):
+                onLost?(turn)
             }
         }
     }
@@ -396,6 +400,8 @@ public final class RealtimeTranscription: @unchecked Sendable {
         public var turns: Int
         /// Turns whose transcript had no words, so no caption was shown.
         public var wordlessTurns: Int
+        /// Turns whose transcript can never come (lost with their session and replay buffer).
+        public var lostTurns: Int
         public var usage: Usage
         /// Seconds from each commit to its final caption.
         public var commitToFinal: [Double]
@@ -404,7 +410,8 @@ public final class RealtimeTranscription: @unchecked Sendable {
     /// Read after ``finish(timeout:)`` returned.
     public var statistics: Statistics {
         Statistics(audioSecondsSent: Double(transcriber.samplesSent) / Double(PCM16.sampleRate),
-                   turns: transcriber.turnCount - transcriber.wordlessTurns, wordlessTurns: transcriber.wordlessTurns,
+                   turns: transcriber.captionsEmitted,
+                   wordlessTurns: transcriber.wordlessTurns, lostTurns: transcriber.lostTurns,
                    usage: transcriber.totalUsage, commitToFinal: transcriber.latencies)
     }
 }

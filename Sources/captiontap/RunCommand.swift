@@ -369,7 +369,9 @@ extension RunCommand {
         options.connectTimeoutSeconds = session.drainTimeout
         // Deltas only need prompt handling when something shows partials.
         options.promptPartials = sinks.contains { $0.showsPartials }
-        return RealtimeTranscription(options: options, logger: logger, onCaption: onCaption)
+        let transcription = RealtimeTranscription(options: options, logger: logger, onCaption: onCaption)
+        transcription.onLost = { turn in for sink in sinks { sink.lost(turn) } }
+        return transcription
     }
 
     /// The exit summary on stderr.
@@ -377,7 +379,7 @@ extension RunCommand {
         let cost = session.cost(s.usage)
         let prefix = label.map { "\($0): " } ?? ""
         logger.info(
-            "\(prefix)sent \(String(format: "%.1f", s.audioSecondsSent)) s of audio; \(s.turns) turns; \(s.wordlessTurns > 0 ? "\(s.wordlessTurns) without words (not captioned); " : "")tokens in \(s.usage.inputTokens) (audio \(s.usage.inputAudioTokens)), out \(s.usage.outputTokens); \(!embedded ? "estimated cost $" + String(format: "%.4f", cost) : "no cost (embedded backend)")")
+            "\(prefix)sent \(String(format: "%.1f", s.audioSecondsSent)) s of audio; \(s.turns) turns; \(s.wordlessTurns > 0 ? "\(s.wordlessTurns) without words (not captioned); " : "")\(s.lostTurns > 0 ? "\(s.lostTurns) lost; " : "")tokens in \(s.usage.inputTokens) (audio \(s.usage.inputAudioTokens)), out \(s.usage.outputTokens); \(!embedded ? "estimated cost $" + String(format: "%.4f", cost) : "no cost (embedded backend)")")
         if !s.commitToFinal.isEmpty {
             let sorted = s.commitToFinal.sorted()
             logger.info(

@@ -126,6 +126,12 @@ final class LabelledSink: CaptionSink, @unchecked Sendable {
         Self.lock.withLock { inner.caption(labelled) }
     }
 
+    func lost(_ turn: LostTurn) {
+        var labelled = turn
+        labelled.itemID = label + ":" + turn.itemID
+        Self.lock.withLock { inner.lost(labelled) }
+    }
+
     var showsPartials: Bool { inner.showsPartials }
 
     /// The shared sink is closed once, by its owner.

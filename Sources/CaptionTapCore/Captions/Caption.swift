@@ -49,3 +49,20 @@ public struct Usage: Sendable, Equatable {
               cachedTokens: a.cachedTokens + b.cachedTokens)
     }
 }
+
+/// A turn whose transcript can never come: its session died and its audio is no longer in the
+/// replay buffer, or the replayed audio was never heard as speech again. Reported (a warning,
+/// and a `"type":"lost"` line in JSONL) so later finals flow and nothing disappears silently.
+public struct LostTurn: Sendable, Equatable {
+    public var itemID: String
+    public var startMs: Int
+    public var endMs: Int
+    public var reason: String
+
+    public init(itemID: String, startMs: Int, endMs: Int, reason: String) {
+        self.itemID = itemID
+        self.startMs = startMs
+        self.endMs = endMs
+        self.reason = reason
+    }
+}

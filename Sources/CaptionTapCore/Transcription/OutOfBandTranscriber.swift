@@ -26,6 +26,9 @@ public final class OutOfBandTranscriber {
         public var retryBaseSeconds = 0.5
         /// Audio kept for replay after a dropped connection.
         public var replayLimitSeconds = 120
+        /// A request the server has not finished answering after this long is sent again (it
+        /// counts as a try): a stalled turn never holds later finals back for good.
+        public var responseTimeoutSeconds = 30.0
 
         public init(session: SessionConfig) { self.session = session }
     }
@@ -36,6 +39,8 @@ public final class OutOfBandTranscriber {
         case caption(Caption)
         /// A problem worth one stderr line (never contains the key).
         case warning(String)
+        /// A turn whose transcript can never come (reported after its warning).
+        case lost(LostTurn)
     }
 
     /// Where a turn is in its life.
@@ -60,6 +65,14 @@ public final class OutOfBandTranscriber {
         var attempts = 1
         /// When the commit arrived (caller's clock), for the commit-to-final latency.
         var committedAt: Double = 0
+        /// When the current request was sent (caller's clock), for the response timeout.
+        var requestedAt: Double = 0
+        /// Settled without a caption of its own: its words are in another turn's (replayed audio
+        /// heard as one turn), or it was lost.
+        var silent = false
+
+        var isRequested: Bool { if case .requested = state { true } else { false } }
+        var isStreaming: Bool { if case .streaming = state { true } else { false } }
     }
 
     struct OpenSpeech {
@@ -101,6 +114,10 @@ public final class OutOfBandTranscriber {
     /// Turns whose transcript had no words: they get no caption (counted in `finalsEmitted` too,
     /// as their final is settled).
     public private(set) var wordlessTurns = 0
+    /// Turns whose transcript can never come (reported with `.lost`), counted in `finalsEmitted`.
+    public private(set) var lostTurns = 0
+    /// Final captions shown (turns with words).
+    public private(set) var captionsEmitted = 0
     public private(set) var samplesSent = 0
     /// Seconds from each turn's commit to its final caption, in emission order.
     public private(set) var latencies: [Double] = []
@@ -188,6 +205,10 @@ public final class OutOfBandTranscriber {
             actions.append(.warning(
                 "\((historyStartSample - replayFromSample) / PCM16.sampleRate) s of audio are older than the \(config.replayLimitSeconds) s replay buffer and cannot be transcribed"))
             replayFromSample = historyStartSample
+            let historyStartMs = historyStartSample * 1000 / PCM16.sampleRate
+            for i in unfinished where turns[i].state == .awaitingReplay && turns[i].endMs <= historyStartMs {
+                actions += settleLost(turnAt: i, reason: "its audio is older than the \(config.replayLimitSeconds) s replay buffer")
+            }
         }
         liveEpoch = epoch
         epochBaseSamples[epoch] = replayFromSample
@@ -264,10 +285,15 @@ public final class OutOfBandTranscriber {
             updatesSeen[epoch, default: 0] += 1
             if let b = barrier, b.epoch == epoch, updatesSeen[epoch, default: 0] >= b.count {
                 barrier = nil
-                return commitOpenTurn()
+                // The server has all the audio. With no speech open, a turn still waiting for
+                // replay was not heard again and never will be.
+                let passed = open[epoch] == nil ? settlePassedOver(before: Int.max, epoch: epoch) : []
+                return passed + commitOpenTurn()
             }
         case .responseCreated(let responseID, let item):
-            if let i = unfinished.first(where: { turns[$0].epoch == epoch && turns[$0].itemID == item && turns[$0].state != .final }) {
+            // Only a turn waiting for this very answer: a late event from a lost session must not
+            // pull a turn that waits for replay onto a dead connection.
+            if let i = unfinished.first(where: { turns[$0].epoch == epoch && turns[$0].itemID == item && turns[$0].isRequested }) {
                 turns[i].state = .streaming(responseID: responseID)
                 turns[i].responseID = responseID
                 turns[i].text = ""
@@ -312,21 +338,56 @@ public final class OutOfBandTranscriber {
         commitEventID = nil  // a pending end-of-input commit, if any, is answered
 
         // Replayed audio: take the place of the lost turn it overlaps, or skip a turn already final.
-        if let i = unfinished.first(where: { turns[$0].state == .awaitingReplay && overlaps(turns[$0], start, end) }) {
+        // Turns that waited for replay and were passed over are lost (later finals must flow).
+        var actions = settlePassedOver(before: start, epoch: epoch)
+        let replayed = unfinished.filter { turns[$0].state == .awaitingReplay && overlaps(turns[$0], start, end) }
+        if let i = replayed.first {
             turns[i].itemID = item
             turns[i].epoch = epoch
             turns[i].attempts = 1
             turns[i].committedAt = now
-            return request(turnAt: i)
+            // The new session heard several lost turns as one: the first carries the words of
+            // all, the others are settled without a caption of their own.
+            for j in replayed.dropFirst() {
+                turns[i].endMs = max(turns[i].endMs, turns[j].endMs)
+                turns[j].state = .final
+                turns[j].silent = true
+                turns[j].text = ""
+            }
+            return actions + request(turnAt: i, now: now)
         }
         // Only recent turns can overlap replayed audio: walk back until turns end before it.
         for i in turns.indices.reversed() {
             if turns[i].endMs <= start && turns[i].startMs < start - 60_000 { break }
-            if turns[i].state != .awaitingReplay && turns[i].epoch != epoch && mostlyCovers(turns[i], start, end) { return [] }
+            if turns[i].state != .awaitingReplay && turns[i].epoch != epoch && mostlyCovers(turns[i], start, end) { return actions }
         }
         turns.append(Turn(itemID: item, epoch: epoch, startMs: start, endMs: max(end, start), state: .requested(eventID: ""),
                           committedAt: now))
-        return request(turnAt: turns.count - 1)
+        return actions + request(turnAt: turns.count - 1, now: now)
+    }
+
+    /// A live session has committed audio from `start` on: a turn still waiting for replay that
+    /// ended before it was in the replayed audio but never heard as speech again. It is lost.
+    private func settlePassedOver(before start: Int, epoch: Int) -> [Action] {
+        var actions: [Action] = []
+        for i in unfinished where turns[i].state == .awaitingReplay && turns[i].endMs <= start && epochBaseMs(epoch) <= turns[i].startMs {
+            actions += settleLost(turnAt: i, reason: "its replayed audio was not heard as speech again")
+        }
+        return actions
+    }
+
+    private func epochBaseMs(_ epoch: Int) -> Int { (epochBaseSamples[epoch] ?? 0) * 1000 / PCM16.sampleRate }
+
+    /// Settles a turn whose transcript can never come: a warning, a `.lost` report, and the
+    /// finals queued behind it flow.
+    private func settleLost(turnAt i: Int, reason: String) -> [Action] {
+        turns[i].state = .final
+        turns[i].silent = true
+        turns[i].text = ""
+        lostTurns += 1
+        let lost = LostTurn(itemID: turns[i].itemID, startMs: turns[i].startMs, endMs: turns[i].endMs, reason: reason)
+        return [.warning("the transcript of \(lost.itemID) (\(lost.startMs)–\(lost.endMs) ms) is lost: \(reason)"), .lost(lost)]
+            + emitFinals(now: nil)
     }
 
     private func lastCommittedEndMs(before end: Int) -> Int {
@@ -343,8 +404,9 @@ public final class OutOfBandTranscriber {
         return overlap > 0 && overlap * 2 >= max(1, end - start)
     }
 
-    private func request(turnAt i: Int) -> [Action] {
+    private func request(turnAt i: Int, now: Double) -> [Action] {
         requestCounter += 1
+        turns[i].requestedAt = now
         let eventID = "ct_oob_\(requestCounter)"
         turns[i].state = .requested(eventID: eventID)
         turns[i].responseID = nil
@@ -412,10 +474,14 @@ public final class OutOfBandTranscriber {
     /// Sends the retries that are due.
     public func tick(now: Double) -> [Action] {
         var actions: [Action] = []
+        for i in unfinished where turns[i].isRequested || turns[i].isStreaming {
+            guard now - turns[i].requestedAt > config.responseTimeoutSeconds else { continue }
+            actions += retry(turnAt: i, now: now, reason: "no answer within \(Int(config.responseTimeoutSeconds)) s")
+        }
         for i in unfinished {
             guard case .waitingToRetry(let at) = turns[i].state, at <= now else { continue }
             if turns[i].epoch == liveEpoch || drainingEpochs.contains(turns[i].epoch) {
-                actions += request(turnAt: i)
+                actions += request(turnAt: i, now: now)
             } else {
                 turns[i].state = .awaitingReplay
             }
@@ -429,12 +495,14 @@ public final class OutOfBandTranscriber {
     }
 
     /// Emits every final whose predecessors are all out: captions stay in commit order.
-    private func emitFinals(now: Double) -> [Action] {
+    private func emitFinals(now: Double?) -> [Action] {
         var actions: [Action] = []
         while emitted < turns.count, turns[emitted].state == .final {
             let turn = turns[emitted]
             let text = Self.trimmingWhitespace(turn.text)
-            if text.isEmpty {
+            if turn.silent {
+                // Merged into another turn's caption, or lost (reported when it was settled).
+            } else if text.isEmpty {
                 // No words (a cough, music, a noise the VAD took for speech): nothing to show, and
                 // an empty caption on any output would only blank what a reader is looking at.
                 wordlessTurns += 1
@@ -442,12 +510,13 @@ public final class OutOfBandTranscriber {
                 var final = caption(turn, final: true)
                 final.text = text
                 actions.append(.caption(final))
+                captionsEmitted += 1
                 recentFinals.append(text)
             }
             if recentFinals.count > 50 { recentFinals.removeFirst(recentFinals.count - 50) }
             emitted += 1
             finalsEmitted += 1
-            latencies.append(max(0, now - turn.committedAt))
+            if let now, !turn.silent { latencies.append(max(0, now - turn.committedAt)) }
         }
         return actions
     }

@@ -52,7 +52,9 @@ public final class OverlaySink: CaptionSink, @unchecked Sendable {
         let options = WebSocketServer.Options(
             host: address.host, port: address.port, path: Self.captionsPath,
             httpHandler: { path in path == "/" || path == "/index.html" ? page : nil },
-            maxQueuedMessages: Self.maxQueuedMessages)
+            maxQueuedMessages: Self.maxQueuedMessages,
+            // Pages only listen; and only the page served here may (an OBS Browser Source loads it).
+            maxMessageBytes: 4096, origins: .sameOrigin)
         let server = WebSocketServer(options: options) { [weak self] event in self?.handle(event) }
         self.server = server
         port = try server.start()

@@ -15,6 +15,11 @@ public final class RealtimeServer: @unchecked Sendable {
         public var maxSessions = 4
         /// Required in `Authorization: Bearer` when set (non-loopback binds).
         public var bearerToken: String?
+        /// Browser origins allowed to connect (`--allow-origin`); clients that send no `Origin`
+        /// (every non-browser client) are always allowed, any other page is refused with 403.
+        public var allowedOrigins: [String] = []
+        /// The largest client message: the Realtime API's 15 MiB append limit, plus its JSON.
+        public var maxMessageBytes = 16 << 20
         public init() {}
     }
 
@@ -43,7 +48,8 @@ public final class RealtimeServer: @unchecked Sendable {
     public func start() throws(WebSocketServer.StartError) -> Int {
         decoder = DecodeQueue(engine: engine, sampleRate: sampleRate)
         socket = WebSocketServer(
-            options: .init(host: configuration.host, port: configuration.port, path: "/v1/realtime", bearerToken: configuration.bearerToken)
+            options: .init(host: configuration.host, port: configuration.port, path: "/v1/realtime", bearerToken: configuration.bearerToken,
+                           maxMessageBytes: configuration.maxMessageBytes, origins: .listed(configuration.allowedOrigins))
         ) { [unowned self] event in handle(event) }
         port = try socket.start()
         return port

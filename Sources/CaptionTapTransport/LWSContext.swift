@@ -11,7 +11,9 @@ typealias LWSCallback = @convention(c) (OpaquePointer?, lws_callback_reasons, Un
 /// `lws_cancel_service` is the one lws call documented as safe from any thread; everything else
 /// happens on the service thread that owns the context.
 final class LWSContextSlot: Sendable {
-    private let pointer = Atomic<UInt>(0)
+    /// The published context, as an address. Held while waking it, so `destroy` cannot free the
+    /// context between another thread's load and its `lws_cancel_service` (a use after free).
+    private let pointer = Mutex<UInt>(0)
 
     /// Creates the context with a single protocol named `name` (lws keeps the table until the
     /// context is destroyed; the name is ours to free afterwards, see ``destroy(_:)``).
@@ -29,21 +31,24 @@ final class LWSContextSlot: Sendable {
 
     /// Publishes the context so other threads can wake it.
     func publish(_ context: OpaquePointer) {
-        pointer.store(UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(context))), ordering: .releasing)
+        pointer.withLock { $0 = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(context))) }
     }
 
-    /// Unpublishes and destroys the context, then frees the protocol name.
+    /// Unpublishes and destroys the context, then frees the protocol name. Once unpublished no
+    /// wake can reach it: a wake in progress finishes first (it holds the lock).
     func destroy(_ context: OpaquePointer) {
-        pointer.store(0, ordering: .releasing)
+        pointer.withLock { $0 = 0 }
         lws_context_destroy(context)
         free(UnsafeMutableRawPointer(mutating: protocols[0].name))
         protocols[0] = lws_protocols()
     }
 
     /// Wakes the service loop (any thread); a no-op before `publish` or after `destroy`.
+    /// `lws_cancel_service` only writes to the context's event pipe: quick under the lock.
     func wake() {
-        let raw = pointer.load(ordering: .acquiring)
-        if raw != 0, let context = OpaquePointer(bitPattern: raw) { lws_cancel_service(context) }
+        pointer.withLock { raw in
+            if raw != 0, let context = OpaquePointer(bitPattern: raw) { lws_cancel_service(context) }
+        }
     }
 
     // Touched only by the service thread (create and destroy), never concurrently.

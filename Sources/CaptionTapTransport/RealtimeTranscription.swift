@@ -21,6 +21,14 @@ public final class RealtimeTranscription: @unchecked Sendable {
         /// Whether anything shows partial captions: if not, deltas don't wake the worker (they
         /// are still handled, in order, before the final).
         public var promptPartials = true
+        /// The live session is probed (``OutOfBandTranscriber/probe()``) after this long without a
+        /// server event, and replaced when the probe is not answered within as long again: a
+        /// server that stops answering without closing is found in seconds.
+        public var idleTimeoutSeconds: Double = 10
+        /// A live session with this many messages still unsent (2 minutes of 100 ms appends) is
+        /// not keeping up: it is replaced and its audio replayed from the fixed history, so the
+        /// queue never grows without bound.
+        public var maxQueuedMessages = 1200
 
         public init(endpoint: WebSocketEndpoint, apiKey: String?, transcriber: OutOfBandTranscriber.Config) {
             self.endpoint = endpoint
@@ -78,6 +86,11 @@ public final class RealtimeTranscription: @unchecked Sendable {
     private var drainDeadline: Double = .infinity
     private var everOpened = false
     private var lastFailure = ""
+    /// When the live session last said anything, and when it was probed for a sign of life.
+    private var lastHeardAt: Double = 0
+    private var probedAt: Double?
+    /// Sessions replaced because they stopped answering or fell too far behind.
+    public private(set) var stalledSessions = 0
     private var worker: Thread?
     /// Sends of the current batch, in order, grouped by session.
     private var staged: [(epoch: Int, texts: [String])] = []
@@ -225,6 +238,7 @@ public final class RealtimeTranscription: @unchecked Sendable {
             everOpened = true
             logger.debug("session \(epoch) open", metadata: ["session.epoch": "\(epoch)"])
             liveSince = now
+            heard()
             perform(transcriber.startSession(epoch: epoch, rotation: rotation))
             rotating = false
         case .text(let text):
@@ -286,7 +300,13 @@ public final class RealtimeTranscription: @unchecked Sendable {
         return parsed
     }
 
+    private func heard() {
+        lastHeardAt = now
+        probedAt = nil
+    }
+
     private func serverEvent(_ parsed: ServerEvent, epoch: Int) {
+        if epoch == transcriber.liveSession { heard() }
         if case .sessionUpdated = parsed { reconnectAttempt = 0 }
         if case .error(let error) = parsed {
             if error.isAuthentication {
@@ -320,12 +340,38 @@ public final class RealtimeTranscription: @unchecked Sendable {
         if transcriber.liveSession == nil && connecting == nil && now >= nextConnectAt && outcomeBox.withLock({ $0 == nil }) {
             connectNext()
         }
+        watchLiveSession()
         if let live = transcriber.liveSession, !rotating, connecting == nil, !finishing,
            now - liveSince > options.rotateAfterSeconds, transcriber.isBetweenTurns
         {
             logger.info("rotating session \(live) before its maximum length")
             rotateNow()
         }
+    }
+
+    /// Replaces a live session that stopped answering (a probe went unanswered) or cannot keep
+    /// up (too many messages unsent). The connection is dropped at once; `closed` follows and
+    /// the usual reconnect replays every turn it owed.
+    private func watchLiveSession() {
+        guard let live = transcriber.liveSession, let client = clients[live], !rotating else { return }
+        let backlog = client.queuedMessages
+        var reason: String?
+        if backlog > options.maxQueuedMessages {
+            reason = "\(backlog) messages not yet sent"
+        } else if let probed = probedAt {
+            if now - probed > options.idleTimeoutSeconds {
+                reason = "no answer for \(String(format: "%.0f", now - lastHeardAt)) s"
+            }
+        } else if now - lastHeardAt > options.idleTimeoutSeconds {
+            perform(transcriber.probe())
+            probedAt = now
+        }
+        guard let reason else { return }
+        logger.warning("session \(live) with \(options.endpoint.hostHeader) is stalled (\(reason)); replacing it")
+        stalledSessions += 1
+        probedAt = nil
+        flushSends()
+        client.abort()
     }
 
     private func rotateNow() {

@@ -33,6 +33,7 @@ public final class WebSocketClient: @unchecked Sendable {
     private let onEvent: @Sendable (Event) -> Void
     private let outgoing = Mutex<[String]>([])
     private let closeRequested = Atomic<Bool>(false)
+    private let abortRequested = Atomic<Bool>(false)
     /// Messages the service thread has taken from `outgoing` but not yet written.
     private let pendingInSwap = Atomic<Int>(0)
     private let slot = LWSContextSlot()
@@ -104,6 +105,20 @@ public final class WebSocketClient: @unchecked Sendable {
         wake()
     }
 
+    /// Drops the connection at once, without a close handshake (a peer that stopped answering
+    /// would never complete one); `closed` follows. Any thread.
+    public func abort() {
+        abortRequested.store(true, ordering: .releasing)
+        wake()
+    }
+
+    /// Seconds of quiet before lws pings the server, and without a valid frame before it hangs up.
+    static let pingAfterSeconds: UInt16 = 10
+    static let hangUpAfterSeconds: UInt16 = 25
+    /// The largest server message accepted (all fragments together); a larger one ends the
+    /// connection (a reconnect replays what it owed) instead of growing memory.
+    public static let maxMessageBytes = 16 << 20
+
     /// Blocks until the service thread has ended (after `closed` was delivered).
     public func waitUntilFinished(timeout: Double) -> Bool {
         finished.wait(timeout: .now() + timeout) == .success
@@ -132,6 +147,15 @@ public final class WebSocketClient: @unchecked Sendable {
             deliverClose(CloseInfo(wasOpen: false, code: nil, message: "could not create a libwebsockets context", httpStatus: nil))
             return
         }
+        // Ping when the connection has been quiet, hang up when nothing valid comes back: a
+        // half-open connection (suspend/resume, NAT timeout) is found in seconds, not when TCP
+        // gives up. lws keeps the policy by pointer until the context is gone
+        // (freed after it: defers run in reverse).
+        let idle = UnsafeMutablePointer<lws_retry_bo_t>.allocate(capacity: 1)
+        idle.initialize(to: lws_retry_bo_t())
+        idle.pointee.secs_since_valid_ping = Self.pingAfterSeconds
+        idle.pointee.secs_since_valid_hangup = Self.hangUpAfterSeconds
+        defer { idle.deallocate() }
         slot.publish(context)
         defer { slot.destroy(context) }
 
@@ -144,7 +168,8 @@ public final class WebSocketClient: @unchecked Sendable {
                     info.port = Int32(endpoint.port)
                     info.path = path
                     info.host = hostHeader
-                    info.origin = hostHeader
+                    // No Origin: captiontap is not a web page (servers may refuse browser origins).
+                    info.retry_and_idle_policy = UnsafePointer(idle)
                     info.ssl_connection = endpoint.secure ? Int32(LCCSCF_USE_SSL.rawValue) : 0
                     info.ietf_version_or_minus_one = -1
                     info.userdata = Unmanaged.passUnretained(self).toOpaque()
@@ -205,6 +230,11 @@ public final class WebSocketClient: @unchecked Sendable {
                 return 0
             }
             if receiving.isEmpty { receivingBinary = lws_frame_is_binary(wsi) != 0 }
+            if receiving.count + length + Int(lws_remaining_packet_payload(wsi)) > Self.maxMessageBytes {
+                receiving = []
+                peerCloseReason = "the server sent a message over \(Self.maxMessageBytes >> 20) MiB"
+                return -1
+            }
             if let input, length > 0 {
                 receiving.append(contentsOf: UnsafeRawBufferPointer(start: input, count: length))
             }
@@ -215,6 +245,11 @@ public final class WebSocketClient: @unchecked Sendable {
         case LWS_CALLBACK_CLIENT_WRITEABLE:
             return writeQueued(wsi)
         case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+            if abortRequested.load(ordering: .acquiring), let connection = self.wsi {
+                peerCloseReason = "no answer from the server"
+                lws_set_timeout(connection, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC)
+                return 0
+            }
             if let connection = self.wsi, opened { lws_callback_on_writable(connection) }
             if closeRequested.load(ordering: .acquiring) && !opened && !done {
                 deliverClose(CloseInfo(wasOpen: false, code: nil, message: "closed before connecting", httpStatus: nil))

@@ -47,15 +47,57 @@ public final class WebSocketServer: @unchecked Sendable {
         /// dropped at the next ``send(_:_:)``, so a sender never accumulates without bound; nil:
         /// no limit.
         public var maxQueuedMessages: Int?
+        /// The largest message a client may send (all its fragments together); a larger one
+        /// closes the connection with 1009 before it is buffered further.
+        public var maxMessageBytes: Int
+        /// Which browser pages may open a WebSocket here (see ``OriginPolicy``).
+        public var origins: OriginPolicy
+        /// An idle connection is pinged after this many seconds and dropped when nothing valid
+        /// (a pong, a message) arrives for twice as long: a vanished client frees its slot.
+        public var idleSeconds: UInt16
         public init(host: String, port: Int, path: String, bearerToken: String? = nil,
-                    httpHandler: (@Sendable (_ path: String) -> HTTPResponse?)? = nil, maxQueuedMessages: Int? = nil) {
+                    httpHandler: (@Sendable (_ path: String) -> HTTPResponse?)? = nil, maxQueuedMessages: Int? = nil,
+                    maxMessageBytes: Int = 1 << 20, origins: OriginPolicy = .listed([]), idleSeconds: UInt16 = 30) {
             self.host = host
             self.port = port
             self.path = path
             self.bearerToken = bearerToken
             self.httpHandler = httpHandler
             self.maxQueuedMessages = maxQueuedMessages
+            self.maxMessageBytes = maxMessageBytes
+            self.origins = origins
+            self.idleSeconds = idleSeconds
         }
+    }
+
+    /// Which web pages may connect. A browser always sends `Origin` with a WebSocket handshake,
+    /// and any page the user has open can try `ws://127.0.0.1:PORT`; other clients send none.
+    public enum OriginPolicy: Sendable, Equatable {
+        /// Handshakes without `Origin` are accepted; with one, only these origins
+        /// (`scheme://host[:port]`, compared exactly).
+        case listed([String])
+        /// Only pages this server served itself: `Origin` must be `http://` + the `Host` header,
+        /// and on a loopback listener `Host` must name loopback (no DNS rebinding).
+        case sameOrigin
+    }
+
+    /// Whether a handshake with these headers may proceed under `policy`.
+    public static func originAllowed(_ origin: String?, host: String?, policy: OriginPolicy, loopbackListener: Bool) -> Bool {
+        guard let origin, !origin.isEmpty else { return true }
+        switch policy {
+        case .listed(let allowed):
+            return allowed.contains(origin)
+        case .sameOrigin:
+            guard let host, origin == "http://" + host else { return false }
+            guard loopbackListener else { return true }
+            let name = host.hasPrefix("[") ? String(host.prefix { $0 != "]" }.dropFirst()) : String(host.prefix { $0 != ":" })
+            return name == "localhost" || name == "::1" || name.hasPrefix("127.")
+        }
+    }
+
+    /// Whether `host` (a listening address) is a loopback one.
+    public static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
     public enum StartError: Error, Equatable, CustomStringConvertible {
@@ -74,6 +116,7 @@ public final class WebSocketServer: @unchecked Sendable {
     private let closing = Mutex<[ConnectionID: (Int, String)]>([:])
     private let dropping = Mutex<Set<ConnectionID>>([])
     private let droppedCount = Atomic<Int>(0)
+    private let tooLarge = Atomic<Int>(0)
     private let inbox = Mutex<[@Sendable () -> Void]>([])
     private let stopRequested = Atomic<Bool>(false)
     private let slot = LWSContextSlot()
@@ -116,6 +159,9 @@ public final class WebSocketServer: @unchecked Sendable {
         guard boundPort > 0 else { throw .cannotListen(host: options.host, port: options.port) }
         return boundPort
     }
+
+    /// Connections closed for sending a message over ``Options/maxMessageBytes``.
+    public var oversizedMessages: Int { tooLarge.load(ordering: .relaxed) }
 
     /// Connections dropped because ``Options/maxQueuedMessages`` messages were waiting.
     public var droppedConnections: Int { droppedCount.load(ordering: .relaxed) }
@@ -165,8 +211,16 @@ public final class WebSocketServer: @unchecked Sendable {
 
     private func serviceLoop() {
         defer { finished.signal() }
+        // Ping idle connections, drop those that stay silent. lws keeps the policy by pointer for
+        // the context's life: it is freed after the context (this function's end).
+        let idle = UnsafeMutablePointer<lws_retry_bo_t>.allocate(capacity: 1)
+        idle.initialize(to: lws_retry_bo_t())
+        idle.pointee.secs_since_valid_ping = options.idleSeconds
+        idle.pointee.secs_since_valid_hangup = options.idleSeconds &* 2
+        defer { idle.deallocate() }
         let context = slot.create(protocolName: "realtime", callback: webSocketServerCallback) { info in
             options.host.withCString { host in
+                info.retry_and_idle_policy = UnsafePointer(idle)
                 info.port = Int32(options.port)
                 info.iface = host
                 info.user = Unmanaged.passUnretained(self).toOpaque()
@@ -221,6 +275,12 @@ public final class WebSocketServer: @unchecked Sendable {
                 _ = lws_return_http_status(wsi, 404, "Invalid URL (GET \(uri))")
                 return -1
             }
+            let origin = header(wsi, WSI_TOKEN_ORIGIN)
+            if !Self.originAllowed(origin, host: header(wsi, WSI_TOKEN_HOST), policy: options.origins,
+                                   loopbackListener: Self.isLoopback(options.host)) {
+                _ = lws_return_http_status(wsi, 403, "Origin not allowed")
+                return -1
+            }
             if let token = options.bearerToken, header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) != "Bearer \(token)" {
                 _ = lws_return_http_status(wsi, 401, "Incorrect API key provided.")
                 return -1
@@ -237,6 +297,13 @@ public final class WebSocketServer: @unchecked Sendable {
         case LWS_CALLBACK_RECEIVE:
             guard let connection = connections[key] else { return -1 }
             if connection.receiving.isEmpty { connection.binary = lws_frame_is_binary(wsi) != 0 }
+            if connection.receiving.count + length + Int(lws_remaining_packet_payload(wsi)) > options.maxMessageBytes {
+                connection.receiving = []
+                var reason = Array("message too large".utf8)
+                lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, &reason, reason.count)
+                tooLarge.add(1, ordering: .relaxed)
+                return -1
+            }
             if let input, length > 0 {
                 connection.receiving.append(contentsOf: UnsafeRawBufferPointer(start: input, count: length))
             }

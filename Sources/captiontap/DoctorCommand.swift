@@ -70,6 +70,9 @@ struct DoctorCommand: ParsableCommand {
         let endpoint = session.endpoint()
         let key = try? session.apiKey { logger.warning("\($0)") }
         let cloud = session.url == SessionOptions.defaultURL
+        if session.withholdsEnvironmentKey() {
+            report(true, "OPENAI_API_KEY is set but not sent to \(endpoint.hostHeader) (only to api.openai.com over TLS): give that backend a key with --api-key-file")
+        }
         switch (key, cloud) {
         case (.some(let k), _):
             report(true, "API key present (\(session.apiKeyFile.map { "from \($0)" } ?? "from OPENAI_API_KEY"), \(k.count) characters)")

@@ -337,6 +337,9 @@ extension RunCommand {
     func makeBackend(logger: Logger, sessionsPerSource sources: Int = 1) throws(CLIError) -> Backend {
         let key = try session.apiKey { logger.warning("\($0)") }
         let endpoint = session.endpoint()
+        if session.withholdsEnvironmentKey() {
+            logger.info("OPENAI_API_KEY is not sent to \(endpoint.hostHeader) (only to api.openai.com over TLS); give that backend a key with --api-key-file")
+        }
         guard key == nil && session.url == SessionOptions.defaultURL else {
             logger.info("transcribing with \(endpoint.hostHeader) (out-of-band, context \(session.context))")
             return Backend(endpoint: endpoint, key: key, embedded: nil)
@@ -366,6 +369,7 @@ extension RunCommand {
         config.replayLimitSeconds = 120
         var options = RealtimeTranscription.Options(endpoint: backend.endpoint, apiKey: backend.key, transcriber: config)
         options.rotateAfterSeconds = session.sessionMaxMinutes * 60
+        options.idleTimeoutSeconds = session.idleTimeout
         options.connectTimeoutSeconds = session.drainTimeout
         // Deltas only need prompt handling when something shows partials.
         options.promptPartials = sinks.contains { $0.showsPartials }

@@ -31,7 +31,15 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("api-key-file"), help: ArgumentHelp("A file holding the key clients must send as 'Authorization: Bearer KEY'.", valueName: "file"))
     var apiKeyFile: String?
 
+    @Option(name: .customLong("allow-origin"), help: ArgumentHelp(
+        "A web page origin (scheme://host[:port]) allowed to connect; repeatable. Browser pages are refused otherwise; other clients send no Origin and are not affected.",
+        valueName: "origin"))
+    var allowOrigin: [String] = []
+
     func validate() throws {
+        for origin in allowOrigin where !(origin.hasPrefix("http://") || origin.hasPrefix("https://")) || origin.count > 256 {
+            throw ValidationError("--allow-origin '\(origin.prefix(64))' must be an origin like https://example.org or http://localhost:3000")
+        }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
         guard maxSessions >= 1 else { throw ValidationError("--max-sessions must be at least 1") }
         let loopback = ["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("127.")
@@ -56,6 +64,7 @@ struct ServeCommand: ParsableCommand {
         config.port = port
         config.maxSessions = maxSessions
         config.bearerToken = token
+        config.allowedOrigins = allowOrigin
         let server = RealtimeServer(configuration: config, engine: engine, sampleRate: RecognizerOptions.sampleRate, logger: logger)
         do {
             try server.start()

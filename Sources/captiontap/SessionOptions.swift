@@ -45,6 +45,11 @@ struct SessionOptions: ParsableArguments {
     @Option(name: .customLong("session-max-minutes"), help: "Rotate to a new session after this many minutes (at a turn boundary).")
     var sessionMaxMinutes = 55.0
 
+    @Option(name: .customLong("idle-timeout"), help: ArgumentHelp(
+        "A session silent this long while audio flows is asked for a sign of life (a session.update); no answer within as long again and it is replaced (its audio replayed).",
+        valueName: "seconds"))
+    var idleTimeout = 10.0
+
     @Option(name: .customLong("price-audio-in"), help: "USD per 1M audio input tokens (cost estimate).")
     var priceAudioIn = 32.0
     @Option(name: .customLong("price-text-in"), help: "USD per 1M text input tokens.")
@@ -59,8 +64,13 @@ struct SessionOptions: ParsableArguments {
         guard (0...1).contains(vadThreshold) else { throw ValidationError("--vad-threshold must be between 0 and 1") }
         guard (100...10_000).contains(silenceMs) else { throw ValidationError("--silence-ms must be 100–10000") }
         guard (0...5_000).contains(prefixMs) else { throw ValidationError("--prefix-ms must be 0–5000") }
-        guard drainTimeout >= 0 else { throw ValidationError("--drain-timeout must not be negative") }
-        guard sessionMaxMinutes > 0 else { throw ValidationError("--session-max-minutes must be positive") }
+        guard (0...3600).contains(drainTimeout) else { throw ValidationError("--drain-timeout must be 0–3600 seconds") }
+        guard sessionMaxMinutes > 0 && sessionMaxMinutes <= 600 else { throw ValidationError("--session-max-minutes must be above 0 and at most 600") }
+        guard (2...300).contains(idleTimeout) else { throw ValidationError("--idle-timeout must be 2–300 seconds") }
+        for (name, price) in [("audio-in", priceAudioIn), ("text-in", priceTextIn), ("cached-in", priceCachedIn), ("text-out", priceTextOut)]
+        where !(0...100_000).contains(price) {
+            throw ValidationError("--price-\(name) must be 0–100000 USD per 1M tokens")
+        }
     }
 
     /// The endpoint, with `--model` applied to the query.
@@ -76,7 +86,26 @@ struct SessionOptions: ParsableArguments {
         return endpoint
     }
 
-    /// The API key from `--api-key-file` or `OPENAI_API_KEY`; warns about a readable key file.
+    /// Whether `OPENAI_API_KEY` may go to `endpoint`: only to OpenAI's own API host, over TLS. A
+    /// key for any other backend must be given explicitly with `--api-key-file`, so a `--url` to
+    /// a local or third-party server never receives the user's OpenAI key by accident.
+    static func mayReceiveEnvironmentKey(_ endpoint: WebSocketEndpoint) -> Bool {
+        endpoint.secure && endpoint.host.lowercased() == "api.openai.com"
+    }
+
+    /// `OPENAI_API_KEY` is set but will not be sent to this endpoint (see above).
+    func withholdsEnvironmentKey() -> Bool {
+        guard apiKeyFile == nil, !Self.mayReceiveEnvironmentKey(endpoint()) else { return false }
+        return Self.environmentKey != nil
+    }
+
+    private static var environmentKey: String? {
+        let env = ProcessInfo.processInfo.environment["OPENAI_API_KEY"]?.trimmingCharacters(in: .whitespacesAndNewlines)
+        return env?.isEmpty == false ? env : nil
+    }
+
+    /// The key to send to the endpoint: `--api-key-file`'s, or `OPENAI_API_KEY` when the endpoint
+    /// is OpenAI's (nil otherwise). Warns about a readable key file.
     func apiKey(warn: (String) -> Void) throws(CLIError) -> String? {
         if let apiKeyFile {
             guard let data = FileManager.default.contents(atPath: apiKeyFile) else {
@@ -90,8 +119,7 @@ struct SessionOptions: ParsableArguments {
             guard !key.isEmpty else { throw .usage("--api-key-file '\(apiKeyFile)' is empty") }
             return key
         }
-        let env = ProcessInfo.processInfo.environment["OPENAI_API_KEY"]?.trimmingCharacters(in: .whitespacesAndNewlines)
-        return env?.isEmpty == false ? env : nil
+        return Self.mayReceiveEnvironmentKey(endpoint()) ? Self.environmentKey : nil
     }
 
     func sessionConfig() throws(CLIError) -> SessionConfig {

@@ -191,11 +191,13 @@ struct EmbeddedBackendTests {
         try key.write(toFile: keyFile, atomically: true, encoding: .utf8)
         chmod(keyFile, 0o600)
         let serve = try ServeProcess(["--api-key-file", keyFile])
-        var env = EmbeddedRecognizer.noKey
-        env["OPENAI_API_KEY"] = "sk-wrong"
-        let wrong = try Tools.captiontap(["run", "--input", EmbeddedRecognizer.fixture("goforward.wav"), "--url", serve.url], environment: env)
-        env["OPENAI_API_KEY"] = key
-        let right = try Tools.captiontap(["run", "--input", EmbeddedRecognizer.fixture("goforward.wav"), "--url", serve.url, "--format", "jsonl"], environment: env)
+        let wrongFile = dir.appendingPathComponent("wrong").path
+        try "sk-wrong".write(toFile: wrongFile, atomically: true, encoding: .utf8)
+        chmod(wrongFile, 0o600)
+        let wrong = try Tools.captiontap(["run", "--input", EmbeddedRecognizer.fixture("goforward.wav"), "--url", serve.url, "--api-key-file", wrongFile],
+                                         environment: EmbeddedRecognizer.noKey)
+        let right = try Tools.captiontap(["run", "--input", EmbeddedRecognizer.fixture("goforward.wav"), "--url", serve.url, "--format", "jsonl",
+                                          "--api-key-file", keyFile], environment: EmbeddedRecognizer.noKey)
         _ = serve.stop()
         #expect(wrong.status == 1, "\(wrong.stderr)")
         #expect(wrong.stderr.contains("401") || wrong.stderr.lowercased().contains("key"), "\(wrong.stderr)")

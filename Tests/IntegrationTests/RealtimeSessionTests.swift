@@ -89,6 +89,40 @@ struct RealtimeSessionTests {
         #expect(status == 0, "\(flags): protocol violations: \(stats)")
     }
 
+    @Test func aServerThatStopsAnsweringWithoutClosingIsReplacedAndEveryTurnCaptioned() throws {
+        // The connection stays open and pings are answered: only captiontap's probe notices.
+        let server = try FakeRealtimeServer(["--hang-after-commits", "2"])
+        let result = try Tools.captiontap(
+            ["run", "--input", input, "--url", server.url, "--format", "jsonl", "--idle-timeout", "2"],
+            environment: environment(), timeout: 90)
+        let (status, stats) = server.stop()
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(finals(result.stdout) == Self.expected, "\(result.stderr)")
+        #expect(result.stderr.contains("is stalled (no answer for"), "\(result.stderr)")
+        #expect(stats.contains("\"injected_hangs\": 1"), "\(stats)")
+        #expect(status == 0, "protocol violations: \(stats)")
+    }
+
+    @Test func theEnvironmentKeyGoesOnlyToOpenAIAndAKeyFileToAnyBackend() throws {
+        let key = "sk-env-\(UUID().uuidString)"
+        let server = try FakeRealtimeServer(["--api-key", key])
+        // OPENAI_API_KEY is not sent to a --url that is not api.openai.com over TLS: refused.
+        let withheld = try Tools.captiontap(["run", "--input", input, "--url", server.url], environment: environment(key: key))
+        #expect(withheld.status == 1, "\(withheld.stderr)")
+        #expect(withheld.stderr.contains("OPENAI_API_KEY is not sent to 127.0.0.1"), "\(withheld.stderr)")
+        #expect(withheld.stderr.contains("HTTP 401"), "\(withheld.stderr)")
+        // The same key given explicitly goes to that backend.
+        let keyFile = dir.appendingPathComponent("explicit-key").path
+        try key.write(toFile: keyFile, atomically: true, encoding: .utf8)
+        chmod(keyFile, 0o600)
+        let given = try Tools.captiontap(["run", "--input", input, "--url", server.url, "--api-key-file", keyFile, "--format", "jsonl"],
+                                         environment: environment(key: "sk-other"))
+        _ = server.stop()
+        #expect(given.status == 0, "\(given.stderr)")
+        #expect(finals(given.stdout) == Self.expected)
+        for output in [withheld.stdout, withheld.stderr, given.stdout, given.stderr] { #expect(!output.contains(key)) }
+    }
+
     @Test func sessionRotationHasNoAudioGap() throws {
         let server = try FakeRealtimeServer()
         let result = try Tools.captiontap(
@@ -176,7 +210,11 @@ struct RealtimeSessionTests {
     @Test func theKeyIsSentButNeverPrinted() throws {
         let key = "sk-test-\(UUID().uuidString)"
         let server = try FakeRealtimeServer(["--api-key", key])
-        let result = try Tools.captiontap(["run", "--verbose", "--input", input, "--url", server.url], environment: environment(key: key))
+        let keyFile = dir.appendingPathComponent("sent-key").path
+        try key.write(toFile: keyFile, atomically: true, encoding: .utf8)
+        chmod(keyFile, 0o600)
+        let result = try Tools.captiontap(["run", "--verbose", "--input", input, "--url", server.url, "--api-key-file", keyFile],
+                                          environment: environment())
         _ = server.stop()
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.split(separator: "\n").map(String.init) == Self.expected)

@@ -168,6 +168,7 @@ class Config:
     strict: bool = False
     verbose: bool = False
     drop_after_commits: int = 0
+    hang_after_commits: int = 0
     error_first_responses: int = 0
     rate_limit_first: int = 0
     garbage: bool = False
@@ -205,6 +206,7 @@ class Stats:
     injected_errors: int = 0
     injected_rate_limits: int = 0
     injected_drops: int = 0
+    injected_hangs: int = 0
     sessions_expired: int = 0
     audio_bytes: int = 0
     #: Milliseconds from receiving each response.create to sending its response.done.
@@ -522,6 +524,7 @@ class RealtimeSession:
         self.turn: Optional[Turn] = None
         self.commits = 0
         self.drop_item: Optional[str] = None
+        self.hung = False
         self.active_auto: Optional[ResponseRequest] = None
         self.in_progress: dict[str, ResponseRequest] = {}
         self.held: list[ResponseRequest] = []
@@ -543,6 +546,8 @@ class RealtimeSession:
     async def send(self, etype: str, injected: bool = False, **fields: Any) -> dict:
         """Send one server event (validated unless ``injected`` by a fault)."""
         event = {"type": etype, "event_id": self.ids.new("event"), **fields}
+        if self.hung:
+            return event  # --hang-after-commits: the connection stays open, nothing is answered
         if not injected:
             error = self.server.validator.check_server(event)
             if error:
@@ -743,6 +748,10 @@ class RealtimeSession:
         self.server.stats.commits += 1
         if self.number == 1 and self.commits == self.cfg.drop_after_commits:
             self.drop_item = item_id
+        if self.number == 1 and self.commits == self.cfg.hang_after_commits:
+            self.server.stats.injected_hangs += 1
+            print(f"fake_realtime: session {self.number}: hanging (fault)", file=sys.stderr)
+            self.hung = True
         await self.send("input_audio_buffer.committed", item_id=item_id, previous_item_id=previous)
         await self.send("conversation.item.added", previous_item_id=previous, item=item)
         await self.send("conversation.item.done", previous_item_id=previous, item=item)
@@ -1182,6 +1191,9 @@ def parse_args(argv: Optional[list[str]] = None) -> Config:
     g.add_argument("--drop-after-commits", type=int, default=0, metavar="N",
                    help="session 1 only: abort the TCP connection when the response.create "
                         "for the Nth committed item arrives")
+    g.add_argument("--hang-after-commits", type=int, default=0, metavar="N",
+                   help="session 1 only: after the Nth commit, keep the connection open (pings are "
+                        "still answered) but never send another event")
     g.add_argument("--error-first-responses", type=int, default=0, metavar="N",
                    help="answer the first N response.create (server-wide) with error server_error")
     g.add_argument("--rate-limit-first", type=int, default=0, metavar="N",

@@ -555,6 +555,15 @@ public final class OutOfBandTranscriber {
         return [.send(epoch: live, text: ClientEvents.commit(eventID: eventID))]
     }
 
+    /// A sign-of-life request for the live session: a `session.update` (the same settings), which
+    /// the server answers with `session.updated` in order. Counted like every update, so an
+    /// end-of-input barrier stays exact. Empty when no session is live.
+    public func probe() -> [Action] {
+        guard let live = liveEpoch else { return [] }
+        updatesSent[live, default: 0] += 1
+        return [.send(epoch: live, text: ClientEvents.sessionUpdate(config.session))]
+    }
+
     /// Every turn has its final caption out and no speech is left open.
     public var isDrained: Bool {
         inputFinished && barrier == nil && liveEpoch != nil && emitted == turns.count && (liveEpoch.map { open[$0] == nil } ?? true)

@@ -1,9 +1,11 @@
+import CaptionTapCore
 import Foundation
 import Synchronization
 
 /// The one recognizer is shared by every session: decodes run one at a time on a dedicated
-/// thread, in arrival order except that speculative decodes wait while others are queued. A decode cancelled before it starts is skipped (a speculative decode
-/// made stale by speech resuming); one already running finishes and its result is ignored.
+/// thread, in the order ``DecodeSchedule`` picks (finals first, sessions taking turns). A decode
+/// cancelled before it starts is skipped (a speculative decode made stale by speech resuming);
+/// one already running finishes and its result is ignored.
 final class DecodeQueue: @unchecked Sendable {
     struct Key: Hashable, Sendable {
         var connection: Int
@@ -52,6 +54,10 @@ final class DecodeQueue: @unchecked Sendable {
         finished.wait()
     }
 
+    // Decode-thread state: when each connection was last served.
+    private var served: [Int: Int] = [:]
+    private var round = 0
+
     private func run(sampleRate: Int) {
         defer { finished.signal() }
         while true {
@@ -59,10 +65,16 @@ final class DecodeQueue: @unchecked Sendable {
             enum Next { case job(Job), none, stop }
             let next = state.withLock { s -> Next in
                 if s.stopped { return .stop }
-                // Decodes a final caption waits for come first; speculative ones when idle.
+                // Decodes a final caption waits for come first, taking sessions in turn (the one
+                // served longest ago first), so one session's long upload cannot hold the
+                // recognizer while others wait; speculative ones when idle.
                 guard !s.jobs.isEmpty else { return .none }
-                let index = s.jobs.firstIndex { !$0.speculative } ?? 0
-                return .job(s.jobs.remove(at: index))
+                let index = DecodeSchedule.next(s.jobs.map { .init(connection: $0.key.connection, speculative: $0.speculative) }, served: served)
+                let job = s.jobs.remove(at: index)
+                served[job.key.connection] = round
+                round += 1
+                if served.count > 256 { served = served.filter { entry in s.jobs.contains { $0.key.connection == entry.key } } }
+                return .job(job)
             }
             guard case .job(let job) = next else {
                 if case .stop = next { return }

@@ -150,14 +150,12 @@ public final class RealtimeServerSession {
         guard let b64 = event["audio"]?.string, let data = Data(base64Encoded: b64) else {
             return [error(ProtocolProblem(message: "Invalid 'audio': not valid base64.", code: "invalid_value", param: "audio"), eventID: eventID)]
         }
-        let count = data.count / 2
-        var samples = [Float](repeating: 0, count: count)
-        data.withUnsafeBytes { raw in
-            for i in 0..<count {
-                let lo = UInt16(raw[2 * i]), hi = UInt16(raw[2 * i + 1])
-                samples[i] = Float(Int16(bitPattern: lo | hi << 8)) / 32768
-            }
+        // Without VAD the buffer only empties on commit or clear: bounded, so is memory.
+        if session.turnDetection == nil, position - bufferStart + data.count / 2 * rate / PCM16.sampleRate > Self.maxBufferSeconds * rate {
+            return [error(Self.tooMuchAudio(param: "audio"), eventID: eventID)]
         }
+        var samples = [Float](repeating: 0, count: data.count / 2)
+        let count = Self.decodePCM16(data, into: &samples)
         var actions: [Action] = []
         let vad = session.turnDetection != nil
         samples.withUnsafeBufferPointer { buffer in
@@ -261,14 +259,43 @@ public final class RealtimeServerSession {
         items[id] = Item(id: id, role: "user")
         openItem = id
         openStart = bufferStart
-        let job = nextJob
-        nextJob += 1
-        items[id]?.jobs.append(job)
-        jobOwner[job] = id
-        let samples = slice(bufferStart, position)
+        let decodes = decode(slice(bufferStart, position), for: id)
         let end = position
         segmenter.clear(at: end)
-        return [.decode(job: job, samples: samples)] + commitItem(id, end: end)
+        return decodes + commitItem(id, end: end)
+    }
+
+    /// Decode jobs for `samples` of item `id`, in pieces no longer than ``DecodePieces/maxSeconds``
+    /// (the item's transcript joins them), so no item holds the shared recognizer for long.
+    private func decode(_ samples: [Float], for id: String) -> [Action] {
+        DecodePieces.cut(samples[...], rate: rate).map { piece in
+            let job = nextJob
+            nextJob += 1
+            items[id]?.jobs.append(job)
+            jobOwner[job] = id
+            return .decode(job: job, samples: Array(samples[piece]))
+        }
+    }
+
+    /// PCM16 bytes to floats (an odd last byte is ignored); returns the sample count.
+    static func decodePCM16(_ data: Data, into samples: inout [Float]) -> Int {
+        guard !samples.isEmpty else { return 0 }
+        return data.withUnsafeBytes { raw in samples.withUnsafeMutableBufferPointer { PCM16.decode(raw, into: $0.baseAddress!) } }
+    }
+
+    /// The most audio one item or uncommitted buffer may hold: beyond it, appends and inline
+    /// audio are refused with an error (memory stays bounded; the client commits or clears).
+    public static let maxBufferSeconds = 300
+
+    static func tooMuchAudio(param: String?) -> ProtocolProblem {
+        ProtocolProblem(message: "The embedded backend takes at most \(maxBufferSeconds) s of audio per item or uncommitted buffer; commit or clear the buffer, or send shorter audio.",
+                        code: "input_audio_buffer_full", param: param)
+    }
+
+    /// Removes an item that never got into the conversation, with its decode jobs.
+    private func forget(item id: String) {
+        for job in items[id]?.jobs ?? [] { jobOwner[job] = nil }
+        items[id] = nil
     }
 
     private func drop(item id: String) {
@@ -285,32 +312,33 @@ public final class RealtimeServerSession {
         if items[id] != nil {
             return [error(ProtocolProblem(message: "Item with id '\(id)' already exists.", code: "item_already_exists", param: "item.id"), eventID: eventID)]
         }
-        var entry = Item(id: id, role: item["role"]?.string ?? "user")
+        items[id] = Item(id: id, role: item["role"]?.string ?? "user")
         var actions: [Action] = []
         var content: [JSONValue] = []
         for part in item["content"]?.array ?? [] {
             if let b64 = part["audio"]?.string {
                 guard let data = Data(base64Encoded: b64) else {
+                    forget(item: id)
                     return [error(ProtocolProblem(message: "Invalid 'audio': not valid base64.", code: "invalid_value", param: "item.content"), eventID: eventID)]
                 }
-                let job = nextJob
-                nextJob += 1
-                entry.jobs.append(job)
-                jobOwner[job] = id
-                actions.append(.decode(job: job, samples: resampleForDecode(data)))
+                guard data.count / 2 <= Self.maxBufferSeconds * PCM16.sampleRate else {
+                    forget(item: id)
+                    return [error(Self.tooMuchAudio(param: "item.content"), eventID: eventID)]
+                }
+                actions += decode(resampleForDecode(data), for: id)
                 content.append(["type": "input_audio", "transcript": nil])
             } else {
-                entry.textInput += (part["text"]?.string ?? "")
+                items[id]?.textInput += (part["text"]?.string ?? "")
                 content.append(part)
             }
         }
-        entry.committed = true
-        items[id] = entry
+        items[id]?.committed = true
+        let role = items[id]?.role ?? "user"
         let previous = order.last
         order.append(id)
         let json: JSONValue = [
             "id": .string(id), "type": "message", "object": "realtime.item", "status": "completed",
-            "role": .string(entry.role), "content": .array(content),
+            "role": .string(role), "content": .array(content),
         ]
         actions.append(send("conversation.item.added", ["previous_item_id": previous.map(JSONValue.string) ?? .null, "item": json]))
         actions.append(send("conversation.item.done", ["previous_item_id": previous.map(JSONValue.string) ?? .null, "item": json]))
@@ -319,13 +347,8 @@ public final class RealtimeServerSession {
 
     /// Inline item audio goes through the same front end, outside the session timeline.
     private func resampleForDecode(_ data: Data) -> [Float] {
-        let count = data.count / 2
-        var samples = [Float](repeating: 0, count: count)
-        data.withUnsafeBytes { raw in
-            for i in 0..<count {
-                samples[i] = Float(Int16(bitPattern: UInt16(raw[2 * i]) | UInt16(raw[2 * i + 1]) << 8)) / 32768
-            }
-        }
+        var samples = [Float](repeating: 0, count: data.count / 2)
+        let count = Self.decodePCM16(data, into: &samples)
         guard rate != 24000 else { return samples }
         // Linear interpolation is enough here: this path is for occasional whole-item uploads.
         let n = count * rate / 24000
@@ -365,18 +388,23 @@ public final class RealtimeServerSession {
                     for part in entry["content"]?.array ?? [] {
                         textTokens += (part["text"]?.string ?? "").count / 4 + 1
                         if let b64 = part["audio"]?.string, let data = Data(base64Encoded: b64) {
+                            guard data.count / 2 <= Self.maxBufferSeconds * PCM16.sampleRate else {
+                                return [error(Self.tooMuchAudio(param: "response.input[\(i)].content"), eventID: eventID)]
+                            }
                             // Inline audio: recognized as a hidden item of its own.
                             let id = ids.next("item")
-                            let job = nextJob
-                            nextJob += 1
-                            items[id] = Item(id: id, role: "user", jobs: [job], committed: true)
-                            jobOwner[job] = id
-                            actions.append(.decode(job: job, samples: resampleForDecode(data)))
+                            items[id] = Item(id: id, role: "user", committed: true)
+                            actions += decode(resampleForDecode(data), for: id)
                             target = id
                         }
                     }
                 }
             }
+        } else if let named = params["metadata"]?["item_id"]?.string, items[named]?.jobs.isEmpty == false {
+            // No input: the whole conversation is context. The turn to transcribe is the one the
+            // request names in its metadata (captiontap's --context session), not whatever user
+            // item happens to be last by now.
+            target = named
         } else {
             target = order.last { items[$0]?.role == "user" && !(items[$0]?.jobs.isEmpty ?? true) }
         }
@@ -441,7 +469,30 @@ public final class RealtimeServerSession {
             }
         }
         waiting = remaining
+        pruneHistory()
         return actions
+    }
+
+    /// Items kept for references (`item_reference`, retrieve, delete): a session that runs for
+    /// hours would otherwise keep every turn's texts. The oldest finished ones beyond this go.
+    public static let keptItems = 256
+
+    /// Items held now (for tests: bounded by ``keptItems`` plus those still in flight).
+    public var itemCount: Int { items.count }
+
+    private func pruneHistory() {
+        guard order.count > Self.keptItems else { return }
+        let excess = order.count - Self.keptItems
+        var dropped = 0
+        for id in order.prefix(excess) {
+            guard let item = items[id], item.isReady || item.role != "user", id != openItem,
+                  !waiting.contains(where: { $0.itemID == id }) else { break }
+            for job in item.jobs { jobOwner[job] = nil }
+            items[id] = nil
+            transcriptionSent.remove(id)
+            dropped += 1
+        }
+        order.removeFirst(dropped)
     }
 
     /// The GA text-response sequence: output item, content part, word-sized deltas, then done.

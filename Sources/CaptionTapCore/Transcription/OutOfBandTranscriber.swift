@@ -193,6 +193,11 @@ public final class OutOfBandTranscriber {
             if let speech = open.removeValue(forKey: old) {
                 replayFromSample = min(replayFromSample, speech.startMs * PCM16.sampleRate / 1000)
             }
+            // Speech the old session heard but had not reported yet (its VAD reports a window
+            // late) would be cleared with its buffer: the new session also gets the last
+            // second plus prefix padding, never reaching back into committed turns.
+            let recent = totalSamples - (config.session.prefixMs + 1000) * PCM16.sampleRate / 1000
+            replayFromSample = min(replayFromSample, max(recent, lastCommittedEndSample ?? 0, 0))
         } else {
             for turn in turns where turn.state == .awaitingReplay {
                 replayFromSample = min(replayFromSample, turn.startMs * PCM16.sampleRate / 1000)
@@ -518,7 +523,21 @@ public final class OutOfBandTranscriber {
             finalsEmitted += 1
             if let now, !turn.silent { latencies.append(max(0, now - turn.committedAt)) }
         }
+        compact()
         return actions
+    }
+
+    /// Forgets emitted turns no replay can reach any more (older than the replay buffer plus the
+    /// minute `committed` looks back), and the oldest latencies, so a run of days keeps its
+    /// memory flat. Amortized: only when hundreds have piled up.
+    private func compact() {
+        if latencies.count > 20_000 { latencies.removeFirst(10_000) }
+        guard emitted > 512 else { return }
+        let horizon = timelineMs - (config.replayLimitSeconds + 120) * 1000
+        let old = turns[..<emitted].prefix { $0.endMs < horizon }.count
+        guard old > 256 else { return }
+        turns.removeFirst(old)
+        emitted -= old
     }
 
     /// `trimmingCharacters(in: .whitespacesAndNewlines)` without Foundation's NSString bridge:

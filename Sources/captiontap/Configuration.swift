@@ -92,14 +92,19 @@ struct CaptionTapConfig {
     }
 
     /// Applies the file settings to `command` for every key not given on the command line; a
-    /// command-line source (`--target`, `--virtual-sink`, `--input`) replaces the file's.
+    /// command-line source or backend (`--target`, `--virtual-sink`, `--input`, `--backend`,
+    /// `--jack-connect`) replaces the files' source and backend.
     func apply(to command: inout RunCommand, given: Set<String>) {
-        let cliSource = !given.isDisjoint(with: ConfigSchema.sourceKeys)
+        let cliSource = Self.givesCapture(given)
         for binding in Self.bindings {
             guard let setting = settings[binding.key], !given.contains(binding.key) else { continue }
-            if cliSource && ConfigSchema.sourceKeys.contains(binding.key) { continue }
+            if cliSource && ConfigSchema.captureKeys.contains(binding.key) { continue }
             binding.apply(&command, setting.value)
         }
+    }
+
+    static func givesCapture(_ given: Set<String>) -> Bool {
+        !given.isDisjoint(with: ConfigSchema.captureKeys.union(["jack-connect"]))
     }
 
     /// The effective configuration in the file format, each key commented with where it came from.
@@ -112,12 +117,12 @@ struct CaptionTapConfig {
         }
         lines.append("\(ConfigSchema.section) = {")
         let width = Self.bindings.map { $0.key.count }.max()! + 3 + 40
-        let cliSource = !given.isDisjoint(with: ConfigSchema.sourceKeys)
+        let cliSource = Self.givesCapture(given)
         for binding in Self.bindings {
             var origin = settings[binding.key]?.origin ?? "default"
             if given.contains(binding.key) {
                 origin = "command line"
-            } else if cliSource && ConfigSchema.sourceKeys.contains(binding.key) {
+            } else if cliSource && ConfigSchema.captureKeys.contains(binding.key) {
                 origin = settings[binding.key] == nil ? "default" : "default (\(origin) replaced by the command-line source)"
             }
             let entry = "    \(binding.key) = \(binding.show(command))"

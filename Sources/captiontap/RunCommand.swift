@@ -119,6 +119,18 @@ struct RunCommand: ParsableCommand {
         let given = CaptionTapConfig.givenOnCommandLine(CommandLine.arguments.dropFirst())
         var command = self
         config.apply(to: &command, given: given)
+        // The flags were checked when parsed; the merged result is checked again, so a value from
+        // a file meets the same rules (and a file cannot combine with a flag into a conflict).
+        if !config.settings.isEmpty {
+            do {
+                try command.validate()
+                try command.session.validate()
+                try command.output.validate()
+                try command.obs.validate()
+            } catch let error as ValidationError {
+                throw CLIError.usage("\(error.message) (with \(config.files.joined(separator: ", ")) applied)")
+            }
+        }
         if given.contains("pace") && command.input == nil {
             throw CLIError.usage("--pace applies to --input files only")
         }

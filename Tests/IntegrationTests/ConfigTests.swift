@@ -40,6 +40,50 @@ import Testing
         }
     }
 
+    @Test func theMergedConfigurationIsCheckedAgainNoValueFromAFileCanCrash() throws {
+        let s = try Setup()
+        // A URL the flag check would refuse (port 0) used to reach a force unwrap from a file.
+        try s.write("captiontap.conf", "captiontap.properties = { url = \"ws://127.0.0.1:0/v1/realtime\" }")
+        let url = try s.run(["run", "--input", "x.wav"])
+        #expect(url.status == 2, "\(url.stderr)")
+        #expect(url.stderr.split(separator: "\n").count == 1, "\(url.stderr)")
+        #expect(url.stderr.contains("--url") && url.stderr.contains("captiontap.conf"), "\(url.stderr)")
+        // A file's duration is held to the same range as the flag's.
+        try s.write("captiontap.conf", "captiontap.properties = { duration = 1e300 }")
+        let duration = try s.run(["run", "--input", "x.wav"])
+        #expect(duration.status == 2, "\(duration.stderr)")
+        #expect(duration.stderr.contains("--duration must be"), "\(duration.stderr)")
+    }
+
+    @Test func aCommandLineSourceAlsoReplacesTheFilesBackend() throws {
+        let s = try Setup()
+        try s.write("captiontap.conf", "captiontap.properties = { backend = jack }")
+        let r = try s.run(["run", "--print-config", "--target", "test-sink"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(s.printed("backend", r.stdout).contains("pipewire"), "\(r.stdout)")
+        #expect(s.printed("backend", r.stdout).contains("replaced by the command-line source"), "\(r.stdout)")
+        #expect(s.printed("target", r.stdout).contains("test-sink"))
+        // Without a source on the command line the file's backend applies.
+        let fromFile = try s.run(["run", "--print-config"])
+        #expect(s.printed("backend", fromFile.stdout).contains("jack"), "\(fromFile.stdout)")
+    }
+
+    @Test func aFileWhoseHeaderClaimsAnAbsurdRateIsRefused() throws {
+        let s = try Setup()
+        // A valid 16-bit mono WAV header that claims 1 Hz: 20 KB of "audio" = hours at 24 kHz.
+        var wav = Data("RIFF".utf8)
+        let body = 20_000
+        func le32(_ v: Int) -> Data { withUnsafeBytes(of: UInt32(v).littleEndian) { Data($0) } }
+        func le16(_ v: Int) -> Data { withUnsafeBytes(of: UInt16(v).littleEndian) { Data($0) } }
+        wav += le32(36 + body) + Data("WAVEfmt ".utf8) + le32(16) + le16(1) + le16(1) + le32(1) + le32(2) + le16(2) + le16(16)
+        wav += Data("data".utf8) + le32(body) + Data(repeating: 1, count: body)
+        let path = s.dir.appendingPathComponent("one-hertz.wav").path
+        try wav.write(to: URL(fileURLWithPath: path))
+        let r = try s.run(["run", "--no-captions", "--input", path, "--record", "/dev/null"])
+        #expect(r.status == 2, "\(r.stderr)")
+        #expect(r.stderr.contains("claims 1 Hz"), "\(r.stderr)")
+    }
+
     @Test func precedenceIsDefaultsThenFileThenDropInsThenFlags() throws {
         let s = try Setup()
         let main = try s.write("captiontap.conf", """

@@ -28,6 +28,10 @@ public final class AudioFileReader {
     private var pendingOffset = 0
     private var finished = false
 
+    /// Sample rates and channel counts a file may claim.
+    public static let rates = 1000...768_000
+    public static let maxChannels = 64
+
     public init(path: String) throws(CaptureError) {
         self.path = path
         var info = SF_INFO()
@@ -38,6 +42,12 @@ public final class AudioFileReader {
         guard info.channels > 0, info.samplerate > 0 else {
             sf_close(handle)
             throw .fileUnreadable(path: path, reason: "no audio channels")
+        }
+        // A header can claim anything: a 20 KB file "at 1 Hz" would resample into hours of audio,
+        // 10 000 channels into a huge block. Real audio lives well inside these bounds.
+        guard Self.rates.contains(Int(info.samplerate)), Int(info.channels) <= Self.maxChannels else {
+            sf_close(handle)
+            throw .fileUnreadable(path: path, reason: "its header claims \(info.samplerate) Hz and \(info.channels) channels; captiontap reads \(Self.rates.lowerBound)–\(Self.rates.upperBound) Hz and up to \(Self.maxChannels) channels")
         }
         file = handle
         inputRate = Int(info.samplerate)

@@ -84,6 +84,9 @@ public enum ConfigSchema {
 
     /// The keys that pick the audio source; a command-line source replaces all of them.
     public static let sourceKeys: Set<String> = ["target", "virtual-sink", "input"]
+    /// The keys that pick how audio is captured: a source, or the capture backend (JACK has its
+    /// own input port). Any of them on the command line replaces all of them from the files.
+    public static let captureKeys: Set<String> = sourceKeys.union(["backend"])
 
     public static func key(named name: String) -> Key? { keys.first { $0.name == name } }
 

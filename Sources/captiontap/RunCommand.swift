@@ -260,7 +260,8 @@ struct RunCommand: ParsableCommand {
         logger.debug("streaming audio")
         streamState.started = Date()
         status?.start()
-        pump.run(maxSeconds: duration) { stop.isStopped || transcription?.fatalOutcome != nil }
+        pump.run(maxSeconds: duration) { stop.isStopped || transcription?.fatalOutcome != nil || jack?.failure != nil }
+        let captureFailure = jack?.failure
         transcription?.wakeForAudio()
         capture?.stop()
         jack?.stop()
@@ -270,7 +271,10 @@ struct RunCommand: ParsableCommand {
         logger.info(
             "captured \(String(format: "%.2f", stats.seconds)) s of audio in \(stats.chunks) chunks; dropped \(stats.droppedSamples) samples")
 
-        guard let transcription else { return }
+        guard let transcription else {
+            if let captureFailure { throw CLIError.failure(captureFailure) }
+            return
+        }
         let outcome = transcription.finish(timeout: session.drainTimeout)
         status?.stop()
         for sink in sinks { sink.close() }
@@ -286,6 +290,8 @@ struct RunCommand: ParsableCommand {
         }
         report(transcription.statistics, embedded: embedded != nil, logger: logger)
         try check(outcome)
+        // Captions of what was captured are out; then say why capture ended early.
+        if let captureFailure { throw CLIError.failure(captureFailure) }
     }
 }
 

@@ -35,6 +35,14 @@ final class JackServer {
         Issue.record("jack_metro's port never appeared")
     }
 
+    /// Kills jackd as a crash would (its clients get JACK's shutdown notice).
+    func killServer() {
+        if let jackd = processes.first, jackd.isRunning {
+            kill(jackd.pid, SIGKILL)
+            _ = jackd.wait(timeout: 10)
+        }
+    }
+
     deinit {
         for process in processes.reversed() where process.isRunning {
             process.terminate()
@@ -95,6 +103,22 @@ final class JackServer {
             guard body.count > 2400 else { continue }  // too short: the length check above failed
             #expect(abs(Signal.medianFrequency(body) - 440) < 1)
         }
+    }
+
+    @Test func aJACKServerThatDiesEndsTheRunWithOneLineNotSilence() throws {
+        let jack = try JackServer()
+        let recorded = dir.appendingPathComponent("jack-dies.wav").path
+        let run = try RunningProcess(Tools.captiontap, ["run", "--backend", "jack", "--jack-connect", jack.port,
+                                                        "--no-captions", "--record", recorded, "--duration", "60"],
+                                     environment: jack.environment)
+        #expect(run.waitForStderr("capturing JACK port", timeout: 15), "\(run.stderrSoFar)")
+        Thread.sleep(forTimeInterval: 1)
+        jack.killServer()
+        let result = run.wait(timeout: 20)
+        #expect(result.status == 1, "still running or wrong status: \(result.stderr)")
+        #expect(result.stderr.contains("the JACK server shut down"), "\(result.stderr)")
+        // What was captured before is kept.
+        #expect((try? WAV.read24kMono(recorded).count) ?? 0 > 12_000, "the recording lost the audio before the shutdown")
     }
 
     /// The process callback on libjack-jackd2's own client thread: no heap calls, and the same

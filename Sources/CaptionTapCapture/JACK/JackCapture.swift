@@ -2,6 +2,7 @@ import CJack
 import CaptionTapCore
 import Foundation
 import Logging
+import Synchronization
 
 /// The real-time half of JACK capture: state reached through a raw pointer, as for PipeWire.
 public struct JackRTState {
@@ -28,6 +29,23 @@ public enum JackProcess {
     }
 }
 
+/// What JACK tells a client outside the process callback (from its notification thread).
+final class JackNotices: Sendable {
+    let serverGone = Atomic<Bool>(false)
+    let rate = Atomic<Int>(0)
+
+    static let onShutdown: @convention(c) (UnsafeMutableRawPointer?) -> Void = { arg in
+        guard let arg else { return }
+        Unmanaged<JackNotices>.fromOpaque(arg).takeUnretainedValue().serverGone.store(true, ordering: .releasing)
+    }
+
+    static let onSampleRate: @convention(c) (jack_nframes_t, UnsafeMutableRawPointer?) -> Int32 = { rate, arg in
+        guard let arg else { return 0 }
+        Unmanaged<JackNotices>.fromOpaque(arg).takeUnretainedValue().rate.store(Int(rate), ordering: .releasing)
+        return 0
+    }
+}
+
 /// `--backend jack`: one input port, `captiontap:input`, optionally connected to `--jack-connect`.
 ///
 /// Works on JACK2 and on PipeWire's JACK layer (`pw-jack`). The ring holds samples at the JACK
@@ -40,6 +58,19 @@ public final class JackCapture: @unchecked Sendable {
     private var client: OpaquePointer?
     private let state: UnsafeMutablePointer<JackRTState>
     private let process: JackProcess.Callback
+    private let notices = JackNotices()
+
+    /// Why capture cannot go on, once JACK says so: the server shut down (jackd stopped or
+    /// crashed), or it changed its sample rate under the running resampler. The run ends with
+    /// this line instead of going silent.
+    public var failure: String? {
+        if notices.serverGone.load(ordering: .acquiring) { return "the JACK server shut down; captions stopped (restart jackd, then captiontap)" }
+        let rate = notices.rate.load(ordering: .acquiring)
+        if rate != 0 && sampleRate != 0 && rate != sampleRate {
+            return "the JACK server changed its sample rate from \(sampleRate) to \(rate) Hz; restart captiontap"
+        }
+        return nil
+    }
 
     /// `process` is always ``JackProcess/onProcess`` in captiontap; it is a parameter only so
     /// `captiontap-rtprobe` can wrap it to count heap calls on the live JACK thread.
@@ -76,6 +107,12 @@ public final class JackCapture: @unchecked Sendable {
         guard jack_set_process_callback(client, process, UnsafeMutableRawPointer(state)) == 0 else {
             throw .jack(call: "jack_set_process_callback")
         }
+        // `notices` lives as long as this object, which outlives the client (closed in stop()).
+        let noticesPointer = Unmanaged.passUnretained(notices).toOpaque()
+        jack_on_shutdown(client, JackNotices.onShutdown, noticesPointer)
+        guard jack_set_sample_rate_callback(client, JackNotices.onSampleRate, noticesPointer) == 0 else {
+            throw .jack(call: "jack_set_sample_rate_callback")
+        }
         guard jack_activate(client) == 0 else { throw .jack(call: "jack_activate") }
         let name = String(cString: jack_port_name(port))
         for source in connectTo {
@@ -101,7 +138,8 @@ public final class JackCapture: @unchecked Sendable {
 
     public func stop() {
         guard let client else { return }
-        jack_deactivate(client)
+        // After a server shutdown the client is a zombie: closing it only frees it.
+        if !notices.serverGone.load(ordering: .acquiring) { jack_deactivate(client) }
         jack_client_close(client)
         self.client = nil
     }

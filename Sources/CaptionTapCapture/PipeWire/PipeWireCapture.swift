@@ -182,6 +182,9 @@ public final class PipeWireCapture: @unchecked Sendable {
 
     private func tearDownStreamLocked() {
         guard let stream = rtState.pointee.stream else { return }
+        // Disconnecting first takes the node off the data loop (pw_stream_disconnect waits for
+        // the data thread): only then can its listeners be removed without racing `process`.
+        pw_stream_disconnect(stream)
         spa_hook_remove(rtHook)
         spa_hook_remove(controlHook)
         pw_stream_destroy(stream)

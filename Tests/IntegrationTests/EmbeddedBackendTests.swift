@@ -91,6 +91,42 @@ struct EmbeddedBackendTests {
         #expect(served.status == 0, "\(served.stderr)")
     }
 
+    func hostile(_ args: [String], timeout: Double = 120) throws -> [String: Any] {
+        let python = try #require(FakeRealtimeServer.python, "CAPTIONTAP_PYTHON is not set")
+        let script = Tools.repositoryRoot.appendingPathComponent("Tests/RealtimeServer/hostile_client.py").path
+        let result = try RunningProcess(python, [script] + args).wait(timeout: timeout)
+        return try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stderr)")
+    }
+
+    @Test func webPagesAreRefusedUnlessAllowedAndOversizedMessagesClosed() throws {
+        let serve = try ServeProcess(["--allow-origin", "https://captions.example"])
+        let page = try hostile(["origin", serve.url, "http://evil.example"])
+        let allowed = try hostile(["origin", serve.url, "https://captions.example"])
+        let noOrigin = try hostile(["origin", serve.url, ""])
+        let oversize = try hostile(["oversize", serve.url, String(17 << 20)])
+        let served = serve.stop()
+        #expect(page["status"] as? Int == 403, "\(page)")
+        #expect(allowed["status"] as? Int == 101, "\(allowed)")
+        #expect(noOrigin["status"] as? Int == 101, "\(noOrigin)")
+        #expect(oversize["close_code"] as? Int == 1009, "\(oversize)")
+        #expect(served.status == 0, "\(served.stderr)")
+    }
+
+    @Test func fuzzedEventsNeverCrashServeAndANormalSessionWorksAfterwards() throws {
+        let serve = try ServeProcess(["--max-sessions", "2"])
+        let fuzz = try hostile(["fuzz", serve.url, "--seconds", "25", "--seed", "\(Int.random(in: 1...1_000_000))", "--check", "realtime"])
+        #expect(fuzz["error"] == nil, "serve stopped answering: \(fuzz)")
+        #expect((fuzz["frames"] as? Int ?? 0) > 100, "\(fuzz)")
+        let after = try #require(fuzz["after"] as? [String: Any], "\(fuzz)")
+        #expect(after["first"] as? String == "session.created" && after["updated"] as? Bool == true, "\(after)")
+        // And real speech is still transcribed by the same process.
+        let result = try python(["--url", serve.url, "--input", EmbeddedRecognizer.fixture("goforward.wav")])
+        let served = serve.stop()
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.lowercased().contains("forward"), "\(result.stdout)")
+        #expect(served.status == 0, "serve did not exit cleanly: \(served.stderr.suffix(2000))")
+    }
+
     @Test func aFifthClientIsRefusedCleanlyWhenFourAreServed() throws {
         let serve = try ServeProcess(["--max-sessions", "4"])
         let result = try python(["--url", serve.url, "--sessions", "5"])

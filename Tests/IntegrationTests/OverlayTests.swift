@@ -117,6 +117,41 @@ struct OverlayTests {
             .compactMap { $0["text"] as? String } == expected)
     }
 
+    private func hostile(_ args: [String]) throws -> [String: Any] {
+        let python = try #require(FakeRealtimeServer.python, "CAPTIONTAP_PYTHON is not set")
+        let script = Tools.repositoryRoot.appendingPathComponent("Tests/RealtimeServer/hostile_client.py").path
+        let result = try RunningProcess(python, [script] + args).wait(timeout: 90)
+        return try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stderr)")
+    }
+
+    /// Only the overlay's own page may listen (what an OBS Browser Source sends); other web pages,
+    /// DNS rebinding, oversized and fuzzed messages and malformed HTTP change nothing.
+    @Test func onlyItsOwnPageMayListenAndHostileClientsChangeNothing() throws {
+        let expected = ["tone 300 hertz", "tone 500 hertz"]
+        let run = try start(Self.silence(0.5) + Self.tone(300) + Self.silence(14) + Self.tone(500) + Self.silence(2))
+        let url = "ws://127.0.0.1:\(run.port)/captions"
+        let own = try hostile(["origin", url, "http://127.0.0.1:\(run.port)"])
+        let other = try hostile(["origin", url, "http://evil.example"])
+        let rebound = try hostile(["origin", url, "http://evil.example:\(run.port)", "evil.example:\(run.port)"])
+        let plain = try hostile(["origin", url, ""])
+        let oversize = try hostile(["oversize", url, "100000"])
+        let fuzz = try hostile(["fuzz", url, "--seconds", "6", "--max-bytes", "4096", "--seed", "\(Int.random(in: 1...1_000_000))"])
+        let http = try hostile(["httpfuzz", url, "--seconds", "4"])
+        let result = run.process.wait(timeout: 40)
+        _ = run.server.stop()
+        #expect(own["status"] as? Int == 101, "\(own)")
+        #expect(other["status"] as? Int == 403, "\(other)")
+        #expect(rebound["status"] as? Int == 403, "\(rebound)")
+        #expect(plain["status"] as? Int == 101, "\(plain)")
+        #expect(oversize["close_code"] as? Int == 1009, "\(oversize)")
+        #expect(fuzz["error"] == nil && (fuzz["frames"] as? Int ?? 0) > 20, "\(fuzz)")
+        #expect(http["error"] == nil, "\(http)")
+        #expect((http["after"] as? String)?.contains("200") == true, "the page no longer loads: \(http)")
+        // Captioning went on through all of it.
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(run.finals == expected)
+    }
+
     /// The page over plain HTTP, then rendered by headless Chromium before and after a caption.
     @Test func servesThePageAndChromiumRendersTheCaption() throws {
         let chromium = try #require(["/usr/bin/chromium", "/usr/bin/chromium-browser"].first {

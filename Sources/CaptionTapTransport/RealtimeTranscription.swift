@@ -29,12 +29,36 @@ public final class RealtimeTranscription: @unchecked Sendable {
         /// not keeping up: it is replaced and its audio replayed from the fixed history, so the
         /// queue never grows without bound.
         public var maxQueuedMessages = 1200
+        /// Where captioning continues while the primary backend is down; nil: nowhere (see
+        /// ``Failover``).
+        public var fallback: Fallback?
 
         public init(endpoint: WebSocketEndpoint, apiKey: String?, transcriber: OutOfBandTranscriber.Config) {
             self.endpoint = endpoint
             self.apiKey = apiKey
             self.transcriber = transcriber
         }
+    }
+
+    /// A backend to fail over to: started on first use (the embedded one loads its models then).
+    public struct Fallback: Sendable {
+        /// Failing this long before switching; also how often the primary is tried again.
+        public var afterSeconds: Double
+        /// For messages: "the embedded backend".
+        public var name: String
+        /// Starts the fallback (on the worker thread, once) and returns its endpoint, or why not.
+        public var start: @Sendable () -> Result<WebSocketEndpoint, FallbackUnavailable>
+
+        public init(afterSeconds: Double, name: String, start: @escaping @Sendable () -> Result<WebSocketEndpoint, FallbackUnavailable>) {
+            self.afterSeconds = afterSeconds
+            self.name = name
+            self.start = start
+        }
+    }
+
+    public struct FallbackUnavailable: Error, Sendable {
+        public var reason: String
+        public init(_ reason: String) { self.reason = reason }
     }
 
     /// How a run ended.
@@ -53,8 +77,8 @@ public final class RealtimeTranscription: @unchecked Sendable {
         case finish
     }
 
-    private let options: Options
-    private let logger: Logger
+    let options: Options
+    let logger: Logger
     private let onCaption: (Caption) -> Void
     /// Told of each turn whose transcript can never come (after its warning on the log).
     public var onLost: ((LostTurn) -> Void)?
@@ -74,23 +98,29 @@ public final class RealtimeTranscription: @unchecked Sendable {
     private let started = Date()
 
     // Worker-thread state.
-    private let transcriber: OutOfBandTranscriber
-    private var clients: [Int: WebSocketClient] = [:]
+    let transcriber: OutOfBandTranscriber
+    var clients: [Int: WebSocketClient] = [:]
     private var nextEpoch = 1
-    private var connecting: Int?
+    var connecting: Int?
     private var liveSince: Double = 0
-    private var reconnectAttempt = 0
-    private var nextConnectAt: Double = 0
-    private var rotating = false
-    private var finishing = false
+    var reconnectAttempt = 0
+    var nextConnectAt: Double = 0
+    var rotating = false
+    var finishing = false
     private var drainDeadline: Double = .infinity
     private var everOpened = false
-    private var lastFailure = ""
+    var lastFailure = ""
     /// When the live session last said anything, and when it was probed for a sign of life.
     private var lastHeardAt: Double = 0
     private var probedAt: Double?
     /// Sessions replaced because they stopped answering or fell too far behind.
     public private(set) var stalledSessions = 0
+    /// Told the name of the backend captioning continues on, at each switch.
+    public var onBackendChange: ((String) -> Void)?
+    // Failover state (worker thread).
+    var failover: Failover?
+    var fallbackEndpoint: WebSocketEndpoint?
+    var epochBackend: [Int: Failover.Backend] = [:]
     private var worker: Thread?
     /// Sends of the current batch, in order, grouped by session.
     private var staged: [(epoch: Int, texts: [String])] = []
@@ -100,6 +130,7 @@ public final class RealtimeTranscription: @unchecked Sendable {
         self.logger = logger
         self.onCaption = onCaption
         transcriber = OutOfBandTranscriber(config: options.transcriber)
+        failover = options.fallback.map { Failover(afterSeconds: $0.afterSeconds) }
     }
 
     /// Starts the worker and the first session.
@@ -172,7 +203,7 @@ public final class RealtimeTranscription: @unchecked Sendable {
 
     // MARK: - Worker
 
-    private var now: Double { Date().timeIntervalSince(started) }
+    var now: Double { Date().timeIntervalSince(started) }
 
     private func run() {
         defer { finishedSignal.signal() }
@@ -235,6 +266,7 @@ public final class RealtimeTranscription: @unchecked Sendable {
         case .open:
             let rotation = rotating && transcriber.liveSession != nil
             if connecting == epoch { connecting = nil }
+            openedOn(epoch)
             everOpened = true
             logger.debug("session \(epoch) open", metadata: ["session.epoch": "\(epoch)"])
             liveSince = now
@@ -244,6 +276,7 @@ public final class RealtimeTranscription: @unchecked Sendable {
         case .text(let text):
             if let parsed = parse(text) { serverEvent(parsed, epoch: epoch) }
         case .closed(let info):
+            if closedTryingPrimary(epoch, info) { return }
             clients.removeValue(forKey: epoch)
             let wasConnecting = connecting == epoch
             if wasConnecting { connecting = nil }
@@ -307,6 +340,7 @@ public final class RealtimeTranscription: @unchecked Sendable {
 
     private func serverEvent(_ parsed: ServerEvent, epoch: Int) {
         if epoch == transcriber.liveSession { heard() }
+        observePrimary(parsed, epoch: epoch)
         if case .sessionUpdated = parsed { reconnectAttempt = 0 }
         if case .error(let error) = parsed {
             if error.isAuthentication {
@@ -325,7 +359,7 @@ public final class RealtimeTranscription: @unchecked Sendable {
         }
     }
 
-    private func fail(_ message: String) {
+    func fail(_ message: String) {
         outcomeBox.withLock { $0 = .fatal(message) }
     }
 
@@ -341,6 +375,7 @@ public final class RealtimeTranscription: @unchecked Sendable {
             connectNext()
         }
         watchLiveSession()
+        superviseFailover()
         if let live = transcriber.liveSession, !rotating, connecting == nil, !finishing,
            now - liveSince > options.rotateAfterSeconds, transcriber.isBetweenTurns
         {
@@ -380,12 +415,17 @@ public final class RealtimeTranscription: @unchecked Sendable {
         connectNext()
     }
 
-    private func connectNext() {
+    /// Connects a new session to the current backend (or `backend`): the key goes to the primary
+    /// only, never to a fallback.
+    func connectNext(to backend: Failover.Backend? = nil) {
         let epoch = nextEpoch
         nextEpoch += 1
+        let target = backend ?? failover?.current ?? .primary
+        let endpoint = target == .fallback ? (fallbackEndpoint ?? options.endpoint) : options.endpoint
+        epochBackend[epoch] = target
         var headers: [(String, String)] = []
-        if let key = options.apiKey { headers.append(("Authorization", "Bearer \(key)")) }
-        let client = WebSocketClient(endpoint: options.endpoint, headers: headers) { [weak self] event in
+        if target == .primary, let key = options.apiKey { headers.append(("Authorization", "Bearer \(key)")) }
+        let client = WebSocketClient(endpoint: endpoint, headers: headers) { [weak self] event in
             guard let self else { return }
             if case .text(let text) = event {
                 if let parsed = parse(text) {
@@ -400,7 +440,7 @@ public final class RealtimeTranscription: @unchecked Sendable {
         client.connect()
     }
 
-    private func perform(_ actions: [OutOfBandTranscriber.Action]) {
+    func perform(_ actions: [OutOfBandTranscriber.Action]) {
         for action in actions {
             switch action {
             case .send(let epoch, let text):
@@ -425,7 +465,7 @@ public final class RealtimeTranscription: @unchecked Sendable {
         }
     }
 
-    private func flushSends() {
+    func flushSends() {
         guard !staged.isEmpty else { return }
         for (epoch, texts) in staged { clients[epoch]?.send(contentsOf: texts) }
         staged.removeAll(keepingCapacity: true)

@@ -7,6 +7,7 @@ import CaptionTapSinks
 import CaptionTapTransport
 import Foundation
 import Logging
+import Synchronization
 
 extension AudioInput.Pace: ExpressibleByArgument {}
 
@@ -183,6 +184,7 @@ struct RunCommand: ParsableCommand {
                 let delay = liveTimeline ? streamState.started.map { Date().timeIntervalSince($0) - Double(caption.endMs) / 1000 } : nil
                 statusLine.caption(caption, cost: caption.usage.map(prices.cost), delaySeconds: delay)
             }
+            transcriptionSetup?.onBackendChange = { [statusLine] name in statusLine?.setBackend(name) }
             streamState.value = transcriptionSetup
         }
 
@@ -388,12 +390,40 @@ extension RunCommand {
         var options = RealtimeTranscription.Options(endpoint: backend.endpoint, apiKey: backend.key, transcriber: config)
         options.rotateAfterSeconds = session.sessionMaxMinutes * 60
         options.idleTimeoutSeconds = session.idleTimeout
+        options.fallback = makeFallback(for: backend, logger: logger)
         options.connectTimeoutSeconds = session.drainTimeout
         // Deltas only need prompt handling when something shows partials.
         options.promptPartials = sinks.contains { $0.showsPartials }
         let transcription = RealtimeTranscription(options: options, logger: logger, onCaption: onCaption)
         transcription.onLost = { turn in for sink in sinks { sink.lost(turn) } }
         return transcription
+    }
+
+    /// Where to fail over to when the backend keeps failing: `--fallback-url`, else the embedded
+    /// backend, started in-process on first use. None when already offline or `--no-failover`.
+    func makeFallback(for backend: Backend, logger: Logger) -> RealtimeTranscription.Fallback? {
+        guard backend.embedded == nil, !session.noFailover else { return nil }
+        if let url = session.fallbackURL, let endpoint = WebSocketEndpoint(url) {
+            return .init(afterSeconds: session.failoverAfter, name: endpoint.hostHeader) { .success(endpoint) }
+        }
+        let recognizer = recognizer
+        let started = Mutex<RealtimeServer?>(nil)  // kept alive for the rest of the run
+        return .init(afterSeconds: session.failoverAfter, name: "the embedded backend") {
+            do {
+                let engine = try recognizer.engine(logger: logger)
+                var config = RealtimeServer.Configuration()
+                config.port = 0
+                config.maxSessions = 4
+                var quiet = logger
+                quiet.logLevel = max(logger.logLevel, .warning)
+                let server = RealtimeServer(configuration: config, engine: engine, sampleRate: RecognizerOptions.sampleRate, logger: quiet)
+                try server.start()
+                started.withLock { $0 = server }
+                return .success(WebSocketEndpoint(server.url)!)
+            } catch {
+                return .failure(.init("\(error)"))
+            }
+        }
     }
 
     /// The exit summary on stderr.

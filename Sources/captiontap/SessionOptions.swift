@@ -50,6 +50,17 @@ struct SessionOptions: ParsableArguments {
         valueName: "seconds"))
     var idleTimeout = 10.0
 
+    @Option(name: .customLong("failover-after"), help: ArgumentHelp(
+        "When the backend cannot be reached or keeps failing this long, continue on the embedded backend (from the replayed audio) and go back when it answers.",
+        valueName: "seconds"))
+    var failoverAfter = 20.0
+
+    @Option(name: .customLong("fallback-url"), help: ArgumentHelp("Fail over to this Realtime backend instead of the embedded one (no key is sent to it).", valueName: "url"))
+    var fallbackURL: String?
+
+    @Flag(name: .customLong("no-failover"), help: "Never fail over: keep retrying the backend.")
+    var noFailover = false
+
     @Option(name: .customLong("price-audio-in"), help: "USD per 1M audio input tokens (cost estimate).")
     var priceAudioIn = 32.0
     @Option(name: .customLong("price-text-in"), help: "USD per 1M text input tokens.")
@@ -66,6 +77,10 @@ struct SessionOptions: ParsableArguments {
         guard (0...5_000).contains(prefixMs) else { throw ValidationError("--prefix-ms must be 0–5000") }
         guard (0...3600).contains(drainTimeout) else { throw ValidationError("--drain-timeout must be 0–3600 seconds") }
         guard sessionMaxMinutes > 0 && sessionMaxMinutes <= 600 else { throw ValidationError("--session-max-minutes must be above 0 and at most 600") }
+        guard (1...3600).contains(failoverAfter) else { throw ValidationError("--failover-after must be 1–3600 seconds") }
+        if let fallbackURL, WebSocketEndpoint(fallbackURL) == nil {
+            throw ValidationError("--fallback-url must be ws://HOST[:PORT]/PATH or wss://…, got '\(fallbackURL.prefix(200))'")
+        }
         guard (2...300).contains(idleTimeout) else { throw ValidationError("--idle-timeout must be 2–300 seconds") }
         for (name, price) in [("audio-in", priceAudioIn), ("text-in", priceTextIn), ("cached-in", priceCachedIn), ("text-out", priceTextOut)]
         where !(0...100_000).contains(price) {

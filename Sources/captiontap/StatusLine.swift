@@ -91,6 +91,11 @@ final class StatusLine: @unchecked Sendable {
         }
     }
 
+    /// The backend captions now come from (after a failover, or back).
+    func setBackend(_ name: String) {
+        state.withLock { $0.backend = name }
+    }
+
     func stop() {
         guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
         // Clear the status row and give the whole screen back.

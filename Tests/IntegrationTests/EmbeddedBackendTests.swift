@@ -204,6 +204,25 @@ struct EmbeddedBackendTests {
         }
     }
 
+    @Test func aBackendThatCannotBeReachedFailsOverToTheEmbeddedOne() throws {
+        // Nothing listens on port 9: the "cloud" is down from the start.
+        let result = try Tools.captiontap(["run", "--input", EmbeddedRecognizer.fixture("jfk.wav"), "--format", "jsonl",
+                                           "--url", "ws://127.0.0.1:9/v1/realtime", "--failover-after", "1", "--drain-timeout", "150"],
+                                          environment: EmbeddedRecognizer.noKey, timeout: 240)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.components(separatedBy: "continuing on the embedded backend").count == 2, "\(result.stderr)")
+        let finals = CaptionLine.finals(result.stdout)
+        let wer = WordErrorRate.score(reference: try EmbeddedRecognizer.reference("jfk"), hypothesis: finals.map(\.text).joined(separator: " "))
+        #expect(wer <= 0.10, "WER \(wer): \(finals.map(\.text))")
+        #expect(Set(finals.map(\.item)).count == finals.count, "a turn twice")
+        // Opting out keeps retrying the backend until the connect timeout, as before.
+        let optOut = try Tools.captiontap(["run", "--input", EmbeddedRecognizer.fixture("goforward.wav"), "--url", "ws://127.0.0.1:9/v1/realtime",
+                                           "--failover-after", "1", "--no-failover", "--drain-timeout", "3"], environment: EmbeddedRecognizer.noKey)
+        #expect(optOut.status == 1, "\(optOut.stderr)")
+        #expect(optOut.stderr.contains("cannot reach"), "\(optOut.stderr)")
+        #expect(!optOut.stderr.contains("continuing on"), "\(optOut.stderr)")
+    }
+
     @Test func missingModelFilesNameTheSetupCommand() throws {
         for args in [["serve", "--recognizer-dir", "/nonexistent/recognizer"],
                      ["run", "--input", EmbeddedRecognizer.fixture("goforward.wav"), "--recognizer-dir", "/nonexistent/recognizer"]] {

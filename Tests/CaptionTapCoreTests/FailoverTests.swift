@@ -6,17 +6,25 @@ import Testing
 @Suite struct FailoverTests {
     @Test func aBackendFailingLongEnoughIsLeftAndTriedAgainPeriodically() {
         var f = Failover(afterSeconds: 20)
-        #expect(!f.shouldFallBack(now: 100))
+        let r1 = f.shouldFallBack(now: 100)
+        #expect(!r1)
         f.primaryFailed(now: 100)
         f.primaryFailed(now: 110)  // still the same outage: counted from its start
-        #expect(!f.shouldFallBack(now: 119))
-        #expect(f.shouldFallBack(now: 120))
+        let r2 = f.shouldFallBack(now: 119)
+        #expect(!r2)
+        let r3 = f.shouldFallBack(now: 120)
+        #expect(r3)
         #expect(f.current == .fallback)
-        #expect(!f.shouldFallBack(now: 121), "only once")
-        #expect(!f.shouldTryPrimary(now: 139))
-        #expect(f.shouldTryPrimary(now: 140))
-        #expect(!f.shouldTryPrimary(now: 150))
-        #expect(f.shouldTryPrimary(now: 160))
+        let r4 = f.shouldFallBack(now: 121)
+        #expect(!r4, "only once")
+        let r5 = f.shouldTryPrimary(now: 139)
+        #expect(!r5)
+        let r6 = f.shouldTryPrimary(now: 140)
+        #expect(r6)
+        let r7 = f.shouldTryPrimary(now: 150)
+        #expect(!r7)
+        let r8 = f.shouldTryPrimary(now: 160)
+        #expect(r8)
         f.backOnPrimary()
         #expect(f.current == .primary && f.troubleSince == nil)
     }
@@ -25,13 +33,15 @@ import Testing
         var answered = Failover(afterSeconds: 20)
         answered.primaryFailed(now: 0)
         answered.primaryAnswered()
-        #expect(!answered.shouldFallBack(now: 100))
+        let r9 = answered.shouldFallBack(now: 100)
+        #expect(!r9)
 
         // A session that keeps working for half the time ends it too...
         var working = Failover(afterSeconds: 20)
         working.primaryFailed(now: 0)
         working.primaryWorks(now: 5)
-        #expect(!working.shouldFallBack(now: 15))
+        let r10 = working.shouldFallBack(now: 15)
+        #expect(!r10)
         #expect(working.troubleSince == nil)
         // ...but one that works and then fails again (an exhausted quota) does not.
         var quota = Failover(afterSeconds: 20)
@@ -40,6 +50,7 @@ import Testing
         quota.primaryFailed(now: 5)
         quota.primaryWorks(now: 6)
         quota.primaryFailed(now: 10)
-        #expect(quota.shouldFallBack(now: 20))
+        let r11 = quota.shouldFallBack(now: 20)
+        #expect(r11)
     }
 }

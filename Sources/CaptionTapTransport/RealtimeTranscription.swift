@@ -25,10 +25,10 @@ public final class RealtimeTranscription: @unchecked Sendable {
         /// server event, and replaced when the probe is not answered within as long again: a
         /// server that stops answering without closing is found in seconds.
         public var idleTimeoutSeconds: Double = 10
-        /// A live session with this many messages still unsent (2 minutes of 100 ms appends) is
-        /// not keeping up: it is replaced and its audio replayed from the fixed history, so the
+        /// A live session with this many messages still unsent (the replay buffer plus a minute,
+        /// in 100 ms appends; set from the chunk size) is not keeping up: it is replaced and its audio replayed from the fixed history, so the
         /// queue never grows without bound.
-        public var maxQueuedMessages = 1200
+        public var maxQueuedMessages = 1800
         /// Where captioning continues while the primary backend is down; nil: nowhere (see
         /// ``Failover``).
         public var fallback: Fallback?
@@ -113,6 +113,8 @@ public final class RealtimeTranscription: @unchecked Sendable {
     /// When the live session last said anything, and when it was probed for a sign of life.
     private var lastHeardAt: Double = 0
     private var probedAt: Double?
+    /// Audio sent to the live session since it last said anything.
+    private var unconfirmedSamples = 0
     /// Sessions replaced because they stopped answering or fell too far behind.
     public private(set) var stalledSessions = 0
     /// Told the name of the backend captioning continues on, at each switch.
@@ -166,9 +168,15 @@ public final class RealtimeTranscription: @unchecked Sendable {
         pendingAudio.load(ordering: .relaxed) + queuedOnSockets.load(ordering: .relaxed)
     }
 
-    /// Whether a session is open and taking audio now (a file reader waits while it is not,
-    /// instead of reading past what the replay buffer can hold).
+    /// Whether a session is open and taking audio now, and has said something within the last
+    /// ``unconfirmedAudioLimitSeconds`` of audio sent to it. A file reader waits while it is not,
+    /// instead of reading past what the replay buffer can hold: a session that hangs silently
+    /// would otherwise swallow minutes of fast-read audio before the watchdog replaces it.
     public var isStreaming: Bool { sessionLive.load(ordering: .relaxed) }
+
+    /// Audio sent to a session without a word from it before readers of files wait (the live
+    /// session is probed at half this).
+    public static let unconfirmedAudioLimitSeconds = 50
 
     /// The input ended (end of file, or a signal): commit the open turn and wait up to
     /// `timeout` seconds for every outstanding transcript.
@@ -221,7 +229,11 @@ public final class RealtimeTranscription: @unchecked Sendable {
             flushSends()
             superviseConnections()
             queuedOnSockets.store(clients.values.reduce(0) { $0 + $1.queuedMessages }, ordering: .relaxed)
-            sessionLive.store(transcriber.liveSession != nil, ordering: .relaxed)
+            // Files wait for the session when it has been quiet for long, or when a reconnect would
+            // have to replay more than fits the replay buffer (with 20 s to spare).
+            let replayRoom = (options.transcriber.replayLimitSeconds - 20) * PCM16.sampleRate
+            sessionLive.store(transcriber.liveSession != nil && unconfirmedSamples < Self.unconfirmedAudioLimitSeconds * PCM16.sampleRate
+                              && transcriber.replayWindowSamples < replayRoom, ordering: .relaxed)
             if !everOpened && now > options.connectTimeoutSeconds {
                 if options.endpoint.secure && lastFailure.contains("SSL") {
                     fail("TLS with \(options.endpoint.hostHeader) failed (\(lastFailure)): its certificate is not trusted by the system CA store (SSL_CERT_FILE names another bundle)")
@@ -249,7 +261,10 @@ public final class RealtimeTranscription: @unchecked Sendable {
         case .audio(let event, let pcm):
             pendingAudio.subtract(1, ordering: .relaxed)
             let epoch = pcm.withUnsafeBytes { transcriber.audioCaptured($0) }
-            if let epoch { send(event, epoch: epoch) }
+            if let epoch {
+                send(event, epoch: epoch)
+                unconfirmedSamples += pcm.count / 2
+            }
         case .socket(let epoch, let event):
             socketEvent(event, epoch: epoch)
         case .server(let epoch, let event):
@@ -272,6 +287,7 @@ public final class RealtimeTranscription: @unchecked Sendable {
             liveSince = now
             heard()
             perform(transcriber.startSession(epoch: epoch, rotation: rotation))
+            unconfirmedSamples = transcriber.lastReplaySamples
             rotating = false
         case .text(let text):
             if let parsed = parse(text) { serverEvent(parsed, epoch: epoch) }
@@ -336,6 +352,7 @@ public final class RealtimeTranscription: @unchecked Sendable {
     private func heard() {
         lastHeardAt = now
         probedAt = nil
+        unconfirmedSamples = 0
     }
 
     private func serverEvent(_ parsed: ServerEvent, epoch: Int) {
@@ -397,7 +414,9 @@ public final class RealtimeTranscription: @unchecked Sendable {
             if now - probed > options.idleTimeoutSeconds {
                 reason = "no answer for \(String(format: "%.0f", now - lastHeardAt)) s"
             }
-        } else if now - lastHeardAt > options.idleTimeoutSeconds {
+        } else if now - lastHeardAt > options.idleTimeoutSeconds
+                    || unconfirmedSamples > Self.unconfirmedAudioLimitSeconds / 2 * PCM16.sampleRate {
+            // Quiet for a while, or much audio (a file read fast) without a word: ask.
             perform(transcriber.probe())
             probedAt = now
         }

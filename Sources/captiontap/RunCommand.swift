@@ -390,6 +390,8 @@ extension RunCommand {
         var options = RealtimeTranscription.Options(endpoint: backend.endpoint, apiKey: backend.key, transcriber: config)
         options.rotateAfterSeconds = session.sessionMaxMinutes * 60
         options.idleTimeoutSeconds = session.idleTimeout
+        // The replay after a reconnect is queued at once: the bound leaves room for it and a minute.
+        options.maxQueuedMessages = (config.replayLimitSeconds + 60) * 1000 / chunkMs
         options.fallback = makeFallback(for: backend, logger: logger)
         options.connectTimeoutSeconds = session.drainTimeout
         // Deltas only need prompt handling when something shows partials.

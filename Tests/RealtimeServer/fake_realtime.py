@@ -169,6 +169,7 @@ class Config:
     verbose: bool = False
     drop_after_commits: int = 0
     hang_after_commits: int = 0
+    fault_every: int = 0
     error_first_responses: int = 0
     rate_limit_first: int = 0
     garbage: bool = False
@@ -207,6 +208,7 @@ class Stats:
     injected_rate_limits: int = 0
     injected_drops: int = 0
     injected_hangs: int = 0
+    periodic_faults: dict = dataclasses.field(default_factory=dict)
     sessions_expired: int = 0
     audio_bytes: int = 0
     #: Milliseconds from receiving each response.create to sending its response.done.
@@ -525,6 +527,7 @@ class RealtimeSession:
         self.commits = 0
         self.drop_item: Optional[str] = None
         self.hung = False
+        self.error_items: set = set()
         self.active_auto: Optional[ResponseRequest] = None
         self.in_progress: dict[str, ResponseRequest] = {}
         self.held: list[ResponseRequest] = []
@@ -744,10 +747,14 @@ class RealtimeSession:
                 "role": "user", "content": [{"type": "input_audio", "transcript": None}]}
         self.items[item_id] = item
         self.item_audio[item_id] = pcm
+        if self.hung:
+            return  # a hung session does nothing, and counts nothing
         self.commits += 1
         self.server.stats.commits += 1
         if self.number == 1 and self.commits == self.cfg.drop_after_commits:
             self.drop_item = item_id
+        if self.cfg.fault_every and not self.hung and self.server.stats.commits % self.cfg.fault_every == 0:
+            await self.periodic_fault(item_id)
         if self.number == 1 and self.commits == self.cfg.hang_after_commits:
             self.server.stats.injected_hangs += 1
             print(f"fake_realtime: session {self.number}: hanging (fault)", file=sys.stderr)
@@ -901,6 +908,12 @@ class RealtimeSession:
         audio, text_tokens, ref, problem = self.resolve_input(params)
         if problem:
             return await self.send_error(problem, client_event_id)
+        if ref is not None and ref in self.error_items:
+            self.error_items.discard(ref)
+            self.server.stats.injected_errors += 1
+            return await self.send_error(Problem("The server had an error while processing your request. "
+                                                 "Sorry about that!", "server_error", type="server_error"),
+                                         client_event_id)
         if ref is not None and ref == self.drop_item:
             self.server.stats.injected_drops += 1
             print(f"fake_realtime: session {self.number}: dropping connection (fault)", file=sys.stderr)
@@ -1074,6 +1087,21 @@ class RealtimeSession:
         if received_at is not None:
             self.server.stats.response_ms.append((time.monotonic() - received_at) * 1000)
 
+    async def periodic_fault(self, item_id: str) -> None:
+        """--fault-every: the next fault in turn: a dropped connection, an error answer, garbage
+        frames, a hang (open connection, nothing answered)."""
+        kind = ("drop", "error", "garbage", "hang")[(self.server.stats.commits // self.cfg.fault_every - 1) % 4]
+        self.server.stats.periodic_faults[kind] = self.server.stats.periodic_faults.get(kind, 0) + 1
+        print(f"fake_realtime: session {self.number}: periodic fault {kind}", file=sys.stderr)
+        if kind == "drop":
+            self.drop_item = item_id
+        elif kind == "error":
+            self.error_items.add(item_id)
+        elif kind == "garbage":
+            await self.send_garbage()
+        else:
+            self.hung = True
+
     async def send_garbage(self) -> None:
         """Fault --garbage: non-JSON text, a binary frame and an unknown event type."""
         await self.ws.send("this is not JSON {")
@@ -1194,6 +1222,10 @@ def parse_args(argv: Optional[list[str]] = None) -> Config:
     g.add_argument("--hang-after-commits", type=int, default=0, metavar="N",
                    help="session 1 only: after the Nth commit, keep the connection open (pings are "
                         "still answered) but never send another event")
+    g.add_argument("--fault-every", type=int, default=0, metavar="N",
+                   help="every Nth commit (server-wide) brings the next fault in turn: drop the "
+                        "connection at its response.create, answer it with server_error, send garbage "
+                        "frames, hang (the connection stays open, nothing is answered)")
     g.add_argument("--error-first-responses", type=int, default=0, metavar="N",
                    help="answer the first N response.create (server-wide) with error server_error")
     g.add_argument("--rate-limit-first", type=int, default=0, metavar="N",

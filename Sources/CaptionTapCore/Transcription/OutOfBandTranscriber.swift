@@ -242,8 +242,23 @@ public final class OutOfBandTranscriber {
         }
         epochSentSamples[epoch, default: 0] += totalSamples - sample
         samplesSent += totalSamples - sample
+        lastReplaySamples = totalSamples - sample
         return actions
     }
+
+    /// How much audio a reconnect now would have to replay: from the oldest turn without its
+    /// final (or the end of the last committed turn) to now. A reader of files keeps this under
+    /// the replay buffer, so a dropped connection never loses what it already read.
+    public var replayWindowSamples: Int {
+        var origin = lastCommittedEndSample ?? 0
+        for i in unfinished where turns[i].state != .final {
+            origin = min(origin, turns[i].startMs * PCM16.sampleRate / 1000)
+        }
+        return max(0, totalSamples - origin)
+    }
+
+    /// Samples the last ``startSession(epoch:rotation:)`` replayed.
+    public private(set) var lastReplaySamples = 0
 
     /// The session `epoch` is gone (connection dropped, expired). Its unfinished turns wait for replay.
     public func sessionLost(epoch: Int) {

@@ -32,7 +32,8 @@ public enum ConfigSchema {
         public var kind: Kind
     }
 
-    /// Every key, in the order `--print-config` and the shipped file list them.
+    /// Every key, in the order `--print-config` and the shipped file list them. Upper bounds the
+    /// file format does not state here are the command line's, checked after merging.
     public static let keys: [Key] = [
         // Source: at most one of target, virtual-sink, input.
         Key(name: "target", kind: .string),
@@ -41,7 +42,7 @@ public enum ConfigSchema {
         Key(name: "pace", kind: .choice(["fast", "realtime"])),
         Key(name: "record", kind: .string),
         Key(name: "chunk-ms", kind: .integer(20...500)),
-        Key(name: "duration", kind: .number(minimum: 0, exclusive: true, maximum: 365 * 24 * 3600)),
+        Key(name: "duration", kind: .number(minimum: 0, exclusive: true, maximum: nil)),
         Key(name: "events-out", kind: .string),
         Key(name: "no-captions", kind: .boolean),
         Key(name: "no-status", kind: .boolean),
@@ -57,16 +58,16 @@ public enum ConfigSchema {
         Key(name: "prompt", kind: .string),
         Key(name: "instructions-file", kind: .string),
         Key(name: "context", kind: .context),
-        Key(name: "drain-timeout", kind: .number(minimum: 0, exclusive: false, maximum: 3600)),
-        Key(name: "session-max-minutes", kind: .number(minimum: 0, exclusive: true, maximum: 600)),
+        Key(name: "drain-timeout", kind: .number(minimum: 0, exclusive: false, maximum: nil)),
+        Key(name: "session-max-minutes", kind: .number(minimum: 0, exclusive: true, maximum: nil)),
         Key(name: "idle-timeout", kind: .number(minimum: 2, exclusive: false, maximum: 300)),
         Key(name: "failover-after", kind: .number(minimum: 1, exclusive: false, maximum: 3600)),
         Key(name: "fallback-url", kind: .url),
         Key(name: "no-failover", kind: .boolean),
-        Key(name: "price-audio-in", kind: .number(minimum: 0, exclusive: false, maximum: 100_000)),
-        Key(name: "price-text-in", kind: .number(minimum: 0, exclusive: false, maximum: 100_000)),
-        Key(name: "price-cached-in", kind: .number(minimum: 0, exclusive: false, maximum: 100_000)),
-        Key(name: "price-text-out", kind: .number(minimum: 0, exclusive: false, maximum: 100_000)),
+        Key(name: "price-audio-in", kind: .number(minimum: 0, exclusive: false, maximum: nil)),
+        Key(name: "price-text-in", kind: .number(minimum: 0, exclusive: false, maximum: nil)),
+        Key(name: "price-cached-in", kind: .number(minimum: 0, exclusive: false, maximum: nil)),
+        Key(name: "price-text-out", kind: .number(minimum: 0, exclusive: false, maximum: nil)),
         // Captions.
         Key(name: "format", kind: .choice(["text", "jsonl"])),
         Key(name: "partials", kind: .boolean),

@@ -100,6 +100,22 @@ import Testing
         #expect(t.isDrained)
     }
 
+    @Test func aRunOfThousandsOfTurnsHoldsOnlyTheRecentOnes() throws {
+        let t = make(replaySeconds: 10)
+        _ = t.startSession(epoch: 1)
+        var shown = 0
+        for n in 0..<3000 {
+            helper.capture(t, seconds: 1)
+            _ = helper.turn(t, epoch: 1, item: "t\(n)", start: n * 1000 + 100, end: n * 1000 + 800)
+            shown += finals(helper.respond(t, epoch: 1, item: "t\(n)", response: "r\(n)", words: ["w"])).count
+        }
+        #expect(shown == 3000)
+        #expect(t.turnCount == 3000 && t.finalsEmitted == 3000)
+        #expect(t.heldTurns < 1200, "turns held: \(t.heldTurns)")
+        helper.finish(t)
+        #expect(t.isDrained)
+    }
+
     @Test func aRequestNeverAnsweredIsRetriedThenGivenUpAndLaterFinalsFlow() throws {
         let t = make()
         _ = t.startSession(epoch: 1)

@@ -553,6 +553,7 @@ public final class OutOfBandTranscriber {
         guard old > 256 else { return }
         turns.removeFirst(old)
         emitted -= old
+        forgottenTurns += old
     }
 
     /// `trimmingCharacters(in: .whitespacesAndNewlines)` without Foundation's NSString bridge:
@@ -605,5 +606,9 @@ public final class OutOfBandTranscriber {
     }
 
     /// Turns seen so far (each gets exactly one final).
-    public var turnCount: Int { turns.count }
+    public var turnCount: Int { forgottenTurns + turns.count }
+
+    /// Turns held in memory now (bounded: see `compact()`).
+    public var heldTurns: Int { turns.count }
+    private var forgottenTurns = 0
 }

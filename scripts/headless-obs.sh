@@ -9,7 +9,7 @@
 #   scripts/headless-obs.sh restart DIR  # SIGKILL OBS (a crash) and start it again, same display and config
 #   scripts/headless-obs.sh stop DIR
 #
-# Checked with obs-studio 29.0.2 (obs-websocket 5.1.0) on Debian 12; see /work/shared/OBS_NOTES.md.
+# Checked with obs-studio 29.0.2 (obs-websocket 5.1.0) on Debian 12; see docs/OBS.md.
 # Only PIDs this script started (saved in DIR/*.pid) are ever killed.
 set -euo pipefail
 usage="usage: $0 start DIR PORT PASSWORD [RTMP_PORT] | restart DIR | stop DIR"

@@ -234,7 +234,9 @@ public final class RealtimeTranscription: @unchecked Sendable {
             let replayRoom = (options.transcriber.replayLimitSeconds - 20) * PCM16.sampleRate
             sessionLive.store(transcriber.liveSession != nil && unconfirmedSamples < Self.unconfirmedAudioLimitSeconds * PCM16.sampleRate
                               && transcriber.replayWindowSamples < replayRoom, ordering: .relaxed)
-            if !everOpened && now > options.connectTimeoutSeconds {
+            // With a fallback, a backend unreachable from the start is left for it first.
+            let giveUpAfter = options.connectTimeoutSeconds + (failover != nil && failover!.afterSeconds.isFinite ? failover!.afterSeconds + 10 : 0)
+            if !everOpened && now > giveUpAfter {
                 if options.endpoint.secure && lastFailure.contains("SSL") {
                     fail("TLS with \(options.endpoint.hostHeader) failed (\(lastFailure)): its certificate is not trusted by the system CA store (SSL_CERT_FILE names another bundle)")
                 } else {

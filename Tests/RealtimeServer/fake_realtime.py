@@ -9,7 +9,7 @@ It binds 127.0.0.1 only, serves ``/v1/realtime`` (any query string; ``model=``
 is echoed in the session), prints exactly one line ``LISTENING <port>`` to
 stdout once ready and runs until SIGTERM/SIGINT, when it prints one JSON line
 of statistics to stderr.  Event names and shapes follow
-shared/REALTIME_PROTOCOL.md (GA, openai-python 3.57.0 types).
+docs/PROTOCOL.md (GA, openai-python 3.57.0 types).
 
 Behaviour in short
 ------------------

@@ -1,4 +1,4 @@
-/// Builds the client events captiontap sends (GA shapes, ../shared/REALTIME_PROTOCOL.md §2, §5).
+/// Builds the client events captiontap sends (GA shapes, docs/PROTOCOL.md §2, §5).
 public enum ClientEvents {
     /// The session captiontap asks for: 24 kHz PCM in, server VAD that commits turns but never
     /// answers by itself (both auto flags false), text out.

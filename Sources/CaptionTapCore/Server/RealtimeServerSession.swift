@@ -13,7 +13,7 @@ public protocol SpeechFrontEnd: AnyObject {
 
 /// One server-side Realtime session of the embedded backend: parses client events, runs turn
 /// detection over the front end's windows, asks for recognizer decodes and answers
-/// `response.create` with the full text-response event sequence (../shared/REALTIME_PROTOCOL.md).
+/// `response.create` with the full text-response event sequence (docs/PROTOCOL.md).
 ///
 /// Pure protocol logic: no sockets, threads or clock. The server adapter owns one per connection,
 /// calls it from one thread, performs the `Action`s and feeds decode results back.

@@ -1,5 +1,5 @@
 /// The session object of the embedded Realtime backend: what `session.created` announces and
-/// how `session.update` changes it (../shared/REALTIME_PROTOCOL.md §2).
+/// how `session.update` changes it (docs/PROTOCOL.md §2).
 ///
 /// Kept as JSON rather than a struct: clients send partial objects that are merged field by field,
 /// and echoing the merged object is exactly what the protocol asks for.

@@ -310,7 +310,9 @@ struct RealtimeSessionTests {
     }
 
     @Test func anUnreachableServerIsReportedClearly() throws {
-        let result = try Tools.captiontap(["run", "--input", input, "--url", "ws://127.0.0.1:9/v1/realtime", "--drain-timeout", "2"],
+        // Without failover (by default captions would continue on the embedded backend instead,
+        // see EmbeddedBackendTests.aBackendThatCannotBeReachedFailsOverToTheEmbeddedOne).
+        let result = try Tools.captiontap(["run", "--input", input, "--url", "ws://127.0.0.1:9/v1/realtime", "--drain-timeout", "2", "--no-failover"],
                                           environment: environment(), timeout: 60)
         #expect(result.status == 1)
         #expect(result.stderr.contains("cannot reach ws://127.0.0.1:9"), "\(result.stderr)")
@@ -326,7 +328,7 @@ struct RealtimeSessionTests {
         let server = try FakeRealtimeServer(["--tls-cert", cert, "--tls-key", key])
         let url = server.url.replacingOccurrences(of: "ws://", with: "wss://")
         // A self-signed certificate is refused...
-        let refused = try Tools.captiontap(["run", "--input", input, "--url", url, "--drain-timeout", "3"], environment: environment())
+        let refused = try Tools.captiontap(["run", "--input", input, "--url", url, "--drain-timeout", "3", "--no-failover"], environment: environment())
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("certificate is not trusted"), "\(refused.stderr)")
         #expect(refused.stdout.isEmpty)

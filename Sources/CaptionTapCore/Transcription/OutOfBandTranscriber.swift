@@ -387,16 +387,15 @@ public final class OutOfBandTranscriber {
     }
 
     /// A live session has committed audio from `start` on: a turn still waiting for replay that
-    /// ended before it was in the replayed audio but never heard as speech again. It is lost.
+    /// ended before it was in the replayed audio (or, partly older than the replay buffer, could
+    /// not all be) but was never heard as speech again. It is lost.
     private func settlePassedOver(before start: Int, epoch: Int) -> [Action] {
         var actions: [Action] = []
-        for i in unfinished where turns[i].state == .awaitingReplay && turns[i].endMs <= start && epochBaseMs(epoch) <= turns[i].startMs {
+        for i in unfinished where turns[i].state == .awaitingReplay && turns[i].endMs <= start {
             actions += settleLost(turnAt: i, reason: "its replayed audio was not heard as speech again")
         }
         return actions
     }
-
-    private func epochBaseMs(_ epoch: Int) -> Int { (epochBaseSamples[epoch] ?? 0) * 1000 / PCM16.sampleRate }
 
     /// Settles a turn whose transcript can never come: a warning, a `.lost` report, and the
     /// finals queued behind it flow.

@@ -49,6 +49,8 @@ public final class RealtimeServerSession {
         var committed = false
         var seconds = 0.0
         var textInput = ""
+        /// Holds audio (a turn, a commit, an inline upload): it gets a transcript, empty or not.
+        var hasAudio = false
         var isReady: Bool { committed && jobs.allSatisfy { texts[$0] != nil } }
         var transcript: String {
             jobs.compactMap { texts[$0] }.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
@@ -58,6 +60,8 @@ public final class RealtimeServerSession {
     private var items: [String: Item] = [:]
     private var order: [String] = []
     private var openItem: String?
+    /// Where speech was heard in the uncommitted buffer (manual commits decode only that).
+    private var voicedSpan: (first: Int, last: Int)?
     private var openStart = 0
     private var speculativeJob: Int?
     private var jobOwner: [Int: String] = [:]
@@ -117,6 +121,7 @@ public final class RealtimeServerSession {
         case "input_audio_buffer.commit": return commit(eventID: eventID)
         case "input_audio_buffer.clear":
             segmenter.clear(at: position)
+            voicedSpan = nil
             if let open = openItem { drop(item: open) }
             bufferStart = position
             trimAudio()
@@ -124,6 +129,11 @@ public final class RealtimeServerSession {
         case "response.create": return createResponse(event["response"] ?? .object([]), eventID: eventID)
         case "response.cancel": return cancelResponse(event, eventID: eventID)
         case "conversation.item.create": return createItem(event, eventID: eventID)
+        case "conversation.item.retrieve":
+            guard let id = event["item_id"]?.string, let item = items[id] else {
+                return [error(ProtocolProblem(message: "Item with id '\(event["item_id"]?.string?.prefix(128) ?? "")' not found.", code: "item_not_found", param: "item_id"), eventID: eventID)]
+            }
+            return [send("conversation.item.retrieved", ["item": retrieved(item)])]
         case "conversation.item.delete":
             guard let id = event["item_id"]?.string, items[id] != nil else {
                 return [error(ProtocolProblem(message: "Item with id '\(event["item_id"]?.string ?? "")' not found.", code: "item_not_found", param: "item_id"), eventID: eventID)]
@@ -161,6 +171,7 @@ public final class RealtimeServerSession {
         samples.withUnsafeBufferPointer { buffer in
             frontEnd.process(buffer) { window, voiced in
                 audio.append(contentsOf: window)
+                if voiced { voicedSpan = (voicedSpan?.first ?? position - window.count, position) }
                 guard vad else { return }
                 var energy: Float = 0
                 for x in window { energy += x * x }
@@ -188,7 +199,7 @@ public final class RealtimeServerSession {
             let id = ids.next("item")
             openItem = id
             openStart = start
-            items[id] = Item(id: id, role: "user")
+            items[id] = Item(id: id, role: "user", hasAudio: true)
             return [send("input_audio_buffer.speech_started", ["audio_start_ms": .number(Double(ms(start))), "item_id": .string(id)])]
         case .decode(let start, let end, let speculative):
             guard let id = openItem else { return [] }
@@ -235,6 +246,7 @@ public final class RealtimeServerSession {
         items[id]?.seconds = Double(max(0, end - openStart)) / Double(rate)
         order.append(id)
         bufferStart = end
+        voicedSpan = nil
         var actions = [send("input_audio_buffer.committed", ["previous_item_id": previous.map(JSONValue.string) ?? .null, "item_id": .string(id)])]
         let item = itemJSON(id, status: "completed")
         actions.append(send("conversation.item.added", ["previous_item_id": previous.map(JSONValue.string) ?? .null, "item": item]))
@@ -256,10 +268,15 @@ public final class RealtimeServerSession {
         }
         // No VAD turn: the whole uncommitted buffer becomes the item.
         let id = ids.next("item")
-        items[id] = Item(id: id, role: "user")
+        items[id] = Item(id: id, role: "user", hasAudio: true)
         openItem = id
         openStart = bufferStart
-        let decodes = decode(slice(bufferStart, position), for: id)
+        // The speech in the buffer, as the voice detector found it (with the session's prefix
+        // padding and 300 ms after), not the raw buffer: leading or trailing silence makes
+        // Moonshine return nothing. A buffer without speech gets an empty transcript.
+        let prefix = session.prefixPaddingMs * rate / 1000, tail = 300 * rate / 1000
+        let decodes = voicedSpan.map { decode(slice(max(bufferStart, $0.first - prefix), min(position, $0.last + tail)), for: id) } ?? []
+        voicedSpan = nil
         let end = position
         segmenter.clear(at: end)
         return decodes + commitItem(id, end: end)
@@ -326,6 +343,7 @@ public final class RealtimeServerSession {
                     return [error(Self.tooMuchAudio(param: "item.content"), eventID: eventID)]
                 }
                 actions += decode(resampleForDecode(data), for: id)
+                items[id]?.hasAudio = true
                 content.append(["type": "input_audio", "transcript": nil])
             } else {
                 items[id]?.textInput += (part["text"]?.string ?? "")
@@ -393,7 +411,7 @@ public final class RealtimeServerSession {
                             }
                             // Inline audio: recognized as a hidden item of its own.
                             let id = ids.next("item")
-                            items[id] = Item(id: id, role: "user", committed: true)
+                            items[id] = Item(id: id, role: "user", committed: true, hasAudio: true)
                             actions += decode(resampleForDecode(data), for: id)
                             target = id
                         }
@@ -443,7 +461,7 @@ public final class RealtimeServerSession {
     private func deliverReady() -> [Action] {
         var actions: [Action] = []
         for id in order where !transcriptionSent.contains(id) {
-            guard session.wantsInputTranscription, let item = items[id], item.isReady, !item.jobs.isEmpty else { continue }
+            guard session.wantsInputTranscription, let item = items[id], item.isReady, item.hasAudio else { continue }
             transcriptionSent.insert(id)
             let transcript = item.transcript
             for word in Self.words(transcript) {
@@ -575,6 +593,16 @@ public final class RealtimeServerSession {
             "type": .string(problem.type), "code": .string(problem.code), "message": .string(problem.message),
             "param": problem.param.map(JSONValue.string) ?? .null, "event_id": eventID.map(JSONValue.string) ?? .null,
         ]])
+    }
+
+    /// An item as `conversation.item.retrieved` shows it: user audio with its transcript once
+    /// known, user text, or an assistant message.
+    private func retrieved(_ item: Item) -> JSONValue {
+        var content: [JSONValue] = []
+        if item.hasAudio { content.append(["type": "input_audio", "transcript": item.isReady ? .string(item.transcript) : nil]) }
+        if !item.textInput.isEmpty { content.append(["type": "input_text", "text": .string(item.textInput)]) }
+        return ["id": .string(item.id), "type": "message", "object": "realtime.item",
+                "status": item.committed ? "completed" : "in_progress", "role": .string(item.role), "content": .array(content)]
     }
 
     private func itemJSON(_ id: String, status: String) -> JSONValue {

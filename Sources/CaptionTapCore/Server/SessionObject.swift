@@ -6,12 +6,15 @@
 public struct SessionObject: Sendable {
     public private(set) var json: JSONValue
 
-    /// Models the backend answers to. The cloud names are accepted so clients written for the
-    /// cloud work unchanged; the transcript comes from the local recognizer either way.
+    /// Models the backend answers to: OpenAI's realtime and transcription model ids, with their
+    /// dated variants (`gpt-4o-transcribe-2025-03-20`). The cloud names are accepted so clients
+    /// written for the cloud work unchanged; the transcript comes from the local recognizer either
+    /// way, and the requested name is echoed.
     public static func isSupported(model: String) -> Bool {
         let known = ["gpt-realtime", "gpt-realtime-mini", "gpt-4o-realtime-preview", "gpt-4o-mini-realtime-preview",
-                     "captiontap-local"]
-        return known.contains { model == $0 || model.hasPrefix($0 + "-") }
+                     "gpt-4o-realtime", "gpt-4o-mini-realtime", "gpt-4o-transcribe", "gpt-4o-mini-transcribe",
+                     "gpt-4o-transcribe-diarize", "whisper-1", "captiontap-local"]
+        return model.count <= 128 && known.contains { model == $0 || model.hasPrefix($0 + "-") }
     }
 
     public init(id: String, model: String, expiresAt: Int) {
@@ -47,6 +50,14 @@ public struct SessionObject: Sendable {
         ]
     }
 
+    static let defaultSemanticVAD: JSONValue = [
+        "type": "semantic_vad", "eagerness": "auto", "create_response": true, "interrupt_response": true,
+    ]
+
+    /// `semantic_vad` on the embedded backend: Silero VAD whose end-of-turn silence follows the
+    /// eagerness (the cloud's semantic model is not available offline). Low waits longest.
+    public static let eagernessSilenceMs = ["low": 1200, "medium": 800, "auto": 800, "high": 400]
+
     static let defaultServerVAD: JSONValue = [
         "type": "server_vad", "threshold": 0.5, "prefix_padding_ms": 300, "silence_duration_ms": 500,
         "idle_timeout_ms": nil, "create_response": true, "interrupt_response": true,
@@ -60,7 +71,12 @@ public struct SessionObject: Sendable {
     }
     public var vadThreshold: Double { turnDetection?["threshold"]?.double ?? 0.5 }
     public var prefixPaddingMs: Int { turnDetection?["prefix_padding_ms"]?.int ?? 300 }
-    public var silenceDurationMs: Int { turnDetection?["silence_duration_ms"]?.int ?? 500 }
+    public var silenceDurationMs: Int {
+        if turnDetection?["type"]?.string == "semantic_vad" {
+            return Self.eagernessSilenceMs[turnDetection?["eagerness"]?.string ?? "auto"] ?? 800
+        }
+        return turnDetection?["silence_duration_ms"]?.int ?? 500
+    }
     public var createResponse: Bool { turnDetection?["create_response"]?.bool ?? true }
     public var wantsInputTranscription: Bool {
         guard let t = json["audio"]?["input"]?["transcription"] else { return false }
@@ -109,14 +125,27 @@ public struct SessionObject: Sendable {
                                        code: "invalid_value", param: "session.audio.input.format.rate")
             }
         }
+        if let model = input?["transcription"]?["model"]?.string, !Self.isSupported(model: model) {
+            return ProtocolProblem(message: "The transcription model '\(model.prefix(128))' is not supported.", code: "invalid_value",
+                                   param: "session.audio.input.transcription.model")
+        }
         var merged = Self.merge(json, update)
         if let td = input?["turn_detection"] {
             if td.isNull {
                 merged = merged.setting(["audio", "input", "turn_detection"], to: .null)
             } else {
                 let type = td["type"]?.string ?? "server_vad"
+                if type == "semantic_vad" {
+                    let full = Self.merge(Self.defaultSemanticVAD, td)
+                    guard let eagerness = full["eagerness"]?.string, Self.eagernessSilenceMs[eagerness] != nil else {
+                        return ProtocolProblem(message: "eagerness must be one of low, medium, high, auto.", code: "invalid_value",
+                                               param: "session.audio.input.turn_detection.eagerness")
+                    }
+                    json = merged.setting(["audio", "input", "turn_detection"], to: full)
+                    return nil
+                }
                 guard type == "server_vad" else {
-                    return ProtocolProblem(message: "Only server_vad turn detection is supported by the embedded backend; got '\(type)'.",
+                    return ProtocolProblem(message: "Turn detection must be server_vad, semantic_vad or null; got '\(type.prefix(64))'.",
                                            code: "invalid_value", param: "session.audio.input.turn_detection.type")
                 }
                 let full = Self.merge(Self.defaultServerVAD, td)

@@ -14,6 +14,16 @@ import Testing
         return OutOfBandTranscriber(config: config)
     }
 
+    /// Turn `a` (200–900 ms) committed in session 1, which is then lost before answering.
+    func oneTurnLostWithItsSession() -> OutOfBandTranscriber {
+        let t = make()
+        _ = t.startSession(epoch: 1)
+        helper.capture(t, seconds: 2)
+        _ = helper.turn(t, epoch: 1, item: "a", start: 200, end: 900)
+        t.sessionLost(epoch: 1)
+        return t
+    }
+
     func finals(_ actions: [Action]) -> [String] {
         helper.captions(actions).filter(\.isFinal).map(\.text)
     }
@@ -61,11 +71,7 @@ import Testing
     }
 
     @Test func aLateResponseFromALostSessionDoesNotStrandTheTurn() throws {
-        let t = make()
-        _ = t.startSession(epoch: 1)
-        helper.capture(t, seconds: 2)
-        _ = helper.turn(t, epoch: 1, item: "a", start: 200, end: 900)
-        t.sessionLost(epoch: 1)
+        let t = oneTurnLostWithItsSession()
         // The dead session's response.created arrives after the loss was noticed.
         _ = t.handle(helper.event(#"{"type":"response.created","event_id":"x","response":{"id":"late","object":"realtime.response","status":"in_progress","output":[],"metadata":{"purpose":"caption","item_id":"a"}}}"#), epoch: 1, now: 1)
         #expect(t.needsReplay)
@@ -75,11 +81,7 @@ import Testing
     }
 
     @Test func replayedAudioNotHeardAgainIsLostOnceLaterSpeechIsCommitted() throws {
-        let t = make()
-        _ = t.startSession(epoch: 1)
-        helper.capture(t, seconds: 2)
-        _ = helper.turn(t, epoch: 1, item: "a", start: 200, end: 900)
-        t.sessionLost(epoch: 1)
+        let t = oneTurnLostWithItsSession()
         _ = t.startSession(epoch: 2)
         helper.capture(t, seconds: 2)
         // The new session's VAD did not hear turn a again; its next turn starts after it.
@@ -89,11 +91,7 @@ import Testing
     }
 
     @Test func replayedAudioNotHeardAgainAtTheEndIsLostAtTheBarrier() throws {
-        let t = make()
-        _ = t.startSession(epoch: 1)
-        helper.capture(t, seconds: 2)
-        _ = helper.turn(t, epoch: 1, item: "a", start: 200, end: 900)
-        t.sessionLost(epoch: 1)
+        let t = oneTurnLostWithItsSession()
         _ = t.startSession(epoch: 2)
         let end = helper.finish(t, epoch: 2)
         #expect(lost(end).map(\.itemID) == ["a"])

@@ -48,6 +48,9 @@ final class DecodeQueue: @unchecked Sendable {
 
     var realTimeFactor: (audio: Double, busy: Double) { totals.withLock { $0 } }
 
+    /// Decodes waiting to run.
+    var depth: Int { state.withLock { $0.jobs.count } }
+
     func stop() {
         state.withLock { $0.stopped = true }
         available.signal()

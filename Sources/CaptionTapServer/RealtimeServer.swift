@@ -32,6 +32,9 @@ public final class RealtimeServer: @unchecked Sendable {
 
     // Service-thread state.
     private var sessions: [Int: RealtimeServerSession] = [:]
+    /// When each session's items were committed, for the speech-end → transcript latency.
+    private var committedAt: [Int: [String: Double]] = [:]
+    private let metrics = ServerMetrics()
 
     public private(set) var port = 0
     public var url: String { "ws://\(configuration.host == "0.0.0.0" ? "127.0.0.1" : configuration.host):\(port)/v1/realtime" }
@@ -49,6 +52,7 @@ public final class RealtimeServer: @unchecked Sendable {
         decoder = DecodeQueue(engine: engine, sampleRate: sampleRate)
         socket = WebSocketServer(
             options: .init(host: configuration.host, port: configuration.port, path: "/v1/realtime", bearerToken: configuration.bearerToken,
+                           httpHandler: { [unowned self] path in http(path) },
                            maxMessageBytes: configuration.maxMessageBytes, origins: .listed(configuration.allowedOrigins))
         ) { [unowned self] event in handle(event) }
         port = try socket.start()
@@ -58,6 +62,20 @@ public final class RealtimeServer: @unchecked Sendable {
     public func stop() {
         socket?.stop()
         decoder?.stop()
+    }
+
+    /// `GET /healthz` (ready: the recognizer is loaded before the server listens) and
+    /// `GET /metrics`; runs on the service thread, like the sessions it reads.
+    private func http(_ path: String) -> WebSocketServer.HTTPResponse? {
+        switch path {
+        case "/healthz":
+            return .init(contentType: "text/plain; charset=utf-8", body: Array("ok\n".utf8))
+        case "/metrics":
+            let text = metrics.render(activeSessions: sessions.count, queueDepth: decoder.depth, decoded: decoder.realTimeFactor)
+            return .init(contentType: "text/plain; version=0.0.4; charset=utf-8", body: Array(text.utf8))
+        default:
+            return nil
+        }
     }
 
     /// Seconds of audio decoded and seconds the recognizer was busy, since start.
@@ -72,6 +90,7 @@ public final class RealtimeServer: @unchecked Sendable {
                     message: "The embedded backend is already serving \(configuration.maxSessions) sessions (--max-sessions); try again later.",
                     code: "session_limit_reached", type: "server_error"))
                 logger.warning("refused a session: \(configuration.maxSessions) already open")
+                metrics.sessionRefused()
                 return
             }
             guard SessionObject.isSupported(model: model) else {
@@ -88,6 +107,7 @@ public final class RealtimeServer: @unchecked Sendable {
             }
             let session = RealtimeServerSession(model: model, frontEnd: frontEnd)
             sessions[id] = session
+            metrics.sessionOpened()
             logger.info("session \(id) opened (\(model)), \(sessions.count) open")
             perform(session.start(), for: id)
         case .text(let id, let text):
@@ -109,6 +129,7 @@ public final class RealtimeServer: @unchecked Sendable {
         do {
             guard let session = sessions.removeValue(forKey: id) else { return }
             released = session
+            committedAt[id] = nil
         }
         decoder.cancelAll(connection: id)
         if released == nil {
@@ -133,6 +154,9 @@ public final class RealtimeServer: @unchecked Sendable {
         for action in actions {
             switch action {
             case .send(let text):
+                if text.hasPrefix(#"{"type":"input_audio_buffer.committed""#), let item = JSONValue.parse(text)?["item_id"]?.string {
+                    committedAt[id, default: [:]][item] = Self.seconds()
+                }
                 if logger.logLevel <= .debug && !text.contains("output_text.delta") { logger.debug("session \(id): → \(text.prefix(160))") }
                 socket.send(id, text)
             case .decode(let job, let samples):
@@ -144,12 +168,16 @@ public final class RealtimeServer: @unchecked Sendable {
                         perform(session.decoded(job: job, text: text), for: id)
                     }
                 }
+            case .transcribed(let item):
+                if let start = committedAt[id]?.removeValue(forKey: item) { metrics.observeLatency(Self.seconds() - start) }
             case .cancel(let job):
                 logger.debug("session \(id): cancel job \(job)")
                 decoder.cancel(.init(connection: id, job: job))
             }
         }
     }
+
+    static func seconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
     static func queryValue(_ name: String, in path: String) -> String? {
         guard let q = path.split(separator: "?", maxSplits: 1).dropFirst().first else { return nil }

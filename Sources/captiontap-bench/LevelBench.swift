@@ -92,7 +92,7 @@ enum LevelRun {
                         print(String(format: "    decode %d: %.2f s, peak %.3f: %@", job, Double(samples.count) / 16000, samples.map(abs).max() ?? 0, text))
                     }
                     perform(session.decoded(job: job, text: text))
-                case .cancel: break
+                case .cancel, .transcribed: break
                 }
             }
         }

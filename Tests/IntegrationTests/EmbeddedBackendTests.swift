@@ -223,6 +223,45 @@ struct EmbeddedBackendTests {
         #expect(!optOut.stderr.contains("continuing on"), "\(optOut.stderr)")
     }
 
+    /// `GET PATH` on serve's port: (status, body).
+    func get(_ serve: ServeProcess, _ path: String) throws -> (Int, String) {
+        let python = try #require(FakeRealtimeServer.python)
+        let base = serve.url.replacingOccurrences(of: "ws://", with: "http://").replacingOccurrences(of: "/v1/realtime", with: "")
+        let script = "import sys, urllib.request, urllib.error\ntry:\n r = urllib.request.urlopen(sys.argv[1], timeout=10); print(r.status); print(r.read().decode())\nexcept urllib.error.HTTPError as e:\n print(e.code)"
+        let result = try RunningProcess(python, ["-c", script, base + path]).wait(timeout: 20)
+        let lines = result.stdout.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
+        return (Int(lines.first ?? "") ?? -1, lines.count > 1 ? String(lines[1]) : "")
+    }
+
+    static func metric(_ name: String, in text: String) -> Double? {
+        text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+    }
+
+    @Test func healthAndMetricsFollowSessionsAsTheyComeAndGo() throws {
+        let serve = try ServeProcess(["--max-sessions", "1"])
+        let health = try get(serve, "/healthz")
+        let before = try get(serve, "/metrics")
+        let other = try get(serve, "/nothing")
+        // One session transcribes jfk; then a second client while one is open is refused.
+        let transcribed = try python(["--url", serve.url, "--input", EmbeddedRecognizer.fixture("jfk.wav")])
+        let refused = try python(["--url", serve.url, "--sessions", "2"])
+        let after = try get(serve, "/metrics")
+        _ = serve.stop()
+        #expect(health.0 == 200 && health.1.hasPrefix("ok"), "\(health)")
+        #expect(other.0 == 404)
+        #expect(before.0 == 200)
+        #expect(Self.metric("captiontap_sessions_active", in: before.1) == 0, "\(before.1)")
+        #expect(Self.metric("captiontap_sessions_total", in: before.1) == 0)
+        #expect(Self.metric("captiontap_transcript_latency_seconds_count", in: before.1) == 0)
+        #expect(transcribed.status == 0 && refused.status == 0, "\(transcribed.stderr)\(refused.stderr)")
+        #expect(Self.metric("captiontap_sessions_active", in: after.1) == 0, "\(after.1)")
+        #expect((Self.metric("captiontap_sessions_total", in: after.1) ?? 0) >= 2, "\(after.1)")
+        #expect((Self.metric("captiontap_sessions_refused_total", in: after.1) ?? 0) >= 1, "\(after.1)")
+        #expect((Self.metric("captiontap_transcript_latency_seconds_count", in: after.1) ?? 0) >= 2, "jfk has turns: \(after.1)")
+        #expect((Self.metric("captiontap_decode_audio_seconds_total", in: after.1) ?? 0) > 5, "\(after.1)")
+        #expect(after.1.contains(#"captiontap_transcript_latency_seconds_bucket{le="+Inf"}"#))
+    }
+
     @Test func missingModelFilesNameTheSetupCommand() throws {
         for args in [["serve", "--recognizer-dir", "/nonexistent/recognizer"],
                      ["run", "--input", EmbeddedRecognizer.fixture("goforward.wav"), "--recognizer-dir", "/nonexistent/recognizer"]] {

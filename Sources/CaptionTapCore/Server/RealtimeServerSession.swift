@@ -25,6 +25,9 @@ public final class RealtimeServerSession {
         case decode(job: Int, samples: [Float])
         /// A queued decode is no longer needed (its result would be ignored anyway).
         case cancel(job: Int)
+        /// A committed audio item's transcript is complete (for the speech-end → transcript
+        /// latency an operator watches); once per item.
+        case transcribed(item: String)
     }
 
     public let model: String
@@ -60,6 +63,8 @@ public final class RealtimeServerSession {
     private var items: [String: Item] = [:]
     private var order: [String] = []
     private var openItem: String?
+    /// Audio items whose transcript was reported complete.
+    private var transcribed: Set<String> = []
     /// Where speech was heard in the uncommitted buffer (manual commits decode only that).
     private var voicedSpan: (first: Int, last: Int)?
     private var openStart = 0
@@ -254,7 +259,7 @@ public final class RealtimeServerSession {
         if session.createResponse && session.turnDetection != nil {
             actions += createResponse(.object([]), eventID: nil)
         }
-        return actions + deliverReady()
+        return actions + reportTranscribed(id) + deliverReady()
     }
 
     private func commit(eventID: String?) -> [Action] {
@@ -455,7 +460,13 @@ public final class RealtimeServerSession {
     public func decoded(job: Int, text: String) -> [Action] {
         guard let owner = jobOwner.removeValue(forKey: job), items[owner] != nil else { return [] }
         items[owner]?.texts[job] = text
-        return deliverReady()
+        return reportTranscribed(owner) + deliverReady()
+    }
+
+    /// `.transcribed` the first time an audio item is committed with every decode done.
+    private func reportTranscribed(_ id: String) -> [Action] {
+        guard let item = items[id], item.hasAudio, item.isReady, transcribed.insert(id).inserted else { return [] }
+        return [.transcribed(item: id)]
     }
 
     private func deliverReady() -> [Action] {
@@ -508,6 +519,7 @@ public final class RealtimeServerSession {
             for job in item.jobs { jobOwner[job] = nil }
             items[id] = nil
             transcriptionSent.remove(id)
+            transcribed.remove(id)
             dropped += 1
         }
         order.removeFirst(dropped)

@@ -76,4 +76,28 @@ import Testing
         let missing = helper.events(s.receive(text: #"{"type":"conversation.item.retrieve","item_id":"item_nope"}"#))
         #expect(missing.first?["error"]?["code"]?.string == "item_not_found")
     }
+
+    @Test func transcriptionDeltasStreamPerSegmentWhileTheTurnIsSpoken() throws {
+        let s = session(#"{"type":"session.update","session":{"type":"realtime","audio":{"input":{"transcription":{"model":"gpt-4o-transcribe"},"turn_detection":{"type":"server_vad","silence_duration_ms":800,"create_response":false}}}}}"#)
+        var events: [JSONValue] = []
+        var segmentTexts = ["first part", "second part", "third"]
+        func run(_ actions: [RealtimeServerSession.Action]) {
+            events += helper.events(actions)
+            for case .decode(let job, _) in actions where !s.isSpeculative(job: job) {
+                run(s.decoded(job: job, text: segmentTexts.isEmpty ? "x" : segmentTexts.removeFirst()))
+            }
+        }
+        // Two closed segments (4 s of speech, a 350 ms pause, 4 s more, a pause) while speaking...
+        for part in [helper.tone(4), [Float](repeating: 0, count: 8400), helper.tone(4), [Float](repeating: 0, count: 8400), helper.tone(1)] {
+            run(helper.append(s, part))
+        }
+        let deltasBeforeCommit = events.filter { $0["type"]?.string == "conversation.item.input_audio_transcription.delta" }
+        #expect(!events.contains { $0["type"]?.string == "input_audio_buffer.committed" })
+        #expect(deltasBeforeCommit.compactMap { $0["delta"]?.string }.joined() == "first part second part", "\(deltasBeforeCommit)")
+        // ...then the turn ends; the rest streams and the deltas add up to the transcript.
+        run(helper.append(s, [Float](repeating: 0, count: 36_000)))
+        let deltas = events.filter { $0["type"]?.string == "conversation.item.input_audio_transcription.delta" }.compactMap { $0["delta"]?.string }
+        let completed = try #require(events.first { $0["type"]?.string == "conversation.item.input_audio_transcription.completed" }, "\(events.map { $0["type"]?.string ?? "" })")
+        #expect(deltas.joined() == completed["transcript"]?.string, "\(deltas) vs \(completed)")
+    }
 }

@@ -54,6 +54,9 @@ public final class RealtimeServerSession {
         var textInput = ""
         /// Holds audio (a turn, a commit, an inline upload): it gets a transcript, empty or not.
         var hasAudio = false
+        /// Leading jobs whose text already went out as transcription deltas, and whether any did.
+        var streamedJobs = 0
+        var streamedText = false
         var isReady: Bool { committed && jobs.allSatisfy { texts[$0] != nil } }
         var transcript: String {
             jobs.compactMap { texts[$0] }.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
@@ -460,7 +463,30 @@ public final class RealtimeServerSession {
     public func decoded(job: Int, text: String) -> [Action] {
         guard let owner = jobOwner.removeValue(forKey: job), items[owner] != nil else { return [] }
         items[owner]?.texts[job] = text
-        return reportTranscribed(owner) + deliverReady()
+        return reportTranscribed(owner) + streamTranscription(owner, final: false) + deliverReady()
+    }
+
+    /// Built-in transcription deltas for the decoded segments at the front of an item, in order,
+    /// as they finish: a long turn streams while it is spoken. A speculative decode may still be
+    /// thrown away, so it streams only once the item is final. The deltas add up to the
+    /// `.completed` transcript exactly.
+    private func streamTranscription(_ id: String, final: Bool) -> [Action] {
+        guard session.wantsInputTranscription, !transcriptionSent.contains(id), var item = items[id] else { return [] }
+        var actions: [Action] = []
+        while item.streamedJobs < item.jobs.count, let text = item.texts[item.jobs[item.streamedJobs]],
+              final || item.jobs[item.streamedJobs] != speculativeJob
+        {
+            let words = text.trimmingCharacters(in: .whitespaces)
+            if !words.isEmpty {
+                for word in Self.words((item.streamedText ? " " : "") + words) {
+                    actions.append(send("conversation.item.input_audio_transcription.delta", ["item_id": .string(id), "content_index": 0, "delta": .string(word)]))
+                }
+                item.streamedText = true
+            }
+            item.streamedJobs += 1
+        }
+        items[id] = item
+        return actions
     }
 
     /// `.transcribed` the first time an audio item is committed with every decode done.
@@ -473,11 +499,9 @@ public final class RealtimeServerSession {
         var actions: [Action] = []
         for id in order where !transcriptionSent.contains(id) {
             guard session.wantsInputTranscription, let item = items[id], item.isReady, item.hasAudio else { continue }
+            actions += streamTranscription(id, final: true)
             transcriptionSent.insert(id)
             let transcript = item.transcript
-            for word in Self.words(transcript) {
-                actions.append(send("conversation.item.input_audio_transcription.delta", ["item_id": .string(id), "content_index": 0, "delta": .string(word)]))
-            }
             actions.append(send("conversation.item.input_audio_transcription.completed", [
                 "item_id": .string(id), "content_index": 0, "transcript": .string(transcript),
                 "usage": ["type": "duration", "seconds": .number(item.seconds)],

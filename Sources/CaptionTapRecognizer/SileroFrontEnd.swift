@@ -107,13 +107,12 @@ final class SileroFrontEnd: SpeechFrontEnd {
         while pending.count - start >= Self.window {
             pending.withUnsafeMutableBufferPointer { all in
                 let mutable = UnsafeMutableBufferPointer(rebasing: all[start..<start + Self.window])
-                let level = LevelNormalizer.levelDb(mutable)
-                normalizer.process(mutable)
+                let level = normalizer.process(mutable)
                 let window = UnsafeBufferPointer(mutable)
                 var voiced = Self.detect(vad, window)
-                if let lenient, secondChance != nil {
-                    let loose = Self.detect(lenient, window)
-                    voiced = secondChance!.decide(strict: voiced, lenient: loose, levelDb: level, floorDb: normalizer.noiseFloorDb)
+                if let lenient, var chance = secondChance {
+                    voiced = chance.decide(strict: voiced, lenient: Self.detect(lenient, window), levelDb: level, floorDb: normalizer.noiseFloorDb)
+                    secondChance = chance
                 }
                 emit(window, voiced)
             }

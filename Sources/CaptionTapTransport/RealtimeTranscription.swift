@@ -115,8 +115,6 @@ public final class RealtimeTranscription: @unchecked Sendable {
     private var probedAt: Double?
     /// Audio sent to the live session since it last said anything.
     private var unconfirmedSamples = 0
-    /// Sessions replaced because they stopped answering or fell too far behind.
-    public private(set) var stalledSessions = 0
     /// Told the name of the backend captioning continues on, at each switch.
     public var onBackendChange: ((String) -> Void)?
     // Failover state (worker thread).
@@ -235,7 +233,8 @@ public final class RealtimeTranscription: @unchecked Sendable {
             sessionLive.store(transcriber.liveSession != nil && unconfirmedSamples < Self.unconfirmedAudioLimitSeconds * PCM16.sampleRate
                               && transcriber.replayWindowSamples < replayRoom, ordering: .relaxed)
             // With a fallback, a backend unreachable from the start is left for it first.
-            let giveUpAfter = options.connectTimeoutSeconds + (failover != nil && failover!.afterSeconds.isFinite ? failover!.afterSeconds + 10 : 0)
+            let failoverGrace = failover.map { $0.afterSeconds.isFinite ? $0.afterSeconds + 10 : 0 } ?? 0
+            let giveUpAfter = options.connectTimeoutSeconds + failoverGrace
             if !everOpened && now > giveUpAfter {
                 if options.endpoint.secure && lastFailure.contains("SSL") {
                     fail("TLS with \(options.endpoint.hostHeader) failed (\(lastFailure)): its certificate is not trusted by the system CA store (SSL_CERT_FILE names another bundle)")
@@ -378,7 +377,7 @@ public final class RealtimeTranscription: @unchecked Sendable {
         }
     }
 
-    func fail(_ message: String) {
+    private func fail(_ message: String) {
         outcomeBox.withLock { $0 = .fatal(message) }
     }
 
@@ -424,7 +423,6 @@ public final class RealtimeTranscription: @unchecked Sendable {
         }
         guard let reason else { return }
         logger.warning("session \(live) with \(options.endpoint.hostHeader) is stalled (\(reason)); replacing it")
-        stalledSessions += 1
         probedAt = nil
         flushSends()
         client.abort()

@@ -372,13 +372,9 @@ extension RunCommand {
         } catch {
             throw CLIError(message: "no API key, and \(error.message); or set OPENAI_API_KEY / --api-key-file, or pass --url", exitCode: error.exitCode)
         }
-        var config = RealtimeServer.Configuration()
-        config.port = 0
-        config.maxSessions = 2 * sources  // one per source, plus the next one during a session rotation
-        var serverLogger = logger
-        serverLogger.logLevel = max(logger.logLevel, .warning)  // sessions opening is noise here
-        let server = RealtimeServer(configuration: config, engine: engine, sampleRate: RecognizerOptions.sampleRate, logger: serverLogger)
-        do { try server.start() } catch { throw CLIError.failure(error.description) }
+        // One session per source, plus the next one during a session rotation.
+        let server: RealtimeServer
+        do { server = try Self.startEmbedded(engine, maxSessions: 2 * sources, logger: logger) } catch { throw CLIError.failure(error.description) }
         logger.info("no API key: captioning offline with the embedded backend (\(engine.name), Silero VAD); set OPENAI_API_KEY to use OpenAI")
         return Backend(endpoint: WebSocketEndpoint(server.url)!, key: nil, embedded: server)
     }
@@ -412,20 +408,26 @@ extension RunCommand {
         let started = Mutex<RealtimeServer?>(nil)  // kept alive for the rest of the run
         return .init(afterSeconds: session.failoverAfter, name: "the embedded backend") {
             do {
-                let engine = try recognizer.engine(logger: logger)
-                var config = RealtimeServer.Configuration()
-                config.port = 0
-                config.maxSessions = 4
-                var quiet = logger
-                quiet.logLevel = max(logger.logLevel, .warning)
-                let server = RealtimeServer(configuration: config, engine: engine, sampleRate: RecognizerOptions.sampleRate, logger: quiet)
-                try server.start()
+                let server = try Self.startEmbedded(try recognizer.engine(logger: logger), maxSessions: 4, logger: logger)
                 started.withLock { $0 = server }
                 return .success(WebSocketEndpoint(server.url)!)
             } catch {
                 return .failure(.init("\(error)"))
             }
         }
+    }
+
+    /// The embedded backend in-process, on an ephemeral loopback port, its session log quiet
+    /// (sessions opening is noise in `run`).
+    static func startEmbedded(_ engine: SpeechEngine, maxSessions: Int, logger: Logger) throws(WebSocketServer.StartError) -> RealtimeServer {
+        var config = RealtimeServer.Configuration()
+        config.port = 0
+        config.maxSessions = maxSessions
+        var quiet = logger
+        quiet.logLevel = max(logger.logLevel, .warning)
+        let server = RealtimeServer(configuration: config, engine: engine, sampleRate: RecognizerOptions.sampleRate, logger: quiet)
+        try server.start()
+        return server
     }
 
     /// The exit summary on stderr.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CaptionTapCapture
 import CaptionTapServer
+import CaptionTapTransport
 import Foundation
 import Logging
 
@@ -42,7 +43,7 @@ struct ServeCommand: ParsableCommand {
         }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
         guard maxSessions >= 1 else { throw ValidationError("--max-sessions must be at least 1") }
-        let loopback = ["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("127.")
+        let loopback = WebSocketServer.isLoopback(host)
         if !loopback && apiKeyFile == nil {
             throw ValidationError("listening on \(host) (not loopback) needs --api-key-file FILE: clients must then send its key as a bearer token")
         }

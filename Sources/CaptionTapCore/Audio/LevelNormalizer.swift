@@ -68,9 +68,11 @@ public struct LevelNormalizer: Sendable {
         return 10 * log10(sum / Float(samples.count))
     }
 
-    /// Scales one window in place.
-    public mutating func process(_ samples: UnsafeMutableBufferPointer<Float>) {
-        guard let level = Self.levelDb(samples), level.isFinite else { return }
+    /// Scales one window in place; returns its level before scaling (nil for digital silence),
+    /// which callers comparing against ``noiseFloorDb`` need.
+    @discardableResult
+    public mutating func process(_ samples: UnsafeMutableBufferPointer<Float>) -> Float? {
+        guard let level = Self.levelDb(samples), level.isFinite else { return nil }
         track(level)
         let wanted = targetGain()
         // The first sound sets the gain at once; later a lower gain applies at once, a higher
@@ -79,6 +81,7 @@ public struct LevelNormalizer: Sendable {
         started = true
         gainDb = wanted < previous ? wanted : min(wanted, previous + settings.gainRiseDbPerSecond * windowSeconds)
         apply(from: min(previous, gainDb), to: gainDb, samples)
+        return level
     }
 
     private mutating func track(_ level: Float) {

@@ -15,6 +15,15 @@ import Testing
         (["run", "--no-captions", "--duration", "1e300", "--record", "/dev/null"], "--duration must be a number of seconds"),
         (["run", "--no-captions", "--duration", "nan", "--record", "/dev/null"], "--duration must be a number of seconds"),
         (["run", "--no-captions", "--duration=-1", "--record", "/dev/null"], "--duration must be a number of seconds"),
+        (["run", "--no-captions", "--idle-timeout", "1e300", "--record", "/dev/null"], "--idle-timeout must be 2–300 seconds"),
+        (["run", "--no-captions", "--idle-timeout", "nan", "--record", "/dev/null"], "--idle-timeout must be 2–300 seconds"),
+        (["run", "--no-captions", "--failover-after", "inf", "--record", "/dev/null"], "--failover-after must be 1–3600 seconds"),
+        (["run", "--no-captions", "--failover-after", "0", "--record", "/dev/null"], "--failover-after must be 1–3600 seconds"),
+        (["run", "--no-captions", "--fallback-url", "ws://127.0.0.1:0/v1/realtime", "--record", "/dev/null"], "--fallback-url must be"),
+        (["run", "--no-captions", "--fallback-url", String(repeating: "x", count: 100_000), "--record", "/dev/null"], "--fallback-url must be"),
+        (["run", "--no-captions", "--drain-timeout", "1e300", "--record", "/dev/null"], "--drain-timeout must be 0–3600 seconds"),
+        (["serve", "--allow-origin", "evil.example"], "--allow-origin"),
+        (["serve", "--allow-origin", "https://" + String(repeating: "x", count: 100_000)], "--allow-origin"),
     ])
     func usageErrorsExitTwo(arguments: [String], message: String) throws {
         let result = try Tools.captiontap(arguments)

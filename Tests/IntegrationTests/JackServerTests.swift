@@ -21,7 +21,8 @@ final class JackServer {
     init() throws {
         processes.append(try RunningProcess("jackd", ["--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p", "1024"],
                                             environment: environment))
-        let ready = try RunningProcess("jack_wait", ["-w", "-t", "10"], environment: environment).wait(timeout: 15)
+        // Up to 20 s: a loaded CI machine can take over 10 s to bring jackd up.
+        let ready = try RunningProcess("jack_wait", ["-w", "-t", "20"], environment: environment).wait(timeout: 25)
         try #require(ready.status == 0, "jackd did not start: \(ready.stdout) \(ready.stderr)")
         let metro = try RunningProcess("jack_metro", ["-n", "metro", "-b", "60", "-f", "440", "-A", "0.5", "-D", "500"],
                                        environment: environment)
@@ -35,10 +36,12 @@ final class JackServer {
         Issue.record("jack_metro's port never appeared")
     }
 
-    /// Kills jackd as a crash would (its clients get JACK's shutdown notice).
-    func killServer() {
+    /// Stops jackd under its clients (they get JACK's shutdown notice). SIGTERM, not SIGKILL: a
+    /// killed server leaves its shared-memory registry entry behind, which can hold up the next
+    /// test's jackd.
+    func stopServer() {
         if let jackd = processes.first, jackd.isRunning {
-            kill(jackd.pid, SIGKILL)
+            jackd.terminate()
             _ = jackd.wait(timeout: 10)
         }
     }
@@ -113,7 +116,7 @@ final class JackServer {
                                      environment: jack.environment)
         #expect(run.waitForStderr("capturing JACK port", timeout: 15), "\(run.stderrSoFar)")
         Thread.sleep(forTimeInterval: 1)
-        jack.killServer()
+        jack.stopServer()
         let result = run.wait(timeout: 20)
         #expect(result.status == 1, "still running or wrong status: \(result.stderr)")
         #expect(result.stderr.contains("the JACK server shut down"), "\(result.stderr)")

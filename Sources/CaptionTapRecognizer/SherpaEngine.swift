@@ -81,9 +81,9 @@ public final class SherpaEngine: SpeechEngine, @unchecked Sendable {
         try SileroFrontEnd(model: files.vad, normalizeLevel: normalizeLevel)
     }
 
-    public func transcribe(_ samples: [Float]) -> String {
+    public func transcribe(_ samples: [Float]) throws(TranscriptionFailure) -> String {
         let r = recognizer
-        guard let stream = ct_SherpaOnnxCreateOfflineStream(r) else { return "" }
+        guard let stream = ct_SherpaOnnxCreateOfflineStream(r) else { throw TranscriptionFailure("sherpa-onnx could not create a stream") }
         defer { ct_SherpaOnnxDestroyOfflineStream(stream) }
         samples.withUnsafeBufferPointer { buf in
             ct_SherpaOnnxAcceptWaveformOffline(stream, Int32(Self.sampleRate), buf.baseAddress, Int32(buf.count))
@@ -95,7 +95,7 @@ public final class SherpaEngine: SpeechEngine, @unchecked Sendable {
             ct_SherpaOnnxAcceptWaveformOffline(stream, Int32(Self.sampleRate), silence, Int32(silence.count))
         }
         ct_SherpaOnnxDecodeOfflineStream(r, stream)
-        guard let result = ct_SherpaOnnxGetOfflineStreamResult(stream) else { return "" }
+        guard let result = ct_SherpaOnnxGetOfflineStreamResult(stream) else { throw TranscriptionFailure("sherpa-onnx returned no result") }
         defer { ct_SherpaOnnxDestroyOfflineRecognizerResult(result) }
         guard let text = result.pointee.text else { return "" }
         return String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines)

@@ -16,7 +16,7 @@ final class DecodeQueue: @unchecked Sendable {
         var key: Key
         var samples: [Float]
         var speculative: Bool
-        var done: @Sendable (String) -> Void
+        var done: @Sendable (Result<String, TranscriptionFailure>) -> Void
     }
 
     private let engine: SpeechEngine
@@ -33,7 +33,7 @@ final class DecodeQueue: @unchecked Sendable {
         t.start()
     }
 
-    func submit(_ key: Key, samples: [Float], speculative: Bool = false, done: @escaping @Sendable (String) -> Void) {
+    func submit(_ key: Key, samples: [Float], speculative: Bool = false, done: @escaping @Sendable (Result<String, TranscriptionFailure>) -> Void) {
         state.withLock { $0.jobs.append(Job(key: key, samples: samples, speculative: speculative, done: done)) }
         available.signal()
     }
@@ -84,7 +84,12 @@ final class DecodeQueue: @unchecked Sendable {
                 continue  // the job this wake-up was for was cancelled before it ran
             }
             let start = DispatchTime.now().uptimeNanoseconds
-            let text = job.samples.isEmpty ? "" : engine.transcribe(job.samples)
+            let text: Result<String, TranscriptionFailure>
+            do throws(TranscriptionFailure) {
+                text = .success(job.samples.isEmpty ? "" : try engine.transcribe(job.samples))
+            } catch {
+                text = .failure(error)
+            }
             let busy = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             totals.withLock { $0.audio += Double(job.samples.count) / Double(sampleRate); $0.busy += busy }
             job.done(text)

@@ -53,7 +53,8 @@ public final class RealtimeServer: @unchecked Sendable {
         socket = WebSocketServer(
             options: .init(host: configuration.host, port: configuration.port, path: "/v1/realtime", bearerToken: configuration.bearerToken,
                            httpHandler: { [unowned self] path in http(path) },
-                           maxMessageBytes: configuration.maxMessageBytes, origins: .listed(configuration.allowedOrigins))
+                           maxMessageBytes: configuration.maxMessageBytes, origins: .listed(configuration.allowedOrigins),
+                           forwardedHeaders: ["openai-beta"])
         ) { [unowned self] event in handle(event) }
         port = try socket.start()
         return port
@@ -83,8 +84,8 @@ public final class RealtimeServer: @unchecked Sendable {
 
     private func handle(_ event: WebSocketServer.Event) {
         switch event {
-        case .opened(let id, let path):
-            let model = Self.queryValue("model", in: path) ?? "gpt-realtime"
+        case .opened(let id, let handshake):
+            let model = Self.queryValue("model", in: handshake.path) ?? "gpt-realtime"
             if sessions.count >= configuration.maxSessions {
                 refuse(id, code: 1013, problem: ProtocolProblem(
                     message: "The embedded backend is already serving \(configuration.maxSessions) sessions (--max-sessions); try again later.",
@@ -105,10 +106,11 @@ public final class RealtimeServer: @unchecked Sendable {
                 refuse(id, code: 1011, problem: ProtocolProblem(message: "The voice activity detector failed to start: \(error).", code: "server_error", type: "server_error"))
                 return
             }
-            let session = RealtimeServerSession(model: model, frontEnd: frontEnd)
+            let (kind, dialect) = Self.flavor(handshake)
+            let session = RealtimeServerSession(model: model, frontEnd: frontEnd, kind: kind, dialect: dialect)
             sessions[id] = session
             metrics.sessionOpened()
-            logger.info("session \(id) opened (\(model)), \(sessions.count) open")
+            logger.info("session \(id) opened (\(model), \(kind)\(dialect == .beta ? ", beta" : "")), \(sessions.count) open")
             perform(session.start(), for: id)
         case .text(let id, let text):
             guard let session = sessions[id] else { return }
@@ -163,9 +165,15 @@ public final class RealtimeServer: @unchecked Sendable {
                 logger.debug("session \(id): decode job \(job), \(String(format: "%.2f", Double(samples.count) / Double(sampleRate))) s")
                 decoder.submit(.init(connection: id, job: job), samples: samples, speculative: session.isSpeculative(job: job)) { [unowned self] text in
                     socket.post { [unowned self] in
-                        logger.debug("session \(id): job \(job) → \(text)")
                         guard let session = sessions[id] else { return }
-                        perform(session.decoded(job: job, text: text), for: id)
+                        switch text {
+                        case .success(let text):
+                            logger.debug("session \(id): job \(job) → \(text)")
+                            perform(session.decoded(job: job, text: text), for: id)
+                        case .failure(let failure):
+                            logger.warning("session \(id): decode job \(job) failed: \(failure.reason)")
+                            perform(session.decodeFailed(job: job, reason: failure.reason), for: id)
+                        }
                     }
                 }
             case .transcribed(let item):
@@ -175,6 +183,14 @@ public final class RealtimeServer: @unchecked Sendable {
                 decoder.cancel(.init(connection: id, job: job))
             }
         }
+    }
+
+    /// `?intent=transcription` opens a transcription session; `OpenAI-Beta: realtime=v1` picks
+    /// the beta dialect for it.
+    static func flavor(_ handshake: WebSocketServer.Handshake) -> (SessionObject.Kind, ProtocolDialect) {
+        let kind: SessionObject.Kind = queryValue("intent", in: handshake.path) == "transcription" ? .transcription : .realtime
+        let beta = handshake.headers["openai-beta"]?.lowercased().contains("realtime=v1") == true
+        return (kind, beta ? .beta : .ga)
     }
 
     static func seconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }

@@ -10,5 +10,12 @@ public protocol SpeechEngine: AnyObject, Sendable {
     var name: String { get }
     func makeFrontEnd() throws -> SpeechFrontEnd
     /// Recognizes mono samples at the front end's rate.
-    func transcribe(_ samples: [Float]) -> String
+    func transcribe(_ samples: [Float]) throws(TranscriptionFailure) -> String
+}
+
+/// The recognizer could not produce a result for a decode (the client gets
+/// `conversation.item.input_audio_transcription.failed`).
+public struct TranscriptionFailure: Error, Sendable, Equatable {
+    public var reason: String
+    public init(_ reason: String) { self.reason = reason }
 }

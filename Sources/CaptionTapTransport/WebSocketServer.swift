@@ -14,12 +14,25 @@ public final class WebSocketServer: @unchecked Sendable {
     public typealias ConnectionID = Int
 
     public enum Event: Sendable {
-        /// A client completed the handshake on `path` (with its query string).
-        case opened(ConnectionID, path: String)
+        /// A client completed the handshake (its path with the query string, and the headers
+        /// named in ``Options/forwardedHeaders``).
+        case opened(ConnectionID, Handshake)
         case text(ConnectionID, String)
         case binary(ConnectionID)
         /// The connection is gone; no more events for it.
         case closed(ConnectionID)
+    }
+
+    /// What a connection asked for in its handshake.
+    public struct Handshake: Sendable, Equatable {
+        /// The request path with its query string.
+        public var path: String
+        /// The ``Options/forwardedHeaders`` it sent, by lower-case name (values ≤ 256 bytes).
+        public var headers: [String: String]
+        public init(path: String, headers: [String: String] = [:]) {
+            self.path = path
+            self.headers = headers
+        }
     }
 
     /// The answer to a plain HTTP GET.
@@ -55,9 +68,13 @@ public final class WebSocketServer: @unchecked Sendable {
         /// An idle connection is pinged after this many seconds and dropped when nothing valid
         /// (a pong, a message) arrives for twice as long: a vanished client frees its slot.
         public var idleSeconds: UInt16
+        /// Request headers handed to the application with ``Event/opened(_:_:)`` (lower-case
+        /// names, e.g. `openai-beta`); others are not read.
+        public var forwardedHeaders: [String] = []
         public init(host: String, port: Int, path: String, bearerToken: String? = nil,
                     httpHandler: (@Sendable (_ path: String) -> HTTPResponse?)? = nil, maxQueuedMessages: Int? = nil,
-                    maxMessageBytes: Int = 1 << 20, origins: OriginPolicy = .listed([]), idleSeconds: UInt16 = 30) {
+                    maxMessageBytes: Int = 1 << 20, origins: OriginPolicy = .listed([]), idleSeconds: UInt16 = 30,
+                    forwardedHeaders: [String] = []) {
             self.host = host
             self.port = port
             self.path = path
@@ -67,6 +84,7 @@ public final class WebSocketServer: @unchecked Sendable {
             self.maxMessageBytes = maxMessageBytes
             self.origins = origins
             self.idleSeconds = idleSeconds
+            self.forwardedHeaders = forwardedHeaders
         }
     }
 
@@ -138,7 +156,7 @@ public final class WebSocketServer: @unchecked Sendable {
     private var connections: [UInt: Connection] = [:]
     private var byID: [ConnectionID: Connection] = [:]
     private var nextID = 1
-    private var pendingPaths: [UInt: String] = [:]
+    private var pendingHandshakes: [UInt: Handshake] = [:]
     private var httpBodies: [UInt: [UInt8]] = [:]
     private var frame: [UInt8] = []
 
@@ -254,6 +272,17 @@ public final class WebSocketServer: @unchecked Sendable {
         return String(decoding: buffer.prefix(Int(n)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// A header lws has no token for, by lower-case name; nil when absent or over 256 bytes.
+    private func customHeader(_ wsi: OpaquePointer?, _ name: String) -> String? {
+        let key = name + ":"
+        let length = Int(lws_hdr_custom_length(wsi, key, Int32(key.utf8.count)))
+        guard length > 0, length <= 256 else { return nil }
+        var buffer = [CChar](repeating: 0, count: length + 1)
+        let n = lws_hdr_custom_copy(wsi, &buffer, Int32(buffer.count), key, Int32(key.utf8.count))
+        guard n >= 0 else { return nil }
+        return String(decoding: buffer.prefix(Int(n)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     private func query(_ wsi: OpaquePointer?) -> String {
         var parts: [String] = []
         var buffer = [CChar](repeating: 0, count: 1024)
@@ -286,14 +315,16 @@ public final class WebSocketServer: @unchecked Sendable {
                 return -1
             }
             let q = query(wsi)
-            pendingPaths[key] = q.isEmpty ? uri : uri + "?" + q
+            var headers: [String: String] = [:]
+            for name in options.forwardedHeaders { headers[name] = customHeader(wsi, name) }
+            pendingHandshakes[key] = Handshake(path: q.isEmpty ? uri : uri + "?" + q, headers: headers)
         case LWS_CALLBACK_ESTABLISHED:
             guard let wsi else { return -1 }
             let connection = Connection(id: nextID, wsi: wsi)
             nextID += 1
             connections[key] = connection
             byID[connection.id] = connection
-            onEvent(.opened(connection.id, path: pendingPaths.removeValue(forKey: key) ?? options.path))
+            onEvent(.opened(connection.id, pendingHandshakes.removeValue(forKey: key) ?? Handshake(path: options.path)))
         case LWS_CALLBACK_RECEIVE:
             guard let connection = connections[key] else { return -1 }
             if connection.receiving.isEmpty { connection.binary = lws_frame_is_binary(wsi) != 0 }
@@ -351,7 +382,7 @@ public final class WebSocketServer: @unchecked Sendable {
         case LWS_CALLBACK_CLOSED_HTTP:
             httpBodies[key] = nil
         case LWS_CALLBACK_CLOSED:
-            pendingPaths[key] = nil
+            pendingHandshakes[key] = nil
             if let connection = connections.removeValue(forKey: key) {
                 byID[connection.id] = nil
                 outgoing.withLock { _ = $0.removeValue(forKey: connection.id) }

@@ -79,10 +79,10 @@ enum EmbeddedBackendBench {
                 samples24k.withUnsafeBufferPointer { buf in
                     frontEnd.process(buf) { window, _ in samples16k.append(contentsOf: window) }
                 }
-                if clip == "goforward" { _ = engine.transcribe(samples16k) }  // warm-up
+                if clip == "goforward" { _ = try engine.transcribe(samples16k) }  // warm-up
                 let c0 = threadCPUSeconds()
                 let w0 = monotonicSeconds()
-                _ = engine.transcribe(samples16k)
+                _ = try engine.transcribe(samples16k)
                 let cpu = threadCPUSeconds() - c0, wall = monotonicSeconds() - w0
                 let seconds = Double(samples16k.count) / Double(SherpaEngine.sampleRate)
                 results.append(String(format: "%@ %.1f s: RTF %.3f (CPU %.3f)", clip, seconds, wall / seconds, cpu / seconds))

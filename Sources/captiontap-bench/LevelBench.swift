@@ -74,7 +74,7 @@ enum LevelRun {
         update = update.setting(["session", "audio", "input", "transcription"], to: ["model": "gpt-4o-transcribe"])
         var transcripts: [String] = []
         var first: Double?
-        func perform(_ actions: [RealtimeServerSession.Action]) {
+        func perform(_ actions: [RealtimeServerSession.Action]) throws {
             for action in actions {
                 switch action {
                 case .send(let text):
@@ -87,27 +87,27 @@ enum LevelRun {
                         first = start + Double(config.prefixMs) + 32
                     }
                 case .decode(let job, let samples):
-                    let text = engine.transcribe(samples)
+                    let text = try engine.transcribe(samples)
                     if ProcessInfo.processInfo.environment["LEVEL_BENCH_DECODES"] != nil {
                         print(String(format: "    decode %d: %.2f s, peak %.3f: %@", job, Double(samples.count) / 16000, samples.map(abs).max() ?? 0, text))
                     }
-                    perform(session.decoded(job: job, text: text))
+                    try perform(session.decoded(job: job, text: text))
                 case .cancel, .transcribed: break
                 }
             }
         }
-        perform(session.receive(text: update.text))
+        try perform(session.receive(text: update.text))
         var bytes = [UInt8](repeating: 0, count: 4800)
         for start in stride(from: 0, to: audio.count, by: 2400) {
             let count = min(2400, audio.count - start)
             audio.withUnsafeBufferPointer { PCM16.encode($0.baseAddress! + start, count: count, into: &bytes) }
             let b64 = Data(bytes[0..<2 * count]).base64EncodedString()
-            perform(session.receive(text: JSONValue.object([("type", "input_audio_buffer.append"), ("audio", .string(b64))]).text))
+            try perform(session.receive(text: JSONValue.object([("type", "input_audio_buffer.append"), ("audio", .string(b64))]).text))
         }
         // A second of silence lets the VAD end the last turn as it would live.
         let silence = Data(count: 48_000).base64EncodedString()
-        perform(session.receive(text: JSONValue.object([("type", "input_audio_buffer.append"), ("audio", .string(silence))]).text))
-        perform(session.receive(text: ClientEvents.commit(eventID: "end")))
+        try perform(session.receive(text: JSONValue.object([("type", "input_audio_buffer.append"), ("audio", .string(silence))]).text))
+        try perform(session.receive(text: ClientEvents.commit(eventID: "end")))
         let words = transcripts.filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
         return Result(text: words.joined(separator: " "), turns: transcripts.count, empty: transcripts.count - words.count, firstDetectionMs: first)
     }

@@ -179,9 +179,11 @@ final class EnergyFrontEnd: SpeechFrontEnd {
         #expect(errorCode(#"{"type":"input_audio_buffer.commit"}"#) == "input_audio_buffer_commit_empty")
         #expect(errorCode(#"{"type":"input_audio_buffer.append","audio":"%%%"}"#) == "invalid_value")
         #expect(errorCode("not json") == "invalid_json")
-        #expect(errorCode(#"{"type":"transcription_session.update"}"#) == "unsupported_event")
-        // The session is unchanged by the refused updates.
+        #expect(errorCode(#"{"type":"conversation.item.truncate","item_id":"x"}"#) == "unsupported_event")
+        #expect(errorCode(#"{"type":"transcription_session.update"}"#) == "invalid_type")
+        // The session is unchanged by the refused updates (still a realtime session).
         #expect(session.session.outputModalities == ["text"])
+        #expect(session.session.kind == .realtime)
     }
 
     @Test func createResponseTrueAnswersEachTurnInTheConversation() throws {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Conversion between the float samples captiontap moves internally and the little-endian
 /// PCM16 the Realtime API takes (`audio/pcm`, 24 kHz mono).
 public enum PCM16 {
@@ -28,6 +30,15 @@ public enum PCM16 {
             samples[i] = Float(Int16(bitPattern: bits)) / 32768
         }
         return count
+    }
+
+    /// Little-endian PCM16 bytes as floats (an odd last byte is ignored).
+    public static func floats<Bytes: ContiguousBytes>(_ bytes: Bytes) -> [Float] {
+        bytes.withUnsafeBytes { raw in
+            [Float](unsafeUninitializedCapacity: raw.count / 2) { buffer, count in
+                count = raw.count / 2 == 0 ? 0 : decode(raw, into: buffer.baseAddress!)
+            }
+        }
     }
 
     /// Bytes per millisecond of 24 kHz mono PCM16: the protocol's `ms = bytes / 48`.

@@ -4,7 +4,14 @@
 /// Kept as JSON rather than a struct: clients send partial objects that are merged field by field,
 /// and echoing the merged object is exactly what the protocol asks for.
 public struct SessionObject: Sendable {
-    public private(set) var json: JSONValue
+    /// A realtime session answers with responses; a transcription session (`?intent=transcription`,
+    /// or `session.type: "transcription"`) only transcribes what it hears.
+    public enum Kind: Sendable, Equatable {
+        case realtime, transcription
+    }
+
+    public internal(set) var json: JSONValue
+    public internal(set) var kind = Kind.realtime
 
     /// Models the backend answers to: OpenAI's realtime and transcription model ids, with their
     /// dated variants (`gpt-4o-transcribe-2025-03-20`). The cloud names are accepted so clients
@@ -77,9 +84,14 @@ public struct SessionObject: Sendable {
         }
         return turnDetection?["silence_duration_ms"]?.int ?? 500
     }
-    public var createResponse: Bool { turnDetection?["create_response"]?.bool ?? true }
+    /// Whether a turn the VAD commits gets a response by itself (never in a transcription session).
+    public var createResponse: Bool { kind == .realtime && turnDetection?["create_response"]?.bool ?? true }
+    /// Server VAD's idle timeout: silence this long after the last turn commits an empty turn.
+    public var idleTimeoutMs: Int? {
+        turnDetection?["type"]?.string == "server_vad" ? turnDetection?["idle_timeout_ms"]?.int : nil
+    }
     public var wantsInputTranscription: Bool {
-        guard let t = json["audio"]?["input"]?["transcription"] else { return false }
+        guard let t = json["audio"]?["input"]?["transcription"] else { return kind == .transcription }
         return !t.isNull
     }
     public var instructions: String { json["instructions"]?.string ?? "" }
@@ -92,12 +104,13 @@ public struct SessionObject: Sendable {
         guard case .object = update else {
             return ProtocolProblem(message: "Invalid 'session': expected an object.", code: "invalid_type", param: "session")
         }
+        if kind == .transcription { return applyTranscription(update: update) }
         if let type = update["type"]?.string, type != "realtime" {
-            return ProtocolProblem(message: "Only 'realtime' sessions are supported by the embedded backend; got '\(type)'.",
+            return ProtocolProblem(message: "Only 'realtime' sessions can be updated here; got '\(type.prefix(64))'. Transcription sessions start with ?intent=transcription.",
                                    code: "invalid_value", param: "session.type")
         }
         if let model = update["model"]?.string, !Self.isSupported(model: model) {
-            return ProtocolProblem(message: "The model '\(model)' does not exist or you do not have access to it.",
+            return ProtocolProblem(message: "The model '\(model.prefix(128))' does not exist or you do not have access to it.",
                                    code: "model_not_found", param: "session.model")
         }
         if let modalities = update["output_modalities"]?.array {
@@ -114,10 +127,15 @@ public struct SessionObject: Sendable {
             return ProtocolProblem(message: "Tools are not supported by the embedded backend.",
                                    code: "unsupported_tools", param: "session.tools")
         }
-        let input = update["audio"]?["input"]
+        return applyInput(Self.merge(json, update), input: update["audio"]?["input"])
+    }
+
+    /// Checks `audio.input` of an update and stores `merged` with its turn detection completed
+    /// from the defaults (shared by both kinds of session).
+    mutating func applyInput(_ merged: JSONValue, input: JSONValue?) -> ProtocolProblem? {
         if let format = input?["format"], !format.isNull {
             if let type = format["type"]?.string, type != "audio/pcm" {
-                return ProtocolProblem(message: "Only audio/pcm input is supported; got '\(type)'.",
+                return ProtocolProblem(message: "Only audio/pcm input is supported; got '\(type.prefix(64))'.",
                                        code: "invalid_value", param: "session.audio.input.format.type")
             }
             if let rate = format["rate"], !rate.isNull, rate.int != 24000 {
@@ -129,44 +147,54 @@ public struct SessionObject: Sendable {
             return ProtocolProblem(message: "The transcription model '\(model.prefix(128))' is not supported.", code: "invalid_value",
                                    param: "session.audio.input.transcription.model")
         }
-        var merged = Self.merge(json, update)
-        if let td = input?["turn_detection"] {
-            if td.isNull {
-                merged = merged.setting(["audio", "input", "turn_detection"], to: .null)
-            } else {
-                let type = td["type"]?.string ?? "server_vad"
-                if type == "semantic_vad" {
-                    let full = Self.merge(Self.defaultSemanticVAD, td)
-                    guard let eagerness = full["eagerness"]?.string, Self.eagernessSilenceMs[eagerness] != nil else {
-                        return ProtocolProblem(message: "eagerness must be one of low, medium, high, auto.", code: "invalid_value",
-                                               param: "session.audio.input.turn_detection.eagerness")
-                    }
-                    json = merged.setting(["audio", "input", "turn_detection"], to: full)
-                    return nil
-                }
-                guard type == "server_vad" else {
-                    return ProtocolProblem(message: "Turn detection must be server_vad, semantic_vad or null; got '\(type.prefix(64))'.",
-                                           code: "invalid_value", param: "session.audio.input.turn_detection.type")
-                }
-                let full = Self.merge(Self.defaultServerVAD, td)
-                if let t = full["threshold"]?.double, !(0...1).contains(t) {
-                    return ProtocolProblem(message: "threshold must be between 0 and 1.", code: "invalid_value",
-                                           param: "session.audio.input.turn_detection.threshold")
-                }
-                for key in ["prefix_padding_ms", "silence_duration_ms"] where full[key].map(Self.isValidMs) == false {
-                    return ProtocolProblem(message: "\(key) must be a number of milliseconds from 0 to \(Self.maxVADMs).",
-                                           code: "invalid_value", param: "session.audio.input.turn_detection.\(key)")
-                }
-                merged = merged.setting(["audio", "input", "turn_detection"], to: full)
-            }
+        guard let td = input?["turn_detection"] else {
+            json = merged
+            return nil
         }
-        json = merged
+        switch Self.turnDetection(td) {
+        case .failure(let problem): return problem
+        case .success(let full): json = merged.setting(["audio", "input", "turn_detection"], to: full)
+        }
         return nil
+    }
+
+    /// A client's `turn_detection`, completed from the defaults of its type, or why it is refused.
+    static func turnDetection(_ td: JSONValue) -> Result<JSONValue, ProtocolProblem> {
+        if td.isNull { return .success(.null) }
+        let type = td["type"]?.string ?? "server_vad"
+        if type == "semantic_vad" {
+            let full = merge(defaultSemanticVAD, td)
+            guard let eagerness = full["eagerness"]?.string, eagernessSilenceMs[eagerness] != nil else {
+                return .failure(ProtocolProblem(message: "eagerness must be one of low, medium, high, auto.", code: "invalid_value",
+                                                param: "session.audio.input.turn_detection.eagerness"))
+            }
+            return .success(full)
+        }
+        guard type == "server_vad" else {
+            return .failure(ProtocolProblem(message: "Turn detection must be server_vad, semantic_vad or null; got '\(type.prefix(64))'.",
+                                            code: "invalid_value", param: "session.audio.input.turn_detection.type"))
+        }
+        let full = merge(defaultServerVAD, td)
+        if let t = full["threshold"]?.double, !(0...1).contains(t) {
+            return .failure(ProtocolProblem(message: "threshold must be between 0 and 1.", code: "invalid_value",
+                                            param: "session.audio.input.turn_detection.threshold"))
+        }
+        for key in ["prefix_padding_ms", "silence_duration_ms"] where full[key].map(isValidMs) == false {
+            return .failure(ProtocolProblem(message: "\(key) must be a number of milliseconds from 0 to \(maxVADMs).",
+                                            code: "invalid_value", param: "session.audio.input.turn_detection.\(key)"))
+        }
+        if let idle = full["idle_timeout_ms"], !idle.isNull, idle.int.map(idleTimeoutRange.contains) != true {
+            return .failure(ProtocolProblem(message: "idle_timeout_ms must be null or from \(idleTimeoutRange.lowerBound) to \(idleTimeoutRange.upperBound) milliseconds.",
+                                            code: "invalid_value", param: "session.audio.input.turn_detection.idle_timeout_ms"))
+        }
+        return .success(full)
     }
 
     /// The longest prefix padding or silence a session may ask for (the sample arithmetic stays
     /// far from overflow, and no turn waits longer than this for its end).
     public static let maxVADMs = 10_000
+    /// `idle_timeout_ms` as the cloud takes it (5 to 30 s), widened to ten minutes for local use.
+    public static let idleTimeoutRange = 1000...600_000
 
     static func isValidMs(_ value: JSONValue) -> Bool {
         value.isNull || value.int.map { (0...maxVADMs).contains($0) } == true

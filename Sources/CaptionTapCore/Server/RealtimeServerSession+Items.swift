@@ -1,0 +1,103 @@
+import Foundation
+
+/// Conversation items: created by clients, retrieved, deleted, and pruned in long sessions.
+extension RealtimeServerSession {
+    /// Items kept for references (`item_reference`, retrieve, delete): a session that runs for
+    /// hours would otherwise keep every turn's texts. The oldest finished ones beyond this go.
+    public static let keptItems = 256
+
+    /// Items held now (for tests: bounded by ``keptItems`` plus those still in flight).
+    public var itemCount: Int { items.count }
+
+    func createItem(_ event: JSONValue, eventID: String?) -> [Action] {
+        guard let item = event["item"], case .object = item else {
+            return [error(ProtocolProblem(message: "Missing required parameter: 'item'.", code: "missing_required_parameter", param: "item"), eventID: eventID)]
+        }
+        let id = item["id"]?.string ?? events.id("item")
+        if items[id] != nil {
+            return [error(ProtocolProblem(message: "Item with id '\(id.prefix(128))' already exists.", code: "item_already_exists", param: "item.id"), eventID: eventID)]
+        }
+        items[id] = Item(id: id, role: item["role"]?.string ?? "user")
+        var actions: [Action] = []
+        var content: [JSONValue] = []
+        for part in item["content"]?.array ?? [] {
+            if let b64 = part["audio"]?.string {
+                guard let data = Data(base64Encoded: b64) else {
+                    forget(item: id)
+                    return [error(ProtocolProblem(message: "Invalid 'audio': not valid base64.", code: "invalid_value", param: "item.content"), eventID: eventID)]
+                }
+                guard data.count / 2 <= Self.maxBufferSeconds * PCM16.sampleRate else {
+                    forget(item: id)
+                    return [error(Self.tooMuchAudio(param: "item.content"), eventID: eventID)]
+                }
+                actions += decode(resampleForDecode(data), for: id)
+                items[id]?.hasAudio = true
+                content.append(["type": "input_audio", "transcript": nil])
+            } else {
+                items[id]?.textInput += (part["text"]?.string ?? "")
+                content.append(part)
+            }
+        }
+        items[id]?.committed = true
+        let previous = order.last
+        order.append(id)
+        let json: JSONValue = [
+            "id": .string(id), "type": "message", "object": "realtime.item", "status": "completed",
+            "role": .string(items[id]?.role ?? "user"), "content": .array(content),
+        ]
+        return actions + events.itemEntered(json, previous: previous).map(Action.send)
+    }
+
+    func retrieveItem(_ id: String?, eventID: String?) -> [Action] {
+        guard let id, let item = items[id] else { return [notFound(id, eventID: eventID)] }
+        return [send("conversation.item.retrieved", ["item": retrieved(item)])]
+    }
+
+    func deleteItem(_ id: String?, eventID: String?) -> [Action] {
+        guard let id, items[id] != nil else { return [notFound(id, eventID: eventID)] }
+        items[id] = nil
+        order.removeAll { $0 == id }
+        return [send("conversation.item.deleted", ["item_id": .string(id)])]
+    }
+
+    func notFound(_ id: String?, eventID: String?) -> Action {
+        error(ProtocolProblem(message: "Item with id '\(id?.prefix(128) ?? "")' not found.", code: "item_not_found", param: "item_id"), eventID: eventID)
+    }
+
+    /// An item as `conversation.item.retrieved` shows it: user audio with its transcript once
+    /// known, user text, or an assistant message.
+    func retrieved(_ item: Item) -> JSONValue {
+        var content: [JSONValue] = []
+        if item.hasAudio { content.append(["type": "input_audio", "transcript": item.isReady ? .string(item.transcript) : nil]) }
+        if !item.textInput.isEmpty { content.append(["type": "input_text", "text": .string(item.textInput)]) }
+        return ["id": .string(item.id), "type": "message", "object": "realtime.item",
+                "status": item.committed ? "completed" : "in_progress", "role": .string(item.role), "content": .array(content)]
+    }
+
+    /// Removes an item that never got into the conversation, with its decode jobs.
+    func forget(item id: String) {
+        for job in items[id]?.jobs ?? [] { jobOwner[job] = nil }
+        items[id] = nil
+    }
+
+    /// Removes the open turn (the client cleared the buffer).
+    func drop(item id: String) {
+        forget(item: id)
+        openItem = nil
+    }
+
+    func pruneHistory() {
+        guard order.count > Self.keptItems else { return }
+        let excess = order.count - Self.keptItems
+        var dropped = 0
+        for id in order.prefix(excess) {
+            guard let item = items[id], item.isReady || item.role != "user", id != openItem,
+                  !waiting.contains(where: { $0.itemID == id }) else { break }
+            forget(item: id)
+            transcriptionSent.remove(id)
+            transcribed.remove(id)
+            dropped += 1
+        }
+        order.removeFirst(dropped)
+    }
+}

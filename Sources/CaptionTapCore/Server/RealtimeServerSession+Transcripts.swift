@@ -1,0 +1,96 @@
+import Foundation
+
+/// Decode results coming back: transcription deltas while a turn is spoken, `.completed` (or
+/// `.failed`) once an item is whole, and every response waiting for them.
+extension RealtimeServerSession {
+    /// A decode finished (in any order); answers every response and transcription now ready.
+    public func decoded(job: Int, text: String) -> [Action] {
+        guard let owner = jobOwner.removeValue(forKey: job), items[owner] != nil else { return [] }
+        items[owner]?.texts[job] = text
+        return reportTranscribed(owner) + streamTranscription(owner, final: false) + deliverReady()
+    }
+
+    /// The recognizer could not decode `job`: its item's transcription fails
+    /// (`conversation.item.input_audio_transcription.failed`) and responses about it answer with
+    /// what is known, so no client waits forever.
+    public func decodeFailed(job: Int, reason: String) -> [Action] {
+        guard let owner = jobOwner.removeValue(forKey: job), items[owner] != nil else { return [] }
+        if items[owner]?.failure == nil { items[owner]?.failure = reason }
+        return reportTranscribed(owner) + deliverReady()
+    }
+
+    /// Built-in transcription deltas for the decoded segments at the front of an item, in order,
+    /// as they finish: a long turn streams while it is spoken. A speculative decode may still be
+    /// thrown away, so it streams only once the item is final. The deltas add up to the
+    /// `.completed` transcript exactly.
+    func streamTranscription(_ id: String, final: Bool) -> [Action] {
+        guard session.wantsInputTranscription, !transcriptionSent.contains(id), var item = items[id], item.failure == nil else { return [] }
+        var actions: [Action] = []
+        while item.streamedJobs < item.jobs.count, let text = item.texts[item.jobs[item.streamedJobs]],
+              final || item.jobs[item.streamedJobs] != speculativeJob
+        {
+            let words = text.trimmingCharacters(in: .whitespaces)
+            if !words.isEmpty {
+                for word in ServerEvents.words((item.streamedText ? " " : "") + words) {
+                    actions.append(.send(events.transcriptionDelta(item: id, delta: word)))
+                }
+                item.streamedText = true
+            }
+            item.streamedJobs += 1
+        }
+        items[id] = item
+        return actions
+    }
+
+    /// `.transcribed` the first time an audio item is committed with every decode done.
+    func reportTranscribed(_ id: String) -> [Action] {
+        guard let item = items[id], item.hasAudio, item.isReady, transcribed.insert(id).inserted else { return [] }
+        return [.transcribed(item: id)]
+    }
+
+    /// Sends every transcript that is complete, in conversation order, then answers the
+    /// responses whose items are ready (starting queued automatic ones as the conversation frees).
+    func deliverReady() -> [Action] {
+        var actions = readyTranscripts()
+        while true {
+            var remaining: [Request] = []
+            for request in waiting {
+                if let id = request.itemID {
+                    guard let item = items[id] else {
+                        // The item was cleared or deleted while its transcript was pending.
+                        actions += respond(request, text: "")
+                        continue
+                    }
+                    guard item.isReady else { remaining.append(request); continue }
+                    actions += respond(request, text: item.transcript)
+                } else {
+                    actions += respond(request, text: "")
+                }
+            }
+            waiting = remaining
+            let next = nextAutomatic()
+            if next.isEmpty { break }
+            actions += next
+        }
+        pruneHistory()
+        return actions
+    }
+
+    private func readyTranscripts() -> [Action] {
+        guard session.wantsInputTranscription else { return [] }
+        var actions: [Action] = []
+        for id in order where !transcriptionSent.contains(id) {
+            guard let item = items[id], item.isReady, item.hasAudio else { continue }
+            if let failure = item.failure {
+                transcriptionSent.insert(id)
+                let problem = ProtocolProblem(message: "The recognizer could not transcribe this audio: \(failure)", code: "transcription_failed", type: "server_error")
+                actions.append(.send(events.transcriptionFailed(item: id, problem: problem)))
+                continue
+            }
+            actions += streamTranscription(id, final: true)
+            transcriptionSent.insert(id)
+            actions.append(.send(events.transcriptionCompleted(item: id, transcript: item.transcript, seconds: item.seconds)))
+        }
+        return actions
+    }
+}

@@ -85,9 +85,9 @@ extension SessionObject {
         return .success(.object(ga))
     }
 
-    /// The session as a beta client reads it (`transcription_session.created`/`.updated`). The
-    /// beta type requires a `client_secret`: this server issues no ephemeral keys, so its value
-    /// is empty.
+    /// The session as a beta client reads it (`transcription_session.created`/`.updated`), in the
+    /// fields the beta type has (noise reduction and `include` are kept but not shown). The beta
+    /// type requires a `client_secret`: this server issues no ephemeral keys, so its value is empty.
     public var betaJSON: JSONValue {
         let input = json["audio"]?["input"]
         var turn: JSONValue = .null
@@ -107,8 +107,6 @@ extension SessionObject {
             "input_audio_format": "pcm16",
             "input_audio_transcription": input?["transcription"] ?? .null,
             "turn_detection": turn,
-            "input_audio_noise_reduction": input?["noise_reduction"] ?? .null,
-            "include": json["include"] ?? .null,
             "client_secret": ["value": "", "expires_at": json["expires_at"] ?? 0],
         ]
     }

@@ -11,6 +11,10 @@ swift build --build-tests --manifest-cache none
 venv=${CAPTIONTAP_VENV:-$PWD/.build/realtime-venv}
 Tests/RealtimeServer/setup-venv.sh "$venv"
 export CAPTIONTAP_PYTHON=$venv/bin/python
+# Third-party Realtime client libraries for serve's drop-in tests, in a venv of their own.
+clients_venv=${CAPTIONTAP_CLIENTS_VENV:-$PWD/.build/clients-venv}
+Tests/RealtimeServer/clients/setup-venv.sh "$clients_venv"
+export CAPTIONTAP_CLIENTS_PYTHON=$clients_venv/bin/python
 # The install step: binary, man page and completions generated from the argument parser.
 scripts/check-install.sh
 # The test server checks itself first (protocol shapes, each fault flag).

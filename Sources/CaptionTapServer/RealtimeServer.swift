@@ -159,7 +159,12 @@ public final class RealtimeServer: @unchecked Sendable {
                 if text.hasPrefix(#"{"type":"input_audio_buffer.committed""#), let item = JSONValue.parse(text)?["item_id"]?.string {
                     committedAt[id, default: [:]][item] = Self.seconds()
                 }
-                if logger.logLevel <= .debug && !text.contains("output_text.delta") { logger.debug("session \(id): → \(text.prefix(160))") }
+                if text.hasPrefix(#"{"type":"error""#) {
+                    // What a client sent and was refused is worth an operator's eye: clients often stop on errors.
+                    logger.info("session \(id) answered with an error: \(text.prefix(400))")
+                } else if logger.logLevel <= .debug && !text.contains("output_text.delta") {
+                    logger.debug("session \(id): → \(text.prefix(160))")
+                }
                 socket.send(id, text)
             case .decode(let job, let samples):
                 logger.debug("session \(id): decode job \(job), \(String(format: "%.2f", Double(samples.count) / Double(sampleRate))) s")

@@ -57,6 +57,7 @@ import Testing
         let decoded = actions.compactMap { if case .decode(_, let samples) = $0 { samples.count } else { nil } }.reduce(0, +)
         // 1 s of speech plus 300 ms prefix and 300 ms after, at 8 kHz: not the 5 s buffer.
         #expect(abs(decoded - 12_800) <= 400, "decoded \(decoded) samples")
+        for case .decode(let job, _) in actions { _ = s.decoded(job: job, text: "a tone") }
         // A buffer with no speech: an empty transcript, never an error.
         _ = helper.append(s, [Float](repeating: 0, count: 24_000))
         let silent = helper.events(s.receive(text: #"{"type":"input_audio_buffer.commit"}"#))

@@ -162,6 +162,33 @@ import Testing
         #expect(reply.first?["type"]?.string == "session.updated", "seed \(seed): \(reply)")
     }
 
+    @Test(arguments: [ProtocolDialect.ga, .beta])
+    func transcriptionSessionsSurviveMutatedClientEvents(dialect: ProtocolDialect) throws {
+        let seed = Self.seed
+        var rng = Seeded(state: seed)
+        let helper = RealtimeServerSessionTests()
+        let session = RealtimeServerSession(model: "gpt-4o-transcribe", frontEnd: EnergyFrontEnd(), kind: .transcription, dialect: dialect)
+        _ = session.start()
+        let audio = Data((0..<4800).map { _ in UInt8.random(in: 0...255, using: &rng) }).base64EncodedString()
+        let ga = #"{"type":"session.update","session":{"type":"transcription","audio":{"input":{"transcription":{"model":"gpt-4o-transcribe","language":"en"},"turn_detection":{"type":"server_vad","silence_duration_ms":300,"idle_timeout_ms":5000}}},"include":["item.input_audio_transcription.logprobs"]}}"#
+        let beta = #"{"type":"transcription_session.update","session":{"input_audio_format":"pcm16","input_audio_transcription":{"model":"whisper-1"},"turn_detection":{"type":"semantic_vad","eagerness":"low"},"input_audio_noise_reduction":{"type":"far_field"}}}"#
+        let corpus: [JSONValue] = [
+            JSONValue.parse(ga)!, JSONValue.parse(beta)!,
+            ["type": "input_audio_buffer.append", "audio": .string(audio)],
+            ["type": "input_audio_buffer.commit"], ["type": "input_audio_buffer.clear"],
+            ["type": "conversation.item.retrieve", "item_id": "item_1"], ["type": "conversation.item.delete", "item_id": "item_1"],
+        ]
+        for _ in 0..<Self.iterations {
+            let text = Self.damage(Self.mutate(corpus.randomElement(using: &rng)!, &rng).text, &rng)
+            for action in session.receive(text: text) {
+                guard case .decode(let job, _) = action else { continue }
+                _ = Bool.random(using: &rng) ? session.decoded(job: job, text: "words") : session.decodeFailed(job: job, reason: "fuzz")
+            }
+        }
+        let reply = helper.events(session.receive(text: dialect == .beta ? beta : ga))
+        #expect(reply.first?["type"]?.string == (dialect == .beta ? "transcription_session.updated" : "session.updated"), "seed \(seed): \(reply)")
+    }
+
     @Test func theConfigReaderSurvivesMutatedFiles() {
         let seed = Self.seed
         var rng = Seeded(state: seed)

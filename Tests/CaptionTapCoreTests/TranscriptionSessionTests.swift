@@ -149,3 +149,22 @@ import Testing
         }
     }
 }
+
+extension TranscriptionSessionTests {
+    @Test func transcriptsGoOutInCommitOrderWithoutInterleavedDeltas() throws {
+        let s = RealtimeServerSession(model: "gpt-4o-mini-transcribe", frontEnd: EnergyFrontEnd(), kind: .transcription)
+        let first = helper.append(s, turn), second = helper.append(s, turn)
+        let firstJobs = first.compactMap { if case .decode(let job, _) = $0 { job } else { nil } }
+        let secondJobs = second.compactMap { if case .decode(let job, _) = $0 { job } else { nil } }
+        // The second turn's decode finishes first: nothing about it may go out yet.
+        let early = helper.events(secondJobs.flatMap { s.decoded(job: $0, text: "second turn") })
+        #expect(early.isEmpty, "\(types(early))")
+        let rest = helper.events(firstJobs.flatMap { s.decoded(job: $0, text: "first turn") })
+        let items = rest.compactMap { $0["item_id"]?.string }
+        #expect(Set(items).count == 2)
+        // All of the first item's events, then all of the second's.
+        let head = try #require(items.first)
+        #expect(try #require(items.lastIndex(of: head)) < (try #require(items.firstIndex { $0 != head })), "\(items)")
+        #expect(rest.filter { $0["type"]?.string == "conversation.item.input_audio_transcription.completed" }.compactMap { $0["transcript"]?.string } == ["first turn", "second turn"])
+    }
+}

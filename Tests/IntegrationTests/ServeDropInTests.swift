@@ -36,4 +36,29 @@ struct ServeDropInTests {
         #expect(wer <= 0.15, "WER \(wer): \(transcripts)")
         #expect(served.status == 0, "\(served.stderr.suffix(2000))")
     }
+
+    /// Third-party client libraries (pinned in Tests/RealtimeServer/clients/setup-venv.sh), each
+    /// with its defaults and only the base URL and key changed, as a user would set them.
+    @Test(arguments: ["openai_agents", "livekit", "pipecat"])
+    func aThirdPartyClientTranscribesWithItsDefaults(library: String) throws {
+        let python = try #require(ProcessInfo.processInfo.environment["CAPTIONTAP_CLIENTS_PYTHON"],
+                                  "CAPTIONTAP_CLIENTS_PYTHON is not set (scripts/test.sh sets up the clients venv)")
+        let serve = try ServeProcess()
+        // What each library's documentation has users set: an HTTP base URL for the SDK-based
+        // ones, the WebSocket endpoint itself for pipecat.
+        let address = library == "pipecat" ? serve.url : base(serve.url).replacingOccurrences(of: "ws://", with: "http://")
+        let script = Tools.repositoryRoot.appendingPathComponent("Tests/RealtimeServer/clients/\(library)_client.py").path
+        let result = try RunningProcess(python, [script, address, EmbeddedRecognizer.fixture("jfk.wav"), "--speed", "2"]).wait(timeout: 180)
+        let served = serve.stop()
+        let line = result.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(result.stdout)\(result.stderr.suffix(3000))")
+        #expect((report["errors"] as? [String])?.isEmpty == true, "\(report)")
+        let turns = try #require(report["turns"] as? [String])
+        let wer = WordErrorRate.score(reference: try EmbeddedRecognizer.reference("jfk"), hypothesis: turns.joined(separator: " "))
+        #expect(wer <= 0.15, "WER \(wer): \(turns)")
+        #expect(result.status == 0, "\(result.stderr.suffix(2000))")
+        // The server refused nothing the library sent.
+        #expect(!served.stderr.contains("answered with an error"), "\(served.stderr.suffix(2000))")
+        #expect(served.status == 0)
+    }
 }

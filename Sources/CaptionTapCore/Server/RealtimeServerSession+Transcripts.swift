@@ -23,8 +23,9 @@ extension RealtimeServerSession {
     /// as they finish: a long turn streams while it is spoken. A speculative decode may still be
     /// thrown away, so it streams only once the item is final. The deltas add up to the
     /// `.completed` transcript exactly.
-    func streamTranscription(_ id: String, final: Bool) -> [Action] {
-        guard session.wantsInputTranscription, !transcriptionSent.contains(id), var item = items[id], item.failure == nil else { return [] }
+    func streamTranscription(_ id: String, final: Bool, force: Bool = false) -> [Action] {
+        guard session.wantsInputTranscription, force || !transcriptionSent.contains(id) && isTranscriptHead(id),
+              var item = items[id], item.failure == nil else { return [] }
         var actions: [Action] = []
         while item.streamedJobs < item.jobs.count, let text = item.texts[item.jobs[item.streamedJobs]],
               final || item.jobs[item.streamedJobs] != speculativeJob
@@ -76,21 +77,31 @@ extension RealtimeServerSession {
         return actions
     }
 
+    /// Transcripts go out in commit order, one item at a time: a client that joins deltas into
+    /// one running text (LiveKit's) never sees two items' deltas interleaved, and `.completed`
+    /// events never overtake each other.
     private func readyTranscripts() -> [Action] {
         guard session.wantsInputTranscription else { return [] }
         var actions: [Action] = []
         for id in order where !transcriptionSent.contains(id) {
-            guard let item = items[id], item.isReady, item.hasAudio else { continue }
+            guard let item = items[id], item.hasAudio else { continue }
+            guard item.isReady else {
+                return actions + streamTranscription(id, final: false)  // the head streams; the rest wait
+            }
+            transcriptionSent.insert(id)
             if let failure = item.failure {
-                transcriptionSent.insert(id)
                 let problem = ProtocolProblem(message: "The recognizer could not transcribe this audio: \(failure)", code: "transcription_failed", type: "server_error")
                 actions.append(.send(events.transcriptionFailed(item: id, problem: problem)))
                 continue
             }
-            actions += streamTranscription(id, final: true)
-            transcriptionSent.insert(id)
+            actions += streamTranscription(id, final: true, force: true)
             actions.append(.send(events.transcriptionCompleted(item: id, transcript: item.transcript, seconds: item.seconds)))
         }
         return actions
+    }
+
+    /// Whether `id` is the earliest audio item whose transcript has not gone out: only it streams.
+    func isTranscriptHead(_ id: String) -> Bool {
+        (order.first { !transcriptionSent.contains($0) && items[$0]?.hasAudio == true } ?? openItem) == id
     }
 }

@@ -187,7 +187,8 @@ public final class RealtimeServerSession {
         // A refused update changes nothing, not even the kind of session.
         if let problem { return [error(problem, eventID: eventID)] }
         session = candidate
-        if beta { events.dialect = .beta }
+        // The client's last update says which protocol it speaks; events follow it.
+        events.dialect = beta ? .beta : .ga
         applyVADSettings()
         return [.send(events.updated(session))]
     }

@@ -27,7 +27,7 @@ extension SessionObject {
     }
 
     static func isTranscriptionModel(_ model: String) -> Bool {
-        isSupported(model: model) && (model.contains("transcribe") || model.hasPrefix("whisper"))
+        isSupported(model: model) && (model.contains("transcribe") || model.contains("whisper"))
     }
 
     /// What a transcription session's `session.update` may set.

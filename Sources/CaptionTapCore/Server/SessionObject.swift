@@ -20,7 +20,8 @@ public struct SessionObject: Sendable {
     public static func isSupported(model: String) -> Bool {
         let known = ["gpt-realtime", "gpt-realtime-mini", "gpt-4o-realtime-preview", "gpt-4o-mini-realtime-preview",
                      "gpt-4o-realtime", "gpt-4o-mini-realtime", "gpt-4o-transcribe", "gpt-4o-mini-transcribe",
-                     "gpt-4o-transcribe-diarize", "whisper-1", "captiontap-local"]
+                     "gpt-4o-transcribe-diarize", "gpt-transcribe", "gpt-live-transcribe", "gpt-realtime-whisper",
+                     "whisper-1", "captiontap-local"]
         return model.count <= 128 && known.contains { model == $0 || model.hasPrefix($0 + "-") }
     }
 

@@ -11,9 +11,11 @@ struct ServeCommand: ParsableCommand {
         commandName: "serve",
         abstract: "Serve the embedded offline recognizer as a Realtime-compatible WebSocket server.",
         discussion: """
-            Speaks the OpenAI Realtime protocol (GA events) at ws://HOST:PORT/v1/realtime with \
-            Silero VAD and Moonshine base-en: any Realtime client can use it. Prints its URL on \
-            stdout once listening. Stop with Ctrl-C.
+            Speaks the OpenAI Realtime protocol at ws://HOST:PORT/v1/realtime with Silero VAD and \
+            Moonshine base-en: realtime sessions, and transcription sessions (?intent=transcription, \
+            GA or the beta transcription_session flow) for speech-to-text clients. Point a client's \
+            base URL at http://HOST:PORT/v1 with any key. GET /healthz and /metrics for operators. \
+            Prints its URL on stdout once listening. Stop with Ctrl-C.
             """
     )
 

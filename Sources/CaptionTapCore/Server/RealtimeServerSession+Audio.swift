@@ -63,7 +63,10 @@ extension RealtimeServerSession {
             guard let id = openItem else { return [] }
             let job = newJob(for: id)
             if speculative { speculativeJob = job }
-            return [.decode(job: job, samples: slice(start, end))]
+            // A later segment also hears the end of the one before: the recognizer then knows
+            // the sentence goes on, and the overlap is joined (``SegmentJoin``).
+            let from = start > openStart ? max(openStart, start - SegmentJoin.contextMs * rate / 1000) : start
+            return [.decode(job: job, samples: slice(from, end))]
         case .discardSpeculative:
             return discardSpeculative()
         case .keepSpeculative:

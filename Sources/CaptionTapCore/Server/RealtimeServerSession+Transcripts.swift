@@ -19,28 +19,26 @@ extension RealtimeServerSession {
         return reportTranscribed(owner) + deliverReady()
     }
 
-    /// Built-in transcription deltas for the decoded segments at the front of an item, in order,
-    /// as they finish: a long turn streams while it is spoken. A speculative decode may still be
-    /// thrown away, so it streams only once the item is final. The deltas add up to the
-    /// `.completed` transcript exactly.
+    /// Built-in transcription deltas while a long turn is spoken: the text of the decoded
+    /// segments at the front of the item, all but the last words a later segment's overlap may
+    /// still change (``SegmentJoin/settledPrefix(_:)``); the rest once the item is final. A
+    /// speculative decode may still be thrown away, so it only counts once final. The deltas
+    /// add up to the `.completed` transcript exactly.
     func streamTranscription(_ id: String, final: Bool, force: Bool = false) -> [Action] {
         guard session.wantsInputTranscription, force || !transcriptionSent.contains(id) && isTranscriptHead(id),
               var item = items[id], item.failure == nil else { return [] }
-        var actions: [Action] = []
-        while item.streamedJobs < item.jobs.count, let text = item.texts[item.jobs[item.streamedJobs]],
-              final || item.jobs[item.streamedJobs] != speculativeJob
-        {
-            let words = text.trimmingCharacters(in: .whitespaces)
-            if !words.isEmpty {
-                for word in ServerEvents.words((item.streamedText ? " " : "") + words) {
-                    actions.append(.send(events.transcriptionDelta(item: id, delta: word)))
-                }
-                item.streamedText = true
-            }
-            item.streamedJobs += 1
+        let target: String
+        if final {
+            target = item.transcript
+        } else {
+            let ready = item.jobs.prefix { item.texts[$0] != nil && $0 != speculativeJob }.count
+            target = SegmentJoin.settledPrefix(item.joined(ready))
         }
+        guard target.count > item.streamedCharacters else { return [] }
+        let fresh = String(target.dropFirst(item.streamedCharacters))
+        item.streamedCharacters = target.count
         items[id] = item
-        return actions
+        return ServerEvents.words(fresh).map { .send(events.transcriptionDelta(item: id, delta: $0)) }
     }
 
     /// `.transcribed` the first time an audio item is committed with every decode done.

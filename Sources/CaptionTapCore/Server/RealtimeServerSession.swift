@@ -67,13 +67,14 @@ public final class RealtimeServerSession {
         var hasAudio = false
         /// Why a decode of this item failed, if one did: it gets `.failed`, not `.completed`.
         var failure: String?
-        /// Leading jobs whose text already went out as transcription deltas, and whether any did.
-        var streamedJobs = 0
-        var streamedText = false
+        /// Characters of the transcript already sent as transcription deltas.
+        var streamedCharacters = 0
         var isReady: Bool { committed && (failure != nil || jobs.allSatisfy { texts[$0] != nil }) }
-        var transcript: String {
-            jobs.compactMap { texts[$0] }.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-                .joined(separator: " ")
+        /// The segments' texts joined where they overlap (each decode after the first hears the
+        /// end of the one before; see ``SegmentJoin``).
+        var transcript: String { joined(jobs.count) }
+        func joined(_ leading: Int) -> String {
+            jobs.prefix(leading).compactMap { texts[$0] }.reduce("") { SegmentJoin.join($0, $1) }
         }
     }
     var items: [String: Item] = [:]

@@ -1,0 +1,43 @@
+@testable import CaptionTapCore
+import Testing
+
+/// Joining recognizer segments of one turn without invented sentence breaks (issue: live captions).
+@Suite struct SegmentJoinTests {
+    @Test func theContextDecodeReplacesTheInventedFullStopAndCapital() {
+        // Segment 1 decoded alone; segment 2 decoded with the last 1.5 s of segment 1 before it.
+        let joined = SegmentJoin.join("it was the best of times, and how much there might.",
+                                      "how much there might be prudently in his power to do for them.")
+        #expect(joined == "it was the best of times, and how much there might be prudently in his power to do for them.")
+    }
+
+    @Test func aGarbledFirstWordOfTheContextIsSkipped() {
+        // The context starts inside a word ("fellow" heard as "low").
+        let joined = SegmentJoin.join("And so my fellow Americans.", "low Americans, ask not what your country can do for you.")
+        #expect(joined == "And so my fellow Americans, ask not what your country can do for you.")
+        let overlapping = SegmentJoin.join("we shall fight on the beaches.", "the the beaches, we shall fight on the landing grounds.")
+        #expect(overlapping == "we shall fight on the beaches, we shall fight on the landing grounds.")
+    }
+
+    @Test func withoutAnOverlapTheTextsAreJoinedAsTheyAre() {
+        #expect(SegmentJoin.join("first part", "second part") == "first part second part")
+        #expect(SegmentJoin.join("", "only") == "only")
+        #expect(SegmentJoin.join("only", "  ") == "only")
+        // A lone common word deep inside is not taken for an overlap.
+        #expect(SegmentJoin.join("I said the", "well then the end") == "I said the well then the end")
+    }
+
+    @Test func textBeforeTheLastWordsIsSettled() {
+        let text = "one two three four five six seven eight nine ten"
+        #expect(SegmentJoin.settledPrefix(text) == "one two")
+        // Whatever the next segment brings, the settled prefix stays a prefix.
+        for next in ["nine ten eleven", "completely different", "Ten.", ""] {
+            #expect(SegmentJoin.join(text, next).hasPrefix(SegmentJoin.settledPrefix(text)), "\(next)")
+        }
+    }
+
+    @Test func hostileTextNeverBreaksTheJoin() {
+        let long = String(repeating: "word ", count: 10_000)
+        #expect(SegmentJoin.join(long, long).split(separator: " ").count >= 10_000)
+        #expect(SegmentJoin.join("... !!! ???", "... !!! ???") == "... !!! ??? ... !!! ???")
+    }
+}

@@ -32,6 +32,9 @@ public final class RealtimeTranscription: @unchecked Sendable {
         /// Where captioning continues while the primary backend is down; nil: nowhere (see
         /// ``Failover``).
         public var fallback: Fallback?
+        /// Live captions while a turn is spoken, decoded by this local recognizer (see
+        /// ``LiveCaptions``); nil: partials only from the backend's response deltas.
+        public var live: PartialRecognizer?
 
         public init(endpoint: WebSocketEndpoint, apiKey: String?, transcriber: OutOfBandTranscriber.Config) {
             self.endpoint = endpoint
@@ -69,17 +72,19 @@ public final class RealtimeTranscription: @unchecked Sendable {
         case fatal(String)
     }
 
-    private enum Input {
+    enum Input {
         case audio(event: String, pcm: [UInt8])
         case socket(epoch: Int, event: WebSocketClient.Event)
         /// A text frame already parsed on the connection's thread.
         case server(epoch: Int, event: ServerEvent)
+        /// A live-caption decode came back from the local recognizer (nil: dropped).
+        case partial(job: LiveCaptions.Job, text: String?)
         case finish
     }
 
     let options: Options
     let logger: Logger
-    private let onCaption: (Caption) -> Void
+    let onCaption: (Caption) -> Void
     /// Told of each turn whose transcript can never come (after its warning on the log).
     public var onLost: ((LostTurn) -> Void)?
     private struct Inbox {
@@ -122,6 +127,13 @@ public final class RealtimeTranscription: @unchecked Sendable {
     var fallbackEndpoint: WebSocketEndpoint?
     var epochBackend: [Int: Failover.Backend] = [:]
     private var worker: Thread?
+    // Live-caption state (worker thread).
+    var liveCaptions = LiveCaptions()
+    /// Turns with a live partial shown, and where their speech began (for first-text latency).
+    var liveOnsets: [String: Int] = [:]
+    /// Per turn: audio ms from speech onset to its first live partial; from speech end to final.
+    var firstTextMs: [Int] = []
+    var finalLatencyMs: [Int] = []
     /// Sends of the current batch, in order, grouped by session.
     private var staged: [(epoch: Int, texts: [String])] = []
 
@@ -192,7 +204,7 @@ public final class RealtimeTranscription: @unchecked Sendable {
 
     private var drainTimeout: Double = 30
 
-    private func enqueue(_ input: Input, wake: Bool = true) {
+    func enqueue(_ input: Input, wake: Bool = true) {
         // The worker drains the whole inbox per wake-up: one signal per batch is enough, given
         // when the inbox turns non-empty, or later for audio that was enqueued without one.
         let signal = inbox.withLock { inbox -> Bool in
@@ -224,6 +236,7 @@ public final class RealtimeTranscription: @unchecked Sendable {
             }
             for input in batch { process(input) }
             perform(transcriber.tick(now: now))
+            driveLiveCaptions()
             flushSends()
             superviseConnections()
             queuedOnSockets.store(clients.values.reduce(0) { $0 + $1.queuedMessages }, ordering: .relaxed)
@@ -270,6 +283,8 @@ public final class RealtimeTranscription: @unchecked Sendable {
             socketEvent(event, epoch: epoch)
         case .server(let epoch, let event):
             serverEvent(event, epoch: epoch)
+        case .partial(let job, let text):
+            livePartialDecoded(job, text: text)
         case .finish:
             finishing = true
             drainDeadline = now + drainTimeout
@@ -465,7 +480,8 @@ public final class RealtimeTranscription: @unchecked Sendable {
             case .send(let epoch, let text):
                 send(text, epoch: epoch)
             case .caption(let caption):
-                onCaption(caption)
+                guard let shown = liveCaptionsFilter(caption) else { continue }
+                onCaption(shown)
             case .warning(let message):
                 logger.warning("\(message)")
             case .lost(let turn):
@@ -510,6 +526,10 @@ public final class RealtimeTranscription: @unchecked Sendable {
         public var usage: Usage
         /// Seconds from each commit to its final caption.
         public var commitToFinal: [Double]
+        /// Audio milliseconds from each turn's speech onset to its first live partial.
+        public var firstTextMs: [Int] = []
+        /// Audio milliseconds from each turn's end of speech to its final caption.
+        public var finalLatencyMs: [Int] = []
     }
 
     /// Read after ``finish(timeout:)`` returned.
@@ -517,6 +537,7 @@ public final class RealtimeTranscription: @unchecked Sendable {
         Statistics(audioSecondsSent: Double(transcriber.samplesSent) / Double(PCM16.sampleRate),
                    turns: transcriber.captionsEmitted,
                    wordlessTurns: transcriber.wordlessTurns, lostTurns: transcriber.lostTurns,
-                   usage: transcriber.totalUsage, commitToFinal: transcriber.latencies)
+                   usage: transcriber.totalUsage, commitToFinal: transcriber.latencies,
+                   firstTextMs: firstTextMs, finalLatencyMs: finalLatencyMs)
     }
 }

@@ -15,6 +15,11 @@ public struct Caption: Sendable, Equatable {
     public var endMs: Int
     /// Token usage from `response.done`, on finals only.
     public var usage: Usage?
+    /// On a live partial: the part of `text` two decodes agreed on (not expected to change).
+    public var stableText: String?
+    /// On a final: milliseconds of audio captured between the end of the speech (the turn's end
+    /// less the silence that ended it) and the caption, i.e. how long after the words it showed.
+    public var latencyMs: Int?
 
     public init(text: String, isFinal: Bool, itemID: String, responseID: String?, startMs: Int, endMs: Int, usage: Usage? = nil) {
         self.text = text

@@ -85,11 +85,11 @@ public final class OutOfBandTranscriber {
     private(set) var turns: [Turn] = []
     private var emitted = 0
     private var requestCounter = 0
-    private var liveEpoch: Int?
+    private(set) var liveEpoch: Int?
     private var drainingEpochs: Set<Int> = []
     private var epochBaseSamples: [Int: Int] = [:]
     private var epochSentSamples: [Int: Int] = [:]
-    private var open: [Int: OpenSpeech] = [:]
+    private(set) var open: [Int: OpenSpeech] = [:]
     private var stopped: [String: Int] = [:]
     private var commitEventID: String?
     private var rateLimitReset: Double?
@@ -104,8 +104,8 @@ public final class OutOfBandTranscriber {
     // Audio history (PCM16 LE bytes) for replay: a ring of `replayLimitSeconds` of audio that
     // holds absolute samples `historyStartSample ..< totalSamples`, sample `s` at byte
     // `(2 * s) % history.count`. Fixed size: appending never moves or reallocates it.
-    private let history: UnsafeMutableRawBufferPointer
-    private var historyStartSample = 0
+    let history: UnsafeMutableRawBufferPointer
+    private(set) var historyStartSample = 0
     /// Every sample captured in this run.
     public private(set) var totalSamples = 0
 
@@ -162,7 +162,7 @@ public final class OutOfBandTranscriber {
     }
 
     /// Copies `count` samples of history from absolute sample `sample` on into `out`.
-    private func readHistory(from sample: Int, count: Int, into out: UnsafeMutableRawPointer) {
+    func readHistory(from sample: Int, count: Int, into out: UnsafeMutableRawPointer) {
         var at = (sample * 2) % history.count
         var done = 0
         while done < count * 2 {
@@ -528,6 +528,7 @@ public final class OutOfBandTranscriber {
             } else {
                 var final = caption(turn, final: true)
                 final.text = text
+                final.latencyMs = max(0, timelineMs - (turn.endMs - config.session.silenceMs))
                 actions.append(.caption(final))
                 captionsEmitted += 1
                 recentFinals.append(text)

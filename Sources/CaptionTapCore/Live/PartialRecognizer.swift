@@ -1,0 +1,8 @@
+/// A recognizer for live partial captions, running off the caller's thread (the embedded one,
+/// in-process; see `LiveRecognizer`). Several sources share one; each has at most one decode
+/// waiting, and a newer one replaces it.
+public protocol PartialRecognizer: AnyObject, Sendable {
+    /// Recognizes 24 kHz mono `samples` for `source`; `done` (on the recognizer's thread) gets
+    /// the text, or nil when the decode was dropped (replaced before it started, or failed).
+    func recognize(_ samples: [Float], source: Int, done: @escaping @Sendable (String?) -> Void)
+}

@@ -1,0 +1,59 @@
+import CaptionTapCore
+
+/// Live captions on the worker thread: ``LiveCaptions`` decides what to decode, the audio comes
+/// from the transcriber's history, the decode runs on the local recognizer's thread and comes
+/// back through the inbox. Nothing here touches the session: no extra request or audio goes to
+/// the backend for partials.
+extension RealtimeTranscription {
+    /// One tick of live captions: starts the next decode when one is due.
+    func driveLiveCaptions() {
+        guard let recognizer = options.live else { return }
+        let transcriber = transcriber
+        let actions = liveCaptions.tick(open: transcriber.openTurn, audioEnd: transcriber.totalSamples) {
+            transcriber.quietestSample(in: $0)
+        }
+        for case .decode(let job) in actions {
+            let samples = transcriber.historySamples(from: job.from, to: job.to)
+            recognizer.recognize(samples, source: liveSource) { [weak self] text in
+                self?.enqueue(.partial(job: job, text: text))
+            }
+        }
+    }
+
+    /// A live decode came back: show the partial it makes, if it is still current.
+    func livePartialDecoded(_ job: LiveCaptions.Job, text: String?) {
+        for case .partial(let itemID, let text, let stable) in liveCaptions.decoded(job: job, text: text) {
+            let onset = transcriber.openTurn.map { $0.itemID == itemID ? $0.start : job.from } ?? job.from
+            if liveOnsets[itemID] == nil {
+                liveOnsets[itemID] = onset
+                // The turn's audio starts with the prefix padding: speech began that much later.
+                let speech = onset + options.transcriber.session.prefixMs * PCM16.sampleRate / 1000
+                firstTextMs.append(max(0, (transcriber.totalSamples - speech) * 1000 / PCM16.sampleRate))
+            }
+            var caption = Caption(text: text, isFinal: false, itemID: itemID, responseID: nil,
+                                  startMs: onset * 1000 / PCM16.sampleRate, endMs: job.to * 1000 / PCM16.sampleRate)
+            caption.stableText = stable
+            onCaption(caption)
+        }
+        driveLiveCaptions()  // the recognizer is free: the next decode may be due already
+    }
+
+    /// With live captions on, the backend's response deltas are not shown (the local partial is
+    /// further along; a shorter one would make the line jump back), and a final ends its turn's
+    /// partials. Returns the caption to show, if any.
+    func liveCaptionsFilter(_ caption: Caption) -> Caption? {
+        if caption.isFinal {
+            if let latency = caption.latencyMs { finalLatencyMs.append(latency) }
+            if finalLatencyMs.count > 20_000 { finalLatencyMs.removeFirst(10_000) }
+        }
+        guard options.live != nil else { return caption }
+        guard caption.isFinal else { return nil }
+        liveCaptions.finalShown(itemID: caption.itemID)
+        liveOnsets[caption.itemID] = nil
+        if firstTextMs.count > 20_000 { firstTextMs.removeFirst(10_000) }
+        return caption
+    }
+
+    /// This source's slot on the shared recognizer.
+    var liveSource: Int { ObjectIdentifier(self).hashValue }
+}

@@ -50,6 +50,8 @@ final class DecodeQueue: @unchecked Sendable {
 
     /// Decodes waiting to run.
     var depth: Int { state.withLock { $0.jobs.count } }
+    /// Queued decodes a final caption waits for (not speculative ones).
+    var finalDepth: Int { state.withLock { $0.jobs.count { !$0.speculative } } }
 
     func stop() {
         state.withLock { $0.stopped = true }

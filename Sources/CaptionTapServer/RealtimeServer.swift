@@ -24,7 +24,8 @@ public final class RealtimeServer: @unchecked Sendable {
     }
 
     public let configuration: Configuration
-    private let engine: SpeechEngine
+    /// The recognizer (shared with live captions in `run`).
+    public let engine: SpeechEngine
     private let logger: Logger
     private var socket: WebSocketServer!
     private var decoder: DecodeQueue!
@@ -78,6 +79,10 @@ public final class RealtimeServer: @unchecked Sendable {
             return nil
         }
     }
+
+    /// Whether decodes a final caption needs wait for the recognizer (live captions hold back
+    /// while they do; speculative ones do not count).
+    public var hasQueuedDecodes: Bool { (decoder?.finalDepth ?? 0) > 0 }
 
     /// Seconds of audio decoded and seconds the recognizer was busy, since start.
     public var decodeTotals: (audio: Double, busy: Double) { decoder.realTimeFactor }

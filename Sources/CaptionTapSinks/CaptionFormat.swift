@@ -9,6 +9,8 @@ public enum CaptionFormat {
 
     /// One JSON object, no trailing newline, keys in a fixed order:
     /// `type`, `final`, `text`, `item_id`, `response_id` (null when absent), `start_ms`, `end_ms`,
+    /// then, when the caption carries them, `stable` (a live partial's settled part), `latency_ms`
+    /// (a final's delay after the speech ended) and `at_ms` (the audio clock when it was shown),
     /// then `source` only when `source` is given, then `usage` only on finals that carry it.
     ///
     /// Hand-written rather than `JSONEncoder` so the key order is stable (consumers diff and grep
@@ -20,6 +22,9 @@ public enum CaptionFormat {
         out += #","item_id":"# + jsonString(caption.itemID)
         out += #","response_id":"# + (caption.responseID.map(jsonString) ?? "null")
         out += #","start_ms":\#(caption.startMs),"end_ms":\#(caption.endMs)"#
+        if !caption.isFinal, let stable = caption.stableText { out += #","stable":"# + jsonString(stable) }
+        if caption.isFinal, let latency = caption.latencyMs { out += #","latency_ms":\#(latency)"# }
+        if let at = caption.atMs { out += #","at_ms":\#(at)"# }
         if let source {
             out += #","source":"# + jsonString(source)
         }

@@ -22,6 +22,7 @@ extension RealtimeTranscription {
 
     /// A live decode came back: show the partial it makes, if it is still current.
     func livePartialDecoded(_ job: LiveCaptions.Job, text: String?) {
+        logger.debug("live decode \(job.id) [\(job.from / 24)–\(job.to / 24) ms] → \(text ?? "(dropped)")")
         for case .partial(let itemID, let text, let stable) in liveCaptions.decoded(job: job, text: text) {
             let onset = transcriber.openTurn.map { $0.itemID == itemID ? $0.start : job.from } ?? job.from
             if liveOnsets[itemID] == nil {
@@ -33,6 +34,7 @@ extension RealtimeTranscription {
             var caption = Caption(text: text, isFinal: false, itemID: itemID, responseID: nil,
                                   startMs: onset * 1000 / PCM16.sampleRate, endMs: job.to * 1000 / PCM16.sampleRate)
             caption.stableText = stable
+            caption.atMs = transcriber.timelineMs
             onCaption(caption)
         }
         driveLiveCaptions()  // the recognizer is free: the next decode may be due already
@@ -42,6 +44,8 @@ extension RealtimeTranscription {
     /// further along; a shorter one would make the line jump back), and a final ends its turn's
     /// partials. Returns the caption to show, if any.
     func liveCaptionsFilter(_ caption: Caption) -> Caption? {
+        var caption = caption
+        caption.atMs = transcriber.timelineMs
         if caption.isFinal {
             if let latency = caption.latencyMs { finalLatencyMs.append(latency) }
             if finalLatencyMs.count > 20_000 { finalLatencyMs.removeFirst(10_000) }

@@ -177,6 +177,10 @@ if CommandLine.arguments.contains("--only-levels") {
     try LevelBench.run()
     exit(0)
 }
+if CommandLine.arguments.contains("--only-live") {
+    try LiveBench.run(binary: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("captiontap").path)
+    exit(0)
+}
 if CommandLine.arguments.contains("--only-embedded") {
     let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("captiontap").path
     try EmbeddedBackendBench.run(binary: binary)
@@ -194,4 +198,5 @@ if !CommandLine.arguments.contains("--skip-rss") {
     try realtimeBenchmarks(binary: binary)
     try EmbeddedBackendBench.run(binary: binary)
     try LevelBench.run()
+    try LiveBench.run(binary: binary)
 }

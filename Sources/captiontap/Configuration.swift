@@ -214,6 +214,7 @@ struct CaptionTapConfig {
         number("price-text-out", \.session.priceTextOut),
         argument("format", \.output.format) { $0.rawValue },
         boolean("partials", \.output.partials),
+        argument("live", \.output.live) { $0.rawValue },
         string("fifo", \.output.fifo),
         argument("fifo-format", \.output.fifoFormat) { $0.rawValue },
         string("srt", \.output.srt),

@@ -17,6 +17,9 @@ struct DoctorCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup(title: "Transcription") var session: SessionOptions
     @OptionGroup(title: "Embedded backend") var recognizer: RecognizerOptions
+
+    @Option(help: "Check live captions as run would use them: auto, on or off.")
+    var live: LiveMode = .auto
     @OptionGroup(title: "OBS (obs-websocket 5)") var obs: OBSOptions
 
     @Option(help: ArgumentHelp("Also check that this node exists (as for run --target).", valueName: "node"))
@@ -88,8 +91,10 @@ struct DoctorCommand: ParsableCommand {
 
         // The embedded recognizer: required when run would use it (no key, no --url).
         let needed = key == nil && cloud
+        var installed = false
         do {
             let files = try recognizer.files()
+            installed = true
             report(true, "embedded recognizer installed: Moonshine base-en \(files.precision.rawValue) + Silero VAD in \(files.directory)")
         } catch {
             if needed {
@@ -97,6 +102,16 @@ struct DoctorCommand: ParsableCommand {
             } else {
                 report(true, "embedded recognizer not installed (not needed with a key or --url; \(RecognizerFiles.setupCommand) adds it)")
             }
+        }
+        switch (live, installed) {
+        case (.off, _):
+            report(true, "live captions: off (--live off): captions appear when each turn ends")
+        case (_, true):
+            report(true, "live captions: on: the embedded recognizer shows words while people speak\(needed ? "" : " (it loads beside the cloud session: see the README for the memory it takes)")")
+        case (.auto, false):
+            report(true, "live captions: off: the embedded recognizer is not installed (\(RecognizerFiles.setupCommand) adds them)")
+        case (.on, false):
+            report(false, "live captions: --live on needs the embedded recognizer: run \(RecognizerFiles.setupCommand)")
         }
 
         // Outputs.

@@ -6,13 +6,23 @@ import Logging
 
 extension StdoutFormat: ExpressibleByArgument {}
 
+/// Whether partial captions come from the local recognizer while a turn is spoken.
+enum LiveMode: String, ExpressibleByArgument, CaseIterable {
+    /// On when the embedded recognizer is installed.
+    case auto
+    case on, off
+}
+
 /// Where captions go. All sinks can be combined in one run.
 struct OutputOptions: ParsableArguments {
     @Option(help: "Captions on stdout: text or jsonl.")
     var format: StdoutFormat = .text
 
-    @Flag(help: "JSONL: also print partial captions when stdout is not a terminal.")
+    @Flag(help: "JSONL: also print partial captions when stdout is not a terminal (always, with live captions).")
     var partials = false
+
+    @Option(help: "Live captions while people speak, decoded by the embedded recognizer for any backend: auto (on when it is installed), on or off.")
+    var live: LiveMode = .auto
 
     @Option(help: ArgumentHelp("Write final captions, one per line, to this FIFO (created 0600 if missing); never blocks.", valueName: "path"))
     var fifo: String?
@@ -56,16 +66,17 @@ struct OutputOptions: ParsableArguments {
     }
 
     /// Opens every requested sink; any failure is a usage error naming the path.
-    func makeSinks(logger: Logger) throws(CLIError) -> [CaptionSink] {
-        try makeSinks(label: nil, severalSources: false) + makeSharedFileSinks(logger: logger)
+    func makeSinks(logger: Logger, live: Bool) throws(CLIError) -> [CaptionSink] {
+        try makeSinks(label: nil, severalSources: false, live: live) + makeSharedFileSinks(logger: logger)
     }
 
     /// The line outputs (stdout, FIFO), labelled with the source when there are several. With
     /// several sources a terminal gets finals only: two partial lines cannot share one row.
-    func makeSinks(label: String?, severalSources: Bool) throws(CLIError) -> [CaptionSink] {
+    func makeSinks(label: String?, severalSources: Bool, live: Bool) throws(CLIError) -> [CaptionSink] {
         var sinks: [CaptionSink] = []
         let onTerminal = isatty(1) == 1
-        sinks.append(StdoutSink(format: format, includePartials: partials || (onTerminal && !severalSources), sourceLabel: label,
+        // JSONL carries live partials (`"final": false`, with their stable part) whenever there are any.
+        sinks.append(StdoutSink(format: format, includePartials: partials || live || (onTerminal && !severalSources), sourceLabel: label,
                                 isTerminal: severalSources ? false : nil))
         do {
             if let fifo { sinks.append(try FIFOSink(path: fifo, format: fifoFormat, sourceLabel: label)) }

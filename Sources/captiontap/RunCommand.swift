@@ -158,6 +158,7 @@ struct RunCommand: ParsableCommand {
         defer { embedded?.stop() }
         var obsClient: OBSClient?
         var status: StatusLine?
+        var live: LiveCaptionRecognizer?
         let streamState = StreamState()
         if targets.count > 1 {
             return try captureSeveral(logger: logger, chunk: chunk)
@@ -165,7 +166,8 @@ struct RunCommand: ParsableCommand {
         if !noCaptions {
             let backend = try makeBackend(logger: logger)
             embedded = backend.embedded
-            sinks = try output.makeSinks(logger: logger)
+            live = try makeLiveRecognizer(backend, logger: logger)
+            sinks = try output.makeSinks(logger: logger, live: live != nil)
             if let (client, sink) = try obs.connect(lines: output.obsLines, logger: logger) {
                 obsClient = client
                 sinks.append(sink)
@@ -177,7 +179,7 @@ struct RunCommand: ParsableCommand {
                 source: sourceDescription, backend: backend.name,
                 showCost: embedded == nil, connected: { [streamState] in streamState.value?.isStreaming ?? false })
             status = statusLine
-            transcriptionSetup = try makeTranscription(backend, logger: logger, sinks: captionSinks) { [streamState] caption in
+            transcriptionSetup = try makeTranscription(backend, live: live, logger: logger, sinks: captionSinks) { [streamState] caption in
                 for sink in captionSinks { sink.caption(caption) }
                 guard let statusLine, caption.isFinal else { return }
                 // On a live timeline the audio's end is `endMs` after streaming began.
@@ -278,6 +280,7 @@ struct RunCommand: ParsableCommand {
             return
         }
         let outcome = transcription.finish(timeout: session.drainTimeout)
+        live?.stop()
         status?.stop()
         for sink in sinks { sink.close() }
         if let obsClient {
@@ -291,6 +294,7 @@ struct RunCommand: ParsableCommand {
             logger.info("overlay: \(overlay.droppedPages) pages dropped for falling \(OverlaySink.maxQueuedMessages) captions behind")
         }
         report(transcription.statistics, embedded: embedded != nil, logger: logger)
+        if let live { reportLive(live, seconds: transcription.statistics.audioSecondsSent, logger: logger) }
         try check(outcome)
         // Captions of what was captured are out; then say why capture ended early.
         if let captureFailure { throw CLIError.failure(captureFailure) }
@@ -379,7 +383,7 @@ extension RunCommand {
         return Backend(endpoint: WebSocketEndpoint(server.url)!, key: nil, embedded: server)
     }
 
-    func makeTranscription(_ backend: Backend, logger: Logger, sinks: [CaptionSink],
+    func makeTranscription(_ backend: Backend, live: LiveCaptionRecognizer?, logger: Logger, sinks: [CaptionSink],
                            onCaption: @escaping (Caption) -> Void) throws(CLIError) -> RealtimeTranscription {
         var config = OutOfBandTranscriber.Config(session: try session.sessionConfig())
         config.replayLimitSeconds = 120
@@ -392,6 +396,7 @@ extension RunCommand {
         options.connectTimeoutSeconds = session.drainTimeout
         // Deltas only need prompt handling when something shows partials.
         options.promptPartials = sinks.contains { $0.showsPartials }
+        options.live = live?.recognizer
         let transcription = RealtimeTranscription(options: options, logger: logger, onCaption: onCaption)
         transcription.onLost = { turn in for sink in sinks { sink.lost(turn) } }
         return transcription
@@ -440,6 +445,12 @@ extension RunCommand {
             let sorted = s.commitToFinal.sorted()
             logger.info(
                 "\(prefix)commit to final caption: median \(String(format: "%.1f", sorted[sorted.count / 2] * 1000)) ms, max \(String(format: "%.1f", sorted.last! * 1000)) ms over \(sorted.count) turns")
+        }
+        if !s.finalLatencyMs.isEmpty {
+            logger.info("\(prefix)final captions after speech ended: \(Self.percentiles(s.finalLatencyMs)) over \(s.finalLatencyMs.count) turns")
+        }
+        if !s.firstTextMs.isEmpty {
+            logger.info("\(prefix)live captions, first words after speech began: \(Self.percentiles(s.firstTextMs)) over \(s.firstTextMs.count) turns")
         }
     }
 

@@ -16,6 +16,7 @@ extension RunCommand {
         }
         let backend = try makeBackend(logger: logger, sessionsPerSource: targets.count)
         defer { backend.embedded?.stop() }
+        let live = try makeLiveRecognizer(backend, logger: logger)
         var shared = try output.makeSharedFileSinks(logger: logger)
         let obsConnection = try obs.connect(lines: output.obsLines, logger: logger)
         if let (_, sink) = obsConnection { shared.append(sink) }
@@ -37,11 +38,11 @@ extension RunCommand {
         defer { _ = signals }
         var sessions: [(label: String, transcription: RealtimeTranscription, sinks: [CaptionSink])] = []
         for source in sources {
-            var sinks = try output.makeSinks(label: source.label, severalSources: true)
+            var sinks = try output.makeSinks(label: source.label, severalSources: true, live: live != nil)
             sinks += shared.map { LabelledSink($0, label: source.label) as CaptionSink }
             let captionSinks = sinks
             let prices = session
-            let transcription = try makeTranscription(backend, logger: logger, sinks: captionSinks) { caption in
+            let transcription = try makeTranscription(backend, live: live, logger: logger, sinks: captionSinks) { caption in
                 for sink in captionSinks { sink.caption(caption) }
                 if caption.isFinal { status?.caption(caption, cost: caption.usage.map(prices.cost), delaySeconds: nil) }
             }
@@ -84,10 +85,14 @@ extension RunCommand {
             }.start()
         }
         drains.wait()
+        live?.stop()
         status?.stop()
         for session in sessions {
             for sink in session.sinks where !(sink is LabelledSink) { sink.close() }
             report(session.transcription.statistics, embedded: backend.embedded != nil, logger: logger, label: session.label)
+        }
+        if let live {
+            reportLive(live, seconds: sessions.map { $0.transcription.statistics.audioSecondsSent }.max() ?? 0, logger: logger)
         }
         for sink in shared { sink.close() }
         if let (client, _) = obsConnection {

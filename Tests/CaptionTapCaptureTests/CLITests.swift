@@ -11,6 +11,8 @@ import Testing
         (["run", "--no-captions", "--target", "a", "--input", "b.wav"], "choose one source"),
         (["run", "--no-captions", "--pace", "realtime"], "--pace applies to --input files only"),
         (["run", "--no-captions", "--pace", "warp", "--input", "x.wav"], "warp"),
+        (["run", "--live", "sometimes", "--input", "x.wav"], "sometimes"),
+        (["run", "--live", String(repeating: "o", count: 100_000), "--input", "x.wav"], "ooo"),
         (["run", "--no-captions", "--duration", "inf", "--record", "/dev/null"], "--duration must be a number of seconds"),
         (["run", "--no-captions", "--duration", "1e300", "--record", "/dev/null"], "--duration must be a number of seconds"),
         (["run", "--no-captions", "--duration", "nan", "--record", "/dev/null"], "--duration must be a number of seconds"),

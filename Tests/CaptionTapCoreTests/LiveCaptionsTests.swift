@@ -19,7 +19,7 @@ import Testing
         let open = (itemID: "item_1", start: 1000 * ms)
         #expect(live.tick(open: open, audioEnd: 1500 * ms, quietest: { $0.lowerBound }).isEmpty, "not before 600 ms of the turn")
         let first = try #require(jobs(live.tick(open: open, audioEnd: 1600 * ms, quietest: { $0.lowerBound })).first)
-        #expect(first.from == 1000 * ms && first.to == 1600 * ms && first.kind == .tail)
+        #expect(first.from == 1000 * ms && first.to == 1600 * ms)
         #expect(live.tick(open: open, audioEnd: 2400 * ms, quietest: { $0.lowerBound }).isEmpty, "one decode at a time")
         let shown = partials(live.decoded(job: first, text: "And so"))
         #expect(shown.map(\.text) == ["And so"] && shown.first?.stable == "")
@@ -28,31 +28,34 @@ import Testing
         let grown = partials(live.decoded(job: second, text: "And so, my fellow"))
         #expect(grown.first?.text == "And so, my fellow")
         #expect(grown.first?.stable == "And so,", "what two decodes agree on")
-        // Not due again until another 500 ms of audio.
-        #expect(live.tick(open: open, audioEnd: 2800 * ms, quietest: { $0.lowerBound }).isEmpty)
-        #expect(jobs(live.tick(open: open, audioEnd: 2900 * ms, quietest: { $0.lowerBound })).count == 1)
+        // Not due again until another 700 ms of audio.
+        #expect(live.tick(open: open, audioEnd: 3000 * ms, quietest: { $0.lowerBound }).isEmpty)
+        #expect(jobs(live.tick(open: open, audioEnd: 3100 * ms, quietest: { $0.lowerBound })).count == 1)
     }
 
-    @Test func longTurnsSettleSegmentsSoEveryDecodeStaysShort() throws {
+    @Test func longTurnsSettleTheTailSoEveryDecodeStaysShortAndNoWordRepeats() throws {
         var live = LiveCaptions()
         let open = (itemID: "item_1", start: 0)
-        var longest = 0, segments = 0
-        var text = ""
-        var step = 0
+        // A speaker saying "w0 w1 w2 …", one word per 400 ms; a decode hears the words it covers.
+        func said(_ range: Range<Int>) -> String {
+            (range.lowerBound / (400 * ms)..<range.upperBound / (400 * ms)).map { "w\($0)" }.joined(separator: " ")
+        }
+        var longest = 0, decodes = 0, text = ""
         for end in stride(from: 100 * ms, through: 25_000 * ms, by: 100 * ms) {
-            for job in jobs(live.tick(open: open, audioEnd: end, quietest: { $0.lowerBound + ($0.count / 2) })) {
+            // Pauses between words: the quietest moment is a word boundary.
+            for job in jobs(live.tick(open: open, audioEnd: end, quietest: { ($0.lowerBound / (400 * ms) + 1) * 400 * ms })) {
                 longest = max(longest, job.to - job.from)
-                if case .segment(let cut) = job.kind {
-                    segments += 1
-                    #expect(cut > job.from && cut <= end - 400 * ms)
-                }
-                step += 1
-                if let p = partials(live.decoded(job: job, text: "word\(step) word\(step + 1)")).last { text = p.text }
+                decodes += 1
+                if let p = partials(live.decoded(job: job, text: said(job.from..<job.to))).last { text = p.text }
             }
         }
-        #expect(segments >= 4, "a 25 s turn is settled in pieces")
-        #expect(longest <= (5000 + 100 + SegmentJoin.contextMs) * ms, "decodes stay bounded: \(longest / ms) ms")
-        #expect(text.split(separator: " ").count > 4, "settled text stays in the partial: \(text)")
+        #expect(longest <= (2500 + 700 + 100) * ms, "decodes stay bounded: \(longest / ms) ms")
+        // Audio decoded per second of speech stays small: the cost does not grow with the turn.
+        #expect(decodes * longest / (25_000 * ms) < 6, "\(decodes) decodes")
+        let words = text.split(separator: " ")
+        #expect(words.count >= 60, "\(words.count) words")
+        #expect(Set(words).count == words.count, "no word shown twice: \(text)")
+        #expect(words.first == "w0")
     }
 
     @Test func staleResultsAreDroppedAndTheFinalEndsPartials() throws {
@@ -78,9 +81,35 @@ import Testing
         let open = (itemID: "item_1", start: 0)
         let a = try #require(jobs(live.tick(open: open, audioEnd: 700 * ms, quietest: { $0.lowerBound })).first)
         #expect(partials(live.decoded(job: a, text: "")).isEmpty)
-        let b = try #require(jobs(live.tick(open: open, audioEnd: 1300 * ms, quietest: { $0.lowerBound })).first)
+        // Nothing shown yet: the next decode comes sooner.
+        let b = try #require(jobs(live.tick(open: open, audioEnd: 1050 * ms, quietest: { $0.lowerBound })).first)
         #expect(partials(live.decoded(job: b, text: "hello")).count == 1)
-        let c = try #require(jobs(live.tick(open: open, audioEnd: 1900 * ms, quietest: { $0.lowerBound })).first)
+        let c = try #require(jobs(live.tick(open: open, audioEnd: 1750 * ms, quietest: { $0.lowerBound })).first)
         #expect(partials(live.decoded(job: c, text: "hello")).isEmpty)
+    }
+}
+
+/// The live recognizer's scheduling: finals first, stale partials dropped.
+@Suite struct LiveDecodeQueueTests {
+    @Test func aNewerDecodeReplacesTheWaitingOneOfItsSource() {
+        var queue = LiveDecodeQueue<String>()
+        #expect(queue.submit("a1", source: 1) == nil)
+        #expect(queue.submit("b1", source: 2) == nil)
+        #expect(queue.submit("a2", source: 1) == "a1", "the stale one comes back to be answered as dropped")
+        #expect(queue.count == 2)
+        #expect(queue.next(finalsWaiting: false) == "b1", "oldest first across sources")
+        #expect(queue.next(finalsWaiting: false) == "a2")
+        #expect(queue.next(finalsWaiting: false) == nil)
+    }
+
+    @Test func nothingStartsWhileAFinalWaits() {
+        var queue = LiveDecodeQueue<Int>()
+        _ = queue.submit(7, source: 1)
+        #expect(queue.next(finalsWaiting: true) == nil)
+        #expect(queue.count == 1, "kept, not dropped, while finals go first")
+        #expect(queue.next(finalsWaiting: false) == 7)
+        _ = queue.submit(8, source: 3)
+        #expect(queue.removeAll() == [8])
+        #expect(queue.isEmpty)
     }
 }

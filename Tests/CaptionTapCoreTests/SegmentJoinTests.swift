@@ -18,6 +18,16 @@ import Testing
         #expect(overlapping == "we shall fight on the beaches, we shall fight on the landing grounds.")
     }
 
+    @Test func theOverlapKeepsThePreviousSpellingAndDropsAWordInventedAtTheCut() {
+        // Moonshine capitalizes the start of every decode, and added "and" where a segment ended.
+        #expect(SegmentJoin.join("its being received for good or for evil, and", "Good or for evil in the superlative degree")
+                == "its being received for good or for evil in the superlative degree")
+        #expect(SegmentJoin.join("it was the age of foolishness.", "Foolishness, it was the epoch of belief")
+                == "it was the age of foolishness, it was the epoch of belief")
+        #expect(SegmentJoin.join("so far like the present period.", "Like the present period, that some")
+                == "so far like the present period, that some")
+    }
+
     @Test func withoutAnOverlapTheTextsAreJoinedAsTheyAre() {
         #expect(SegmentJoin.join("first part", "second part") == "first part second part")
         #expect(SegmentJoin.join("", "only") == "only")
@@ -27,7 +37,7 @@ import Testing
     }
 
     @Test func textBeforeTheLastWordsIsSettled() {
-        let text = "one two three four five six seven eight nine ten"
+        let text = "one two three four five six seven eight nine ten eleven twelve"
         #expect(SegmentJoin.settledPrefix(text) == "one two")
         // Whatever the next segment brings, the settled prefix stays a prefix.
         for next in ["nine ten eleven", "completely different", "Ten.", ""] {

@@ -187,6 +187,7 @@ import Testing
         ("captiontap.properties = {\n    silence-ms = \"long\"\n}\n", 2, "'silence-ms' must be an integer between 100 and 10000"),
         ("captiontap.properties = {\n\n    silense-ms = 800\n}\n", 3, "unknown key 'silense-ms' (did you mean 'silence-ms'?)"),
         ("captiontap.properties = {\n    partials = 1\n}\n", 2, "'partials' must be true or false"),
+        ("captiontap.properties = {\n    live = \"sometimes\"\n}\n", 2, "'live' must be one of auto, on, off"),
     ])
     func malformedFileIsOneLineNamingFileAndLine(text: String, line: Int, message: String) throws {
         let s = try Setup()

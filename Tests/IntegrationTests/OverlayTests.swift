@@ -42,7 +42,7 @@ struct OverlayTests {
         try WAV.write24kMono(samples, to: input)
         let server = try FakeRealtimeServer()
         let process = try RunningProcess(Tools.captiontap, [
-            "run", "--input", input, "--pace", "realtime", "--url", server.url, "--format", "jsonl", "--partials",
+            "run", "--input", input, "--pace", "realtime", "--url", server.url, "--format", "jsonl", "--partials", "--live", "off",
             "--no-status", "--overlay", "127.0.0.1:0",
         ])
         let prefix = "overlay: http://127.0.0.1:"

@@ -20,6 +20,9 @@ public struct Caption: Sendable, Equatable {
     /// On a final: milliseconds of audio captured between the end of the speech (the turn's end
     /// less the silence that ended it) and the caption, i.e. how long after the words it showed.
     public var latencyMs: Int?
+    /// Milliseconds of audio captured when the caption was shown (the run's audio clock, on which
+    /// `startMs`/`endMs` lie too): when the text became visible, measured against the words.
+    public var atMs: Int?
 
     public init(text: String, isFinal: Bool, itemID: String, responseID: String?, startMs: Int, endMs: Int, usage: Usage? = nil) {
         self.text = text

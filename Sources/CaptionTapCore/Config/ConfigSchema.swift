@@ -71,6 +71,7 @@ public enum ConfigSchema {
         // Captions.
         Key(name: "format", kind: .choice(["text", "jsonl"])),
         Key(name: "partials", kind: .boolean),
+        Key(name: "live", kind: .choice(["auto", "on", "off"])),
         Key(name: "fifo", kind: .string),
         Key(name: "fifo-format", kind: .choice(["text", "jsonl"])),
         Key(name: "srt", kind: .string),

@@ -1,12 +1,14 @@
 /// Live captions while a turn is spoken: decides which audio the local recognizer decodes and
 /// turns its results into growing partial captions, until the backend's final replaces them.
 ///
-/// The backend's VAD opens a turn (`speech_started`); from then on the turn's audio so far is
+/// The backend's VAD opens a turn (`speech_started`); from then on the open tail of the turn is
 /// decoded every ``Policy/refreshMs`` of new audio, one decode at a time. To keep the cost bounded
-/// in long turns, the open tail is closed into a *settled segment* once it grows past
-/// ``Policy/maxTailMs`` (cut at the quietest moment the caller finds), decoded once more, and only
-/// the audio after the cut is re-decoded from then on, with ``SegmentJoin/contextMs`` of context
-/// so the join invents no sentence break. Text two consecutive decodes agree on is *stable*.
+/// in long turns, the tail is *settled* once a decode of it covers more than ``Policy/maxTailMs``:
+/// the text shown becomes fixed, and decoding restarts at the quietest moment of the last
+/// stretch (a pause between words). The audio from that cut to the end of the last decode is
+/// heard by both decodes, so ``SegmentJoin`` finds its words in both and joins them without
+/// repeating them: no decode is spent on settling. Text two consecutive decodes agree on is
+/// *stable*.
 ///
 /// Pure: positions are absolute samples at 24 kHz on the run's timeline; the caller reads the
 /// audio, runs the decodes (anywhere) and reports results with ``decoded(job:text:)``.
@@ -14,30 +16,27 @@ public struct LiveCaptions: Sendable {
     public struct Policy: Sendable, Equatable {
         /// The first decode waits until the turn holds this much audio (prefix padding included).
         public var firstDecodeMs = 600
-        /// Then a decode starts whenever this much audio has come since the last one started.
-        public var refreshMs = 500
-        /// An open tail longer than this is closed into a settled segment...
-        public var maxTailMs = 5000
-        /// ...cut no earlier than this after the segment's start and no later than
-        /// ``cutMarginMs`` before the newest audio (words at the edge may be incomplete).
-        public var minSegmentMs = 2500
-        public var cutMarginMs = 400
+        /// Then a decode starts whenever this much audio has come since the last one started:
+        /// with a decode's own time, how far the text may trail the speech...
+        public var refreshMs = 700
+        /// ...or this much while nothing is shown yet (the turn's first words come sooner; the
+        /// decodes are short then, so cheap).
+        public var firstWordsRefreshMs = 350
+        /// A tail decoded this long is settled...
+        public var maxTailMs = 2500
+        /// ...at a cut no earlier than this after the tail's start, and no later than
+        /// ``cutMarginMs`` before the decoded audio's end (words there may be incomplete).
+        public var minSegmentMs = 1000
+        public var cutMarginMs = 300
         public init() {}
     }
 
     public struct Job: Sendable, Equatable {
-        public enum Kind: Sendable, Equatable {
-            /// The open tail up to the newest audio: its text is shown.
-            case tail
-            /// A settled segment ending at `cut`: its text is kept, the tail starts there.
-            case segment(cut: Int)
-        }
         public var id: Int
         public var itemID: String
-        /// Absolute 24 kHz samples to decode.
+        /// Absolute 24 kHz samples to decode: the open tail.
         public var from: Int
         public var to: Int
-        public var kind: Kind
     }
 
     public enum Action: Sendable, Equatable {
@@ -51,10 +50,15 @@ public struct LiveCaptions: Sendable {
     private struct Turn {
         var itemID: String
         var start: Int
-        var segmentStart: Int
+        /// Where the open tail starts.
+        var tailStart: Int
+        /// Text of the settled tails (fixed), and everything shown so far.
         var settled = ""
         var shown = ""
-        var lastDecodeAt: Int?
+        /// Where the last decode ended (it started when this much audio had come), and the end of
+        /// the audio the shown text covers.
+        var decodedTo: Int?
+        var shownTo: Int?
         var inFlight: Int?
     }
 
@@ -72,30 +76,33 @@ public struct LiveCaptions: Sendable {
 
     /// The backend's open turn (nil between turns) and the newest audio position; returns the
     /// next decode when one is due. `quietest` finds the quietest moment in a range of samples
-    /// (where a settled segment is cut).
+    /// (where a long tail is settled).
     public mutating func tick(open: (itemID: String, start: Int)?, audioEnd: Int, quietest: (Range<Int>) -> Int) -> [Action] {
         guard let open, !finished.contains(open.itemID) else {
             if let t = turn, t.inFlight == nil, open?.itemID != t.itemID { turn = nil }
             return []
         }
         if turn?.itemID != open.itemID {
-            turn = Turn(itemID: open.itemID, start: open.start, segmentStart: open.start)
+            turn = Turn(itemID: open.itemID, start: open.start, tailStart: open.start)
         }
         guard var t = turn, t.inFlight == nil else { return [] }
-        let context = t.segmentStart > t.start ? max(t.start, t.segmentStart - Self.samples(SegmentJoin.contextMs)) : t.segmentStart
-        var job: Job?
-        if audioEnd - t.segmentStart > Self.samples(policy.maxTailMs) {
-            let earliest = t.segmentStart + Self.samples(policy.minSegmentMs), latest = audioEnd - Self.samples(policy.cutMarginMs)
-            let cut = earliest < latest ? min(max(quietest(earliest..<latest), earliest), latest) : latest
-            job = Job(id: nextJob, itemID: t.itemID, from: context, to: cut, kind: .segment(cut: cut))
-        } else if audioEnd - t.start >= Self.samples(policy.firstDecodeMs),
-                  audioEnd - (t.lastDecodeAt ?? 0) >= Self.samples(policy.refreshMs) {
-            job = Job(id: nextJob, itemID: t.itemID, from: context, to: audioEnd, kind: .tail)
-            t.lastDecodeAt = audioEnd
+        if let shownTo = t.shownTo, shownTo - t.tailStart > Self.samples(policy.maxTailMs) {
+            let earliest = t.tailStart + Self.samples(policy.minSegmentMs), latest = shownTo - Self.samples(policy.cutMarginMs)
+            if earliest < latest {
+                t.settled = t.shown
+                t.tailStart = min(max(quietest(earliest..<latest), earliest), latest)
+            }
         }
-        guard let job else { return [] }
+        let refresh = t.shown.isEmpty ? policy.firstWordsRefreshMs : policy.refreshMs
+        guard audioEnd - t.start >= Self.samples(policy.firstDecodeMs),
+              audioEnd - (t.decodedTo ?? 0) >= Self.samples(refresh) else {
+            turn = t
+            return []
+        }
+        let job = Job(id: nextJob, itemID: t.itemID, from: t.tailStart, to: audioEnd)
         nextJob += 1
         t.inFlight = job.id
+        t.decodedTo = audioEnd
         turn = t
         return [.decode(job)]
     }
@@ -106,20 +113,14 @@ public struct LiveCaptions: Sendable {
         guard var t = turn, t.itemID == job.itemID, t.inFlight == job.id else { return [] }
         t.inFlight = nil
         defer { turn = t }
-        guard let text else { return [] }
-        switch job.kind {
-        case .segment(let cut):
-            t.settled = SegmentJoin.join(t.settled, text)
-            t.segmentStart = cut
-            t.lastDecodeAt = nil  // decode the new tail right away
-            return []
-        case .tail:
-            let full = SegmentJoin.join(t.settled, text)
-            guard !full.isEmpty, full != t.shown else { return [] }
-            let stable = Self.commonWords(full, t.shown)
-            t.shown = full
-            return [.partial(itemID: t.itemID, text: full, stable: stable)]
-        }
+        // Nothing recognized (a decode of a breath or a pause) is no news: the text stays.
+        guard let text, !SegmentJoin.words(text).isEmpty else { return [] }
+        let full = SegmentJoin.join(t.settled, text)
+        t.shownTo = job.to
+        guard full != t.shown else { return [] }
+        let stable = Self.commonWords(full, t.shown)
+        t.shown = full
+        return [.partial(itemID: t.itemID, text: full, stable: stable)]
     }
 
     /// The final for `itemID` was shown: its partials stop, and late results are dropped.

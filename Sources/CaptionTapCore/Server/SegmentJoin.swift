@@ -18,34 +18,60 @@ public enum SegmentJoin {
     static let maxLeadingWords = 3
 
     /// `previous` followed by `next`, where `next` was decoded with context that overlaps the end
-    /// of `previous`. Words are separated by single spaces.
+    /// of `previous`. The overlap's words keep `previous`'s spelling (it heard them in their
+    /// sentence; `next` starts its output with a capital) and take `next`'s punctuation (it heard
+    /// what follows). Words are separated by single spaces.
     public static func join(_ previous: String, _ next: String) -> String {
         let p = words(previous), n = words(next)
         guard !p.isEmpty else { return n.joined(separator: " ") }
         guard !n.isEmpty else { return p.joined(separator: " ") }
-        let (i, j) = overlap(p, n) ?? (p.count, 0)
-        return (p[..<i] + n[j...]).joined(separator: " ")
+        guard let match = overlap(p, n) else { return (p + n).joined(separator: " ") }
+        let merged = (0..<match.count).map { t in Substring(respell(p[match.previous + t], like: n[match.next + t])) }
+        return (Array(p[..<match.previous]) + merged + n[(match.next + match.count)...]).joined(separator: " ")
     }
 
-    /// Where `previous`'s tail reappears in `next`: `previous[i...]` equals `next[j ..< j + (count - i)]`
-    /// (normalized), the longest such tail, with `j` only a few words in. A single-word overlap
-    /// further in than `j == 0` must be a word of five letters or more (a short common word is
-    /// too likely a coincidence).
-    static func overlap(_ p: [Substring], _ n: [Substring]) -> (Int, Int)? {
+    struct Overlap: Equatable {
+        /// Where the overlap starts in `previous` and in `next`, and its length in words.
+        var previous: Int, next: Int, count: Int
+    }
+
+    /// Where `previous`'s tail reappears in `next`: the longest run of words (normalized) that
+    /// ends at `previous`'s end and starts at most ``maxLeadingWords`` into `next`; failing that,
+    /// one that ends up to ``maxTrailingWords`` before `previous`'s end (a word the recognizer
+    /// invented at the cut, heard again in context as nothing), of two words or more, at most one
+    /// word into `next`. A one-word overlap counts only at the very start of `next` or if the word
+    /// has five letters or more.
+    static func overlap(_ p: [Substring], _ n: [Substring]) -> Overlap? {
         let pn = p.map(normalized), nn = n.map(normalized)
-        for k in stride(from: min(maxOverlapWords, p.count, n.count), through: 1, by: -1) {
-            let tail = pn.suffix(k)
-            for j in 0...min(maxLeadingWords, nn.count - k) where k > 1 || j == 0 || tail.first!.count >= 5 {
-                if nn[j..<j + k].elementsEqual(tail) && !tail.allSatisfy(\.isEmpty) { return (p.count - k, j) }
+        // An overlap that reaches the very end of `previous` is taken over one that skips words.
+        for trim in 0...min(maxTrailingWords, p.count - 1) {
+            for k in stride(from: min(maxOverlapWords, p.count - trim, n.count), through: trim == 0 ? 1 : 2, by: -1) {
+                let i = p.count - trim - k
+                let tail = pn[i..<i + k]
+                guard !tail.allSatisfy(\.isEmpty) else { continue }
+                let lead = trim == 0 ? maxLeadingWords : 1
+                for j in 0...min(lead, nn.count - k) where k > 1 || j == 0 || tail.first!.count >= 5 {
+                    if nn[j..<j + k].elementsEqual(tail) { return Overlap(previous: i, next: j, count: k) }
+                }
             }
         }
         return nil
     }
 
-    /// The words of a text, settled ones first: all but the last ``maxOverlapWords`` cannot be
-    /// changed by a later ``join(_:_:)``.
+    /// Words at the end of `previous` an overlap may skip.
+    static let maxTrailingWords = 2
+
+    /// `word`'s letters with `model`'s trailing punctuation.
+    static func respell(_ word: Substring, like model: Substring) -> String {
+        let stem = word.reversed().drop { !$0.isLetter && !$0.isNumber }.reversed()
+        let tail = model.reversed().prefix { !$0.isLetter && !$0.isNumber }.reversed()
+        return String(stem) + String(tail)
+    }
+
+    /// The words of a text that a later ``join(_:_:)`` cannot change: all but the last
+    /// ``maxOverlapWords`` plus ``maxTrailingWords``.
     public static func settledPrefix(_ text: String) -> String {
-        words(text).dropLast(maxOverlapWords).joined(separator: " ")
+        words(text).dropLast(maxOverlapWords + maxTrailingWords).joined(separator: " ")
     }
 
     static func words(_ text: String) -> [Substring] {

@@ -17,18 +17,22 @@ extension OutOfBandTranscriber {
         return PCM16.floats(UnsafeRawBufferPointer(start: pcm, count: (end - start) * 2))
     }
 
-    /// The middle of the quietest 20 ms window in `range` (absolute samples): where a segment
-    /// of speech can be cut with the least chance of splitting a word.
+    /// Where to cut speech in `range` (absolute samples) with the least chance of splitting a
+    /// word, and without leaving silence at the start of what follows: the quietest 20 ms window,
+    /// moved on to the end of the quiet stretch around it (a recognizer given audio that opens
+    /// with silence tends to invent words: "Thank you for watching.").
     public func quietestSample(in range: Range<Int>) -> Int {
         let window = PCM16.sampleRate / 50
+        let origin = max(range.lowerBound, historyStartSample)
         let samples = historySamples(from: range.lowerBound, to: range.upperBound)
         guard samples.count >= window else { return range.lowerBound }
-        var best = (energy: Float.infinity, at: 0)
-        for start in stride(from: 0, through: samples.count - window, by: window) {
-            var energy: Float = 0
-            for x in samples[start..<start + window] { energy += x * x }
-            if energy < best.energy { best = (energy, start + window / 2) }
+        let energies = stride(from: 0, through: samples.count - window, by: window).map { start in
+            samples[start..<start + window].reduce(Float(0)) { $0 + $1 * $1 }
         }
-        return max(range.lowerBound, historyStartSample) + best.at
+        guard let quietest = energies.indices.min(by: { energies[$0] < energies[$1] }) else { return range.lowerBound }
+        let quiet = max(energies[quietest] * 4, 1e-6)
+        var last = quietest
+        while last + 1 < energies.count, energies[last + 1] <= quiet { last += 1 }
+        return origin + last * window
     }
 }

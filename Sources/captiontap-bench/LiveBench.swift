@@ -1,0 +1,152 @@
+import Foundation
+import TestSupport
+
+/// Live captions, measured as a viewer sees them: speech played in real time into a headless
+/// PipeWire sink, `captiontap run` (offline default) captioning its monitor, live captions on and
+/// off side by side. Every figure is on the run's audio clock (`at_ms` of each JSONL caption
+/// against the turn's `start_ms`/`end_ms`): from when words were played to when text was shown.
+///
+/// Per turn: *first text* (speech onset → first caption with a right word), *worst trail* (the
+/// longest time the newest right word on screen was behind the speech, just before each update),
+/// *final* (end of speech → final). Right words are those that agree with the turn's final, in
+/// order; word times are spread evenly over the turn's speech (an approximation). Speech onset is
+/// found in what the run recorded (`--record`): the first 20 ms at a tenth of the turn's peak.
+enum LiveBench {
+    struct Line {
+        var final: Bool
+        var words: [String]
+        var item: String
+        var start: Int, end: Int, at: Int
+    }
+
+    struct Turn {
+        var firstText: Int?
+        var worstTrail: Int
+        var final: Int
+        var seconds: Double
+    }
+
+    static let prefixMs = 300, silenceMs = 800
+
+    static func run(binary: String) throws {
+        let dir = try Tools.temporaryDirectory()
+        let script = Tools.repositoryRoot.appendingPathComponent("scripts/headless-pipewire.sh").path
+        let started = try Tools.run("bash", [script, "start", dir.path])
+        guard started.status == 0 else { print("live captions: no headless PipeWire (\(started.stderr))"); return }
+        defer { _ = try? Tools.run("bash", [script, "stop", dir.path]) }
+        let env = try environment(dir.appendingPathComponent("env").path)
+        print("live captions (offline default, speech played in real time through PipeWire; audio-clock ms):")
+        for fixture in ["jfk", "two_cities"] {
+            for mode in ["on", "off"] {
+                let (lines, cpu, rss) = try play(fixture, live: mode, binary: binary, env: env)
+                report(fixture, mode, turns(lines), cpu: cpu, rss: rss)
+            }
+        }
+    }
+
+    /// The variables `scripts/headless-pipewire.sh` writes to DIR/env.
+    static func environment(_ path: String) throws -> [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        env["OPENAI_API_KEY"] = nil
+        env["PIPEWIRE_REMOTE"] = nil
+        for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n") where line.hasPrefix("export ") {
+            let pair = line.dropFirst(7).split(separator: "=", maxSplits: 1)
+            if pair.count == 2 { env[String(pair[0])] = String(pair[1]).trimmingCharacters(in: CharacterSet(charactersIn: "'")) }
+        }
+        return env
+    }
+
+    static func play(_ fixture: String, live: String, binary: String, env: [String: String]) throws -> ([Line], cpu: Double, rss: Double) {
+        let wav = Tools.repositoryRoot.appendingPathComponent("Tests/Fixtures/speech/\(fixture).wav").path
+        let recording = FileManager.default.temporaryDirectory.appendingPathComponent("live-bench-\(getpid()).wav").path
+        defer { try? FileManager.default.removeItem(atPath: recording) }
+        let run = try RunningProcess(binary, ["run", "--format", "jsonl", "--no-status", "--live", live, "--record", recording], environment: env)
+        guard run.waitForStderr("capturing", timeout: 60) else { throw CocoaError(.featureUnsupported) }
+        Thread.sleep(forTimeInterval: 1)
+        let cpu0 = cpuSeconds(run.pid), t0 = monotonicSeconds()
+        let played = try RunningProcess("pw-play", [wav], environment: env).wait(timeout: 300)
+        let cpu = (cpuSeconds(run.pid) - cpu0) / (monotonicSeconds() - t0)
+        guard played.status == 0 else { throw CocoaError(.fileReadUnknown) }
+        Thread.sleep(forTimeInterval: 3)
+        run.interrupt()
+        let result = run.wait(timeout: 60)
+        let lines = result.stdout.split(separator: "\n").compactMap { raw -> Line? in
+            guard let o = try? JSONSerialization.jsonObject(with: Data(raw.utf8)) as? [String: Any], let text = o["text"] as? String,
+                  let at = o["at_ms"] as? Int else { return nil }
+            return Line(final: o["final"] as? Bool ?? false, words: text.split(separator: " ").map(norm), item: o["item_id"] as? String ?? "",
+                        start: o["start_ms"] as? Int ?? 0, end: o["end_ms"] as? Int ?? 0, at: at)
+        }
+        onsets = try WAV.read24kMono(recording)
+        return (lines, cpu, run.peakRSSMiB)
+    }
+
+    /// What the run captured (its audio clock), to find where speech really begins in a turn.
+    nonisolated(unsafe) static var onsets: [Float] = []
+
+    /// The first 20 ms of `start ..< end` (ms) louder than a tenth of the turn's loudest: the
+    /// server's turn start reaches back by its prefix padding, or to the end of the last turn.
+    static func speechOnset(_ start: Int, _ end: Int) -> Int {
+        let window = 480
+        let windows = stride(from: start * 24, to: min(end * 24, onsets.count) - window, by: window).map { at in
+            (at, (onsets[at..<at + window].reduce(Float(0)) { $0 + $1 * $1 } / Float(window)).squareRoot())
+        }
+        guard let loudest = windows.map(\.1).max(), loudest > 0 else { return start + prefixMs }
+        return (windows.first { $0.1 >= loudest / 10 }?.0 ?? start * 24) / 24
+    }
+
+    /// How far into the final a caption is right: the last word of the final it shows such that
+    /// at least 70 % of the final's words up to there are shown, in order (word LCS). Garbled or
+    /// repeated words neither count nor hide the right ones around them.
+    static func rightWords(_ shown: [String], _ final: [String]) -> Int {
+        guard !shown.isEmpty, !final.isEmpty else { return 0 }
+        // lcs[i][j]: longest common subsequence of shown[0..<i] and final[0..<j].
+        var lcs = [[Int]](repeating: [Int](repeating: 0, count: final.count + 1), count: shown.count + 1)
+        for i in 1...shown.count {
+            for j in 1...final.count {
+                lcs[i][j] = shown[i - 1] == final[j - 1] ? lcs[i - 1][j - 1] + 1 : max(lcs[i - 1][j], lcs[i][j - 1])
+            }
+        }
+        return (1...final.count).last { j in lcs[shown.count][j] > lcs[shown.count][j - 1] && lcs[shown.count][j] * 10 >= j * 7 } ?? 0
+    }
+
+    static func norm(_ word: Substring) -> String { String(word.lowercased().filter { $0.isLetter || $0.isNumber }) }
+
+    static func turns(_ lines: [Line]) -> [Turn] {
+        lines.filter(\.final).map { final in
+            let shown = lines.filter { $0.item == final.item && $0.at <= final.at }
+            let onset = speechOnset(final.start, final.end), speechEnd = max(onset + 1, final.end - silenceMs)
+            let total = max(1, final.words.count)
+            func spoken(_ n: Int) -> Int { onset + (speechEnd - onset) * n / total }
+            func right(_ line: Line) -> Int { rightWords(line.words, final.words) }
+            var trail = 0, newest = 0
+            for line in shown {
+                // Just before this update, the screen still showed `newest` right words.
+                trail = max(trail, min(line.at, speechEnd) - spoken(newest))
+                newest = max(newest, right(line))
+            }
+            let first = shown.first { right($0) > 0 }.map { $0.at - onset }
+            return Turn(firstText: first, worstTrail: trail, final: final.at - speechEnd, seconds: Double(speechEnd - onset) / 1000)
+        }
+    }
+
+    static func report(_ fixture: String, _ mode: String, _ turns: [Turn], cpu: Double, rss: Double) {
+        for (i, t) in turns.enumerated() {
+            print(String(format: "  %@ live %@ turn %d (%.1f s): first text %@ ms, worst trail %d ms, final %d ms after speech end",
+                         fixture, mode, i + 1, t.seconds, t.firstText.map(String.init) ?? "-", t.worstTrail, t.final))
+        }
+        let firsts = turns.compactMap(\.firstText).sorted(), finals = turns.map(\.final).sorted()
+        let median = { (v: [Int]) in v.isEmpty ? "-" : String(v[v.count / 2]) }
+        print(String(format: "  %@ live %@: first text median %@ ms, worst %@ ms; worst trail %d ms; final median %@ ms, worst %@ ms; CPU while speaking %.0f %% of a core; peak RSS %.0f MiB",
+                     fixture, mode, median(firsts), firsts.last.map(String.init) ?? "-", turns.map(\.worstTrail).max() ?? 0,
+                     median(finals), finals.last.map(String.init) ?? "-", cpu * 100, rss))
+    }
+
+    /// User + system CPU seconds of a process so far (/proc/PID/stat).
+    static func cpuSeconds(_ pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+}

@@ -13,7 +13,7 @@ Tests/RealtimeServer/setup-venv.sh "$venv"
 export CAPTIONTAP_PYTHON=$venv/bin/python
 # Third-party Realtime client libraries for serve's drop-in tests, in a venv of their own.
 clients_venv=${CAPTIONTAP_CLIENTS_VENV:-$PWD/.build/clients-venv}
-Tests/RealtimeServer/clients/setup-venv.sh "$clients_venv"
+Tests/RealtimeServer/setup-venv.sh "$clients_venv" Tests/RealtimeServer/clients/requirements.txt
 export CAPTIONTAP_CLIENTS_PYTHON=$clients_venv/bin/python
 # The install step: binary, man page and completions generated from the argument parser.
 scripts/check-install.sh

@@ -58,6 +58,16 @@ import Testing
         #expect(words.first == "w0")
     }
 
+    @Test func aTurnThatReachesBackOverAPauseIsDecodedFromWhereSpeechStarts() throws {
+        var live = LiveCaptions()
+        let open = (itemID: "item_1", start: 0)
+        let speech = { (_: Range<Int>) -> Int? in 2000 * 24 }
+        // The turn opened at 0, speech began at 2 s: nothing is decoded before 2.45 s of audio.
+        #expect(live.tick(open: open, audioEnd: 2400 * ms, quietest: { $0.lowerBound }, onset: speech).isEmpty)
+        let job = try #require(jobs(live.tick(open: open, audioEnd: 2500 * ms, quietest: { $0.lowerBound }, onset: speech)).first)
+        #expect(job.from == 1850 * ms, "150 ms before the speech, not the turn's start")
+    }
+
     @Test func staleResultsAreDroppedAndTheFinalEndsPartials() throws {
         var live = LiveCaptions()
         let first = try #require(jobs(live.tick(open: ("item_1", 0), audioEnd: 700 * ms, quietest: { $0.lowerBound })).first)

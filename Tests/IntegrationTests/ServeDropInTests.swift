@@ -37,7 +37,7 @@ struct ServeDropInTests {
         #expect(served.status == 0, "\(served.stderr.suffix(2000))")
     }
 
-    /// Third-party client libraries (pinned in Tests/RealtimeServer/clients/setup-venv.sh), each
+    /// Third-party client libraries (pinned in Tests/RealtimeServer/clients/requirements.txt), each
     /// with its defaults and only the base URL and key changed, as a user would set them.
     @Test(arguments: ["openai_agents", "livekit", "pipecat"])
     func aThirdPartyClientTranscribesWithItsDefaults(library: String) throws {

@@ -1,26 +1,23 @@
 #!/usr/bin/env bash
-# Create (or reuse) a Python venv for the fake Realtime server, cookbook client
-# and selftest.  Usage: setup-venv.sh DIR
+# Create (or reuse) a Python venv of pinned packages.  Usage: setup-venv.sh DIR [REQUIREMENTS]
 #
-# Idempotent: a marker file DIR/.captiontap-requirements holds the exact pinned
-# requirement list; if it matches, nothing is done.  Needs python3 >= 3.11 and
-# PyPI access (only the first time).
+# REQUIREMENTS defaults to requirements.txt beside this script (the test server, cookbook client,
+# selftest and SDK validation); clients/requirements.txt holds the third-party clients. Its
+# "# import:" line names the modules a smoke check imports. Idempotent: DIR/.captiontap-requirements
+# holds the exact requirement list; if it matches, nothing is done. Needs python3 >= 3.11 and PyPI
+# access (only the first time).
 set -euo pipefail
 
-if [ $# -ne 1 ]; then
-    echo "usage: $0 DIR" >&2
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then
+    echo "usage: $0 DIR [REQUIREMENTS]" >&2
     exit 2
 fi
 DIR=$1
+REQUIREMENTS=${2:-$(dirname "$0")/requirements.txt}
 PYTHON=${PYTHON:-python3}
 
-# Pinned versions. openai 3.57.0 is the version REALTIME_PROTOCOL.md was
-# written against (GA types in openai.types.realtime); pydantic (pulled in by
-# openai) is pinned too because the event validation depends on it.
-REQS="openai==3.57.0
-pydantic==2.14.4
-websockets==17.4
-numpy==2.4.6"
+REQS=$(grep -v '^\s*#' "$REQUIREMENTS" | grep -v '^\s*$')
+IMPORTS=$(sed -n 's/^# import: *//p' "$REQUIREMENTS")
 
 MARKER="$DIR/.captiontap-requirements"
 if [ -x "$DIR/bin/python" ] && [ -f "$MARKER" ] && [ "$(cat "$MARKER")" = "$REQS" ]; then
@@ -32,10 +29,6 @@ if [ ! -x "$DIR/bin/python" ]; then
 fi
 # shellcheck disable=SC2086
 "$DIR/bin/python" -m pip install --quiet --disable-pip-version-check $(echo $REQS)
-# Smoke check: the GA types and the server library import.
-"$DIR/bin/python" - <<'PY'
-import numpy, websockets, pydantic
-from openai.types.realtime import RealtimeClientEvent, RealtimeServerEvent
-PY
+"$DIR/bin/python" -c "import $IMPORTS"
 printf '%s' "$REQS" > "$MARKER"
-echo "setup-venv: ready at $DIR" >&2
+echo "setup-venv: ready at $DIR ($(basename "$REQUIREMENTS"))" >&2

@@ -14,8 +14,11 @@
 /// audio, runs the decodes (anywhere) and reports results with ``decoded(job:text:)``.
 public struct LiveCaptions: Sendable {
     public struct Policy: Sendable, Equatable {
-        /// The first decode waits until the turn holds this much audio (prefix padding included).
+        /// The first decode waits until this much audio from the start of speech (less
+        /// ``leadMs``) has come.
         public var firstDecodeMs = 600
+        /// Audio kept before the speech onset the caller finds.
+        public var leadMs = 150
         /// Then a decode starts whenever this much audio has come since the last one started:
         /// with a decode's own time, how far the text may trail the speech...
         public var refreshMs = 700
@@ -77,7 +80,8 @@ public struct LiveCaptions: Sendable {
     /// The backend's open turn (nil between turns) and the newest audio position; returns the
     /// next decode when one is due. `quietest` finds the quietest moment in a range of samples
     /// (where a long tail is settled).
-    public mutating func tick(open: (itemID: String, start: Int)?, audioEnd: Int, quietest: (Range<Int>) -> Int) -> [Action] {
+    public mutating func tick(open: (itemID: String, start: Int)?, audioEnd: Int, quietest: (Range<Int>) -> Int,
+                              onset: (Range<Int>) -> Int? = { _ in nil }) -> [Action] {
         guard let open, !finished.contains(open.itemID) else {
             if let t = turn, t.inFlight == nil, open?.itemID != t.itemID { turn = nil }
             return []
@@ -86,6 +90,11 @@ public struct LiveCaptions: Sendable {
             turn = Turn(itemID: open.itemID, start: open.start, tailStart: open.start)
         }
         guard var t = turn, t.inFlight == nil else { return [] }
+        if t.shown.isEmpty, t.settled.isEmpty, let speech = onset(t.start..<audioEnd) {
+            // Until words show, the tail starts where speech does: a turn that reaches back over a
+            // pause would have the recognizer decode silence first (and return nothing).
+            t.tailStart = max(t.start, speech - Self.samples(policy.leadMs))
+        }
         if let shownTo = t.shownTo, shownTo - t.tailStart > Self.samples(policy.maxTailMs) {
             let earliest = t.tailStart + Self.samples(policy.minSegmentMs), latest = shownTo - Self.samples(policy.cutMarginMs)
             if earliest < latest {
@@ -94,7 +103,7 @@ public struct LiveCaptions: Sendable {
             }
         }
         let refresh = t.shown.isEmpty ? policy.firstWordsRefreshMs : policy.refreshMs
-        guard audioEnd - t.start >= Self.samples(policy.firstDecodeMs),
+        guard audioEnd - t.tailStart >= Self.samples(policy.firstDecodeMs),
               audioEnd - (t.decodedTo ?? 0) >= Self.samples(refresh) else {
             turn = t
             return []

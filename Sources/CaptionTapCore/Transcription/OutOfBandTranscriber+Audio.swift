@@ -35,4 +35,18 @@ extension OutOfBandTranscriber {
         while last + 1 < energies.count, energies[last + 1] <= quiet { last += 1 }
         return origin + last * window
     }
+
+    /// Where speech starts in `range` (absolute samples): the first 20 ms window louder than a
+    /// tenth of the loudest so far and than −50 dBFS; nil when nothing is.
+    public func speechOnset(in range: Range<Int>) -> Int? {
+        let window = PCM16.sampleRate / 50
+        let origin = max(range.lowerBound, historyStartSample)
+        let samples = historySamples(from: range.lowerBound, to: range.upperBound)
+        guard samples.count >= window else { return nil }
+        let energies = stride(from: 0, through: samples.count - window, by: window).map { start in
+            samples[start..<start + window].reduce(Float(0)) { $0 + $1 * $1 } / Float(window)
+        }
+        let floor = max((energies.max() ?? 0) / 100, 1e-5)  // a tenth in amplitude; −50 dBFS
+        return energies.firstIndex { $0 >= floor }.map { origin + $0 * window }
+    }
 }

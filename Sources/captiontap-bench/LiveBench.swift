@@ -36,10 +36,15 @@ enum LiveBench {
         defer { _ = try? Tools.run("bash", [script, "stop", dir.path]) }
         let env = try environment(dir.appendingPathComponent("env").path)
         print("live captions (offline default, speech played in real time through PipeWire; audio-clock ms):")
+        let python = try peerPython()
         for fixture in ["jfk", "two_cities"] {
             for mode in ["on", "off"] {
                 let (lines, cpu, rss) = try play(fixture, live: mode, binary: binary, env: env)
-                report(fixture, mode, turns(lines), cpu: cpu, rss: rss)
+                report(fixture, "live \(mode)", turns(lines, silenceMs: silenceMs), cpu: cpu, rss: rss)
+            }
+            if let python {
+                let (lines, cpu, rss) = try peer(fixture, python: python)
+                report(fixture, "sherpa-onnx peer", turns(lines, silenceMs: 0), cpu: cpu, rss: rss)
             }
         }
     }
@@ -70,14 +75,38 @@ enum LiveBench {
         Thread.sleep(forTimeInterval: 3)
         run.interrupt()
         let result = run.wait(timeout: 60)
-        let lines = result.stdout.split(separator: "\n").compactMap { raw -> Line? in
+        onsets = try WAV.read24kMono(recording)
+        return (parse(result.stdout), cpu, run.peakRSSMiB)
+    }
+
+    static func parse(_ stdout: String) -> [Line] {
+        stdout.split(separator: "\n").compactMap { raw -> Line? in
             guard let o = try? JSONSerialization.jsonObject(with: Data(raw.utf8)) as? [String: Any], let text = o["text"] as? String,
                   let at = o["at_ms"] as? Int else { return nil }
             return Line(final: o["final"] as? Bool ?? false, words: text.split(separator: " ").map(norm), item: o["item_id"] as? String ?? "",
                         start: o["start_ms"] as? Int ?? 0, end: o["end_ms"] as? Int ?? 0, at: at)
         }
-        onsets = try WAV.read24kMono(recording)
-        return (lines, cpu, run.peakRSSMiB)
+    }
+
+    /// sherpa-onnx's simulated streaming on the same file, fed in real time (no PipeWire): its
+    /// CPU over the whole feed, and its captions on the file's own clock.
+    static func peer(_ fixture: String, python: String) throws -> ([Line], cpu: Double, rss: Double) {
+        let root = Tools.repositoryRoot
+        let wav = root.appendingPathComponent("Tests/Fixtures/speech/\(fixture).wav").path
+        let script = root.appendingPathComponent("Tests/Bench/sherpa_streaming_peer.py").path
+        let run = try RunningProcess(python, [script, root.appendingPathComponent("vendor/recognizer").path, wav])
+        guard run.waitForStderr("ready", timeout: 60) else { throw CocoaError(.featureUnsupported) }
+        let cpu0 = cpuSeconds(run.pid), t0 = monotonicSeconds()
+        var cpu = 0.0
+        while run.isRunning && monotonicSeconds() - t0 < 600 {
+            // Sampled until it exits: its CPU while feeding, without the model loading before.
+            let now = cpuSeconds(run.pid)
+            if now > 0 { cpu = (now - cpu0) / (monotonicSeconds() - t0) }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        let result = run.wait(timeout: 10)
+        onsets = try WAV.read24kMono(wav)
+        return (parse(result.stdout), cpu, run.peakRSSMiB)
     }
 
     /// What the run captured (its audio clock), to find where speech really begins in a turn.
@@ -111,7 +140,21 @@ enum LiveBench {
 
     static func norm(_ word: Substring) -> String { String(word.lowercased().filter { $0.isLetter || $0.isNumber }) }
 
-    static func turns(_ lines: [Line]) -> [Turn] {
+    /// The bench venv with sherpa-onnx's Python package (Tests/Bench/requirements.txt), made on
+    /// first use; nil (and a line saying why) if it cannot be.
+    static func peerPython() throws -> String? {
+        let root = Tools.repositoryRoot
+        let venv = root.appendingPathComponent(".build/bench-venv").path
+        let setup = try Tools.run("bash", [root.appendingPathComponent("Tests/RealtimeServer/setup-venv.sh").path, venv,
+                                           root.appendingPathComponent("Tests/Bench/requirements.txt").path])
+        guard setup.status == 0 else {
+            print("  (no sherpa-onnx peer: \(setup.stderr.suffix(200)))")
+            return nil
+        }
+        return venv + "/bin/python"
+    }
+
+    static func turns(_ lines: [Line], silenceMs: Int) -> [Turn] {
         lines.filter(\.final).map { final in
             let shown = lines.filter { $0.item == final.item && $0.at <= final.at }
             let onset = speechOnset(final.start, final.end), speechEnd = max(onset + 1, final.end - silenceMs)
@@ -131,12 +174,12 @@ enum LiveBench {
 
     static func report(_ fixture: String, _ mode: String, _ turns: [Turn], cpu: Double, rss: Double) {
         for (i, t) in turns.enumerated() {
-            print(String(format: "  %@ live %@ turn %d (%.1f s): first text %@ ms, worst trail %d ms, final %d ms after speech end",
+            print(String(format: "  %@ %@ turn %d (%.1f s): first text %@ ms, worst trail %d ms, final %d ms after speech end",
                          fixture, mode, i + 1, t.seconds, t.firstText.map(String.init) ?? "-", t.worstTrail, t.final))
         }
         let firsts = turns.compactMap(\.firstText).sorted(), finals = turns.map(\.final).sorted()
         let median = { (v: [Int]) in v.isEmpty ? "-" : String(v[v.count / 2]) }
-        print(String(format: "  %@ live %@: first text median %@ ms, worst %@ ms; worst trail %d ms; final median %@ ms, worst %@ ms; CPU while speaking %.0f %% of a core; peak RSS %.0f MiB",
+        print(String(format: "  %@ %@: first text median %@ ms, worst %@ ms; worst trail %d ms; final median %@ ms, worst %@ ms; CPU while speaking %.0f %% of a core; peak RSS %.0f MiB",
                      fixture, mode, median(firsts), firsts.last.map(String.init) ?? "-", turns.map(\.worstTrail).max() ?? 0,
                      median(finals), finals.last.map(String.init) ?? "-", cpu * 100, rss))
     }

@@ -9,8 +9,7 @@ extension RealtimeTranscription {
     func driveLiveCaptions() {
         guard let recognizer = options.live else { return }
         let transcriber = transcriber
-        let actions = liveCaptions.tick(open: transcriber.openTurn, audioEnd: transcriber.totalSamples,
-                                        quietest: { transcriber.quietestSample(in: $0) }, onset: { transcriber.speechOnset(in: $0) })
+        let actions = liveCaptions.tick(open: transcriber.openTurn, audioEnd: transcriber.totalSamples, audio: transcriber)
         for case .decode(let job) in actions {
             let samples = transcriber.historySamples(from: job.from, to: job.to)
             recognizer.recognize(samples, source: liveSource) { [weak self] text in

@@ -3,6 +3,19 @@ import Testing
 
 /// Live captions: when the local recognizer decodes, what it decodes, and what is shown
 /// (issue: live captions while people speak).
+/// Audio as the tests describe it: speech from `onset` on, cuts where `cut` says, and silence
+/// inside `pauses`.
+struct TestAudio: LiveAudio {
+    var onset: Int?
+    var cut: (Range<Int>) -> Int = { $0.lowerBound }
+    var pauses: [Range<Int>] = []
+    func speechOnset(in range: Range<Int>) -> Int? { onset }
+    func cutPoint(in range: Range<Int>) -> Int { cut(range) }
+    func hasSpeech(in range: Range<Int>, comparedTo reference: Range<Int>) -> Bool {
+        !pauses.contains { $0.contains(range.lowerBound) && $0.contains(range.upperBound - 1) }
+    }
+}
+
 @Suite struct LiveCaptionsTests {
     let ms = 24  // samples per millisecond
 
@@ -17,20 +30,20 @@ import Testing
     @Test func partialsStartSoonAfterOnsetOneDecodeAtATimeAndGrow() throws {
         var live = LiveCaptions()
         let open = (itemID: "item_1", start: 1000 * ms)
-        #expect(live.tick(open: open, audioEnd: 1500 * ms, quietest: { $0.lowerBound }).isEmpty, "not before 600 ms of the turn")
-        let first = try #require(jobs(live.tick(open: open, audioEnd: 1600 * ms, quietest: { $0.lowerBound })).first)
+        #expect(live.tick(open: open, audioEnd: 1500 * ms, audio: TestAudio()).isEmpty, "not before 600 ms of the turn")
+        let first = try #require(jobs(live.tick(open: open, audioEnd: 1600 * ms, audio: TestAudio())).first)
         #expect(first.from == 1000 * ms && first.to == 1600 * ms)
-        #expect(live.tick(open: open, audioEnd: 2400 * ms, quietest: { $0.lowerBound }).isEmpty, "one decode at a time")
+        #expect(live.tick(open: open, audioEnd: 2400 * ms, audio: TestAudio()).isEmpty, "one decode at a time")
         let shown = partials(live.decoded(job: first, text: "And so"))
         #expect(shown.map(\.text) == ["And so"] && shown.first?.stable == "")
-        let second = try #require(jobs(live.tick(open: open, audioEnd: 2400 * ms, quietest: { $0.lowerBound })).first)
+        let second = try #require(jobs(live.tick(open: open, audioEnd: 2400 * ms, audio: TestAudio())).first)
         #expect(second.to == 2400 * ms)
         let grown = partials(live.decoded(job: second, text: "And so, my fellow"))
         #expect(grown.first?.text == "And so, my fellow")
         #expect(grown.first?.stable == "And so,", "what two decodes agree on")
         // Not due again until another 700 ms of audio.
-        #expect(live.tick(open: open, audioEnd: 3000 * ms, quietest: { $0.lowerBound }).isEmpty)
-        #expect(jobs(live.tick(open: open, audioEnd: 3100 * ms, quietest: { $0.lowerBound })).count == 1)
+        #expect(live.tick(open: open, audioEnd: 3000 * ms, audio: TestAudio()).isEmpty)
+        #expect(jobs(live.tick(open: open, audioEnd: 3100 * ms, audio: TestAudio())).count == 1)
     }
 
     @Test func longTurnsSettleTheTailSoEveryDecodeStaysShortAndNoWordRepeats() throws {
@@ -43,7 +56,7 @@ import Testing
         var longest = 0, decodes = 0, text = ""
         for end in stride(from: 100 * ms, through: 25_000 * ms, by: 100 * ms) {
             // Pauses between words: the quietest moment is a word boundary.
-            for job in jobs(live.tick(open: open, audioEnd: end, quietest: { ($0.lowerBound / (400 * ms) + 1) * 400 * ms })) {
+            for job in jobs(live.tick(open: open, audioEnd: end, audio: TestAudio(cut: { ($0.lowerBound / (400 * ms) + 1) * 400 * ms }))) {
                 longest = max(longest, job.to - job.from)
                 decodes += 1
                 if let p = partials(live.decoded(job: job, text: said(job.from..<job.to))).last { text = p.text }
@@ -61,27 +74,40 @@ import Testing
     @Test func aTurnThatReachesBackOverAPauseIsDecodedFromWhereSpeechStarts() throws {
         var live = LiveCaptions()
         let open = (itemID: "item_1", start: 0)
-        let speech = { (_: Range<Int>) -> Int? in 2000 * 24 }
+        let speech = 2000 * ms
         // The turn opened at 0, speech began at 2 s: nothing is decoded before 2.45 s of audio.
-        #expect(live.tick(open: open, audioEnd: 2400 * ms, quietest: { $0.lowerBound }, onset: speech).isEmpty)
-        let job = try #require(jobs(live.tick(open: open, audioEnd: 2500 * ms, quietest: { $0.lowerBound }, onset: speech)).first)
+        #expect(live.tick(open: open, audioEnd: 2400 * ms, audio: TestAudio(onset: speech)).isEmpty)
+        let job = try #require(jobs(live.tick(open: open, audioEnd: 2500 * ms, audio: TestAudio(onset: speech))).first)
         #expect(job.from == 1850 * ms, "150 ms before the speech, not the turn's start")
+    }
+
+    @Test func aPauseIsNotDecodedAgain() throws {
+        var live = LiveCaptions()
+        let open = (itemID: "item_1", start: 0)
+        let audio = TestAudio(pauses: [1000 * ms..<3000 * ms])
+        let a = try #require(jobs(live.tick(open: open, audioEnd: 700 * ms, audio: audio)).first)
+        _ = live.decoded(job: a, text: "hello")
+        let b = try #require(jobs(live.tick(open: open, audioEnd: 1400 * ms, audio: audio)).first, "700 ms to 1.4 s still has speech")
+        _ = live.decoded(job: b, text: "hello there")
+        #expect(live.tick(open: open, audioEnd: 2100 * ms, audio: audio).isEmpty, "only silence since: nothing new to read")
+        #expect(live.tick(open: open, audioEnd: 2900 * ms, audio: audio).isEmpty)
+        #expect(jobs(live.tick(open: open, audioEnd: 3300 * ms, audio: audio)).count == 1, "speech again")
     }
 
     @Test func staleResultsAreDroppedAndTheFinalEndsPartials() throws {
         var live = LiveCaptions()
-        let first = try #require(jobs(live.tick(open: ("item_1", 0), audioEnd: 700 * ms, quietest: { $0.lowerBound })).first)
+        let first = try #require(jobs(live.tick(open: ("item_1", 0), audioEnd: 700 * ms, audio: TestAudio())).first)
         // The next turn opens before the decode is back: its result is stale.
-        let next = jobs(live.tick(open: ("item_2", 800 * ms), audioEnd: 1500 * ms, quietest: { $0.lowerBound }))
+        let next = jobs(live.tick(open: ("item_2", 800 * ms), audioEnd: 1500 * ms, audio: TestAudio()))
         #expect(partials(live.decoded(job: first, text: "old words")).isEmpty)
         let job = try #require(next.first)
         #expect(job.itemID == "item_2")
         // The final for item 2 is shown: a late result does not bring its partial back.
         live.finalShown(itemID: "item_2")
         #expect(partials(live.decoded(job: job, text: "late")).isEmpty)
-        #expect(live.tick(open: ("item_2", 800 * ms), audioEnd: 3000 * ms, quietest: { $0.lowerBound }).isEmpty)
+        #expect(live.tick(open: ("item_2", 800 * ms), audioEnd: 3000 * ms, audio: TestAudio()).isEmpty)
         // A dropped decode (nil) frees the slot without showing anything.
-        let third = try #require(jobs(live.tick(open: ("item_3", 3000 * ms), audioEnd: 3700 * ms, quietest: { $0.lowerBound })).first)
+        let third = try #require(jobs(live.tick(open: ("item_3", 3000 * ms), audioEnd: 3700 * ms, audio: TestAudio())).first)
         #expect(live.decoded(job: third, text: nil).isEmpty)
         #expect(!live.isDecoding)
     }
@@ -89,12 +115,12 @@ import Testing
     @Test func unchangedOrEmptyTextShowsNothingNew() throws {
         var live = LiveCaptions()
         let open = (itemID: "item_1", start: 0)
-        let a = try #require(jobs(live.tick(open: open, audioEnd: 700 * ms, quietest: { $0.lowerBound })).first)
+        let a = try #require(jobs(live.tick(open: open, audioEnd: 700 * ms, audio: TestAudio())).first)
         #expect(partials(live.decoded(job: a, text: "")).isEmpty)
         // Nothing shown yet: the next decode comes sooner.
-        let b = try #require(jobs(live.tick(open: open, audioEnd: 1050 * ms, quietest: { $0.lowerBound })).first)
+        let b = try #require(jobs(live.tick(open: open, audioEnd: 1050 * ms, audio: TestAudio())).first)
         #expect(partials(live.decoded(job: b, text: "hello")).count == 1)
-        let c = try #require(jobs(live.tick(open: open, audioEnd: 1750 * ms, quietest: { $0.lowerBound })).first)
+        let c = try #require(jobs(live.tick(open: open, audioEnd: 1750 * ms, audio: TestAudio())).first)
         #expect(partials(live.decoded(job: c, text: "hello")).isEmpty)
     }
 }

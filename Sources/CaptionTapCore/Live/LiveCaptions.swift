@@ -78,10 +78,9 @@ public struct LiveCaptions: Sendable {
     private static func samples(_ ms: Int) -> Int { ms * PCM16.sampleRate / 1000 }
 
     /// The backend's open turn (nil between turns) and the newest audio position; returns the
-    /// next decode when one is due. `quietest` finds the quietest moment in a range of samples
-    /// (where a long tail is settled).
-    public mutating func tick(open: (itemID: String, start: Int)?, audioEnd: Int, quietest: (Range<Int>) -> Int,
-                              onset: (Range<Int>) -> Int? = { _ in nil }) -> [Action] {
+    /// next decode when one is due. `audio` answers questions about the audio (where speech
+    /// starts, where a long tail can be cut, whether new audio holds speech).
+    public mutating func tick(open: (itemID: String, start: Int)?, audioEnd: Int, audio: some LiveAudio) -> [Action] {
         guard let open, !finished.contains(open.itemID) else {
             if let t = turn, t.inFlight == nil, open?.itemID != t.itemID { turn = nil }
             return []
@@ -90,7 +89,7 @@ public struct LiveCaptions: Sendable {
             turn = Turn(itemID: open.itemID, start: open.start, tailStart: open.start)
         }
         guard var t = turn, t.inFlight == nil else { return [] }
-        if t.shown.isEmpty, t.settled.isEmpty, let speech = onset(t.start..<audioEnd) {
+        if t.shown.isEmpty, t.settled.isEmpty, let speech = audio.speechOnset(in: t.start..<audioEnd) {
             // Until words show, the tail starts where speech does: a turn that reaches back over a
             // pause would have the recognizer decode silence first (and return nothing).
             t.tailStart = max(t.start, speech - Self.samples(policy.leadMs))
@@ -99,12 +98,17 @@ public struct LiveCaptions: Sendable {
             let earliest = t.tailStart + Self.samples(policy.minSegmentMs), latest = shownTo - Self.samples(policy.cutMarginMs)
             if earliest < latest {
                 t.settled = t.shown
-                t.tailStart = min(max(quietest(earliest..<latest), earliest), latest)
+                t.tailStart = min(max(audio.cutPoint(in: earliest..<latest), earliest), latest)
             }
         }
         let refresh = t.shown.isEmpty ? policy.firstWordsRefreshMs : policy.refreshMs
         guard audioEnd - t.tailStart >= Self.samples(policy.firstDecodeMs),
               audioEnd - (t.decodedTo ?? 0) >= Self.samples(refresh) else {
+            turn = t
+            return []
+        }
+        // Only silence since the last decode (a pause): the text cannot have changed.
+        if let last = t.decodedTo, !t.shown.isEmpty, !audio.hasSpeech(in: last..<audioEnd, comparedTo: t.tailStart..<last) {
             turn = t
             return []
         }
@@ -149,4 +153,15 @@ public struct LiveCaptions: Sendable {
         while n < min(wa.count, wb.count), SegmentJoin.normalized(wa[n]) == SegmentJoin.normalized(wb[n]) { n += 1 }
         return wa.prefix(n).joined(separator: " ")
     }
+}
+
+/// What live captions ask about the audio (absolute 24 kHz samples); the transcriber answers
+/// from its history.
+public protocol LiveAudio {
+    /// Where speech starts in `range`, if anywhere.
+    func speechOnset(in range: Range<Int>) -> Int?
+    /// Where to cut speech in `range` with the least chance of splitting a word.
+    func cutPoint(in range: Range<Int>) -> Int
+    /// Whether `range` holds speech, judged against the level of `reference`.
+    func hasSpeech(in range: Range<Int>, comparedTo reference: Range<Int>) -> Bool
 }

@@ -1,5 +1,5 @@
 /// What live captions read from the transcriber: the backend's open turn and the audio history.
-extension OutOfBandTranscriber {
+extension OutOfBandTranscriber: LiveAudio {
     /// The live session's open turn (between its `speech_started` and `committed`), with where
     /// its audio starts in absolute 24 kHz samples; nil between turns.
     public var openTurn: (itemID: String, start: Int)? {
@@ -21,32 +21,38 @@ extension OutOfBandTranscriber {
     /// word, and without leaving silence at the start of what follows: the quietest 20 ms window,
     /// moved on to the end of the quiet stretch around it (a recognizer given audio that opens
     /// with silence tends to invent words: "Thank you for watching.").
-    public func quietestSample(in range: Range<Int>) -> Int {
-        let window = PCM16.sampleRate / 50
-        let origin = max(range.lowerBound, historyStartSample)
-        let samples = historySamples(from: range.lowerBound, to: range.upperBound)
-        guard samples.count >= window else { return range.lowerBound }
-        let energies = stride(from: 0, through: samples.count - window, by: window).map { start in
-            samples[start..<start + window].reduce(Float(0)) { $0 + $1 * $1 }
-        }
+    public func cutPoint(in range: Range<Int>) -> Int {
+        let energies = windowEnergies(range)
         guard let quietest = energies.indices.min(by: { energies[$0] < energies[$1] }) else { return range.lowerBound }
-        let quiet = max(energies[quietest] * 4, 1e-6)
+        let quiet = max(energies[quietest] * 4, 1e-10)
         var last = quietest
         while last + 1 < energies.count, energies[last + 1] <= quiet { last += 1 }
-        return origin + last * window
+        return max(range.lowerBound, historyStartSample) + last * PCM16.sampleRate / 50
     }
 
     /// Where speech starts in `range` (absolute samples): the first 20 ms window louder than a
     /// tenth of the loudest so far and than −50 dBFS; nil when nothing is.
     public func speechOnset(in range: Range<Int>) -> Int? {
+        let energies = windowEnergies(range)
+        let floor = max((energies.max() ?? 0) / 100, 1e-5)  // a tenth in amplitude; −50 dBFS
+        return energies.firstIndex { $0 >= floor }.map { max(range.lowerBound, historyStartSample) + $0 * PCM16.sampleRate / 50 }
+    }
+
+    /// Whether `range` holds a 20 ms window louder than a tenth of `reference`'s loudest (and
+    /// than −50 dBFS): speech, rather than the pause between phrases.
+    public func hasSpeech(in range: Range<Int>, comparedTo reference: Range<Int>) -> Bool {
+        let level = windowEnergies(reference).max() ?? 0
+        let floor = max(level / 100, 1e-5)
+        return windowEnergies(range).contains { $0 >= floor }
+    }
+
+    /// Mean energy of each 20 ms window of `range` (absolute samples).
+    func windowEnergies(_ range: Range<Int>) -> [Float] {
         let window = PCM16.sampleRate / 50
-        let origin = max(range.lowerBound, historyStartSample)
         let samples = historySamples(from: range.lowerBound, to: range.upperBound)
-        guard samples.count >= window else { return nil }
-        let energies = stride(from: 0, through: samples.count - window, by: window).map { start in
+        guard samples.count >= window else { return [] }
+        return stride(from: 0, through: samples.count - window, by: window).map { start in
             samples[start..<start + window].reduce(Float(0)) { $0 + $1 * $1 } / Float(window)
         }
-        let floor = max((energies.max() ?? 0) / 100, 1e-5)  // a tenth in amplitude; −50 dBFS
-        return energies.firstIndex { $0 >= floor }.map { origin + $0 * window }
     }
 }

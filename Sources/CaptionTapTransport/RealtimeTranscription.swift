@@ -94,39 +94,39 @@ public final class RealtimeTranscription: @unchecked Sendable {
     }
 
     private let inbox = Mutex(Inbox())
-    private let wakeup = DispatchSemaphore(value: 0)
-    private let pendingAudio = Atomic<Int>(0)
-    private let queuedOnSockets = Atomic<Int>(0)
-    private let sessionLive = Atomic<Bool>(false)
-    private let outcomeBox = Mutex<Outcome?>(nil)
-    private let finishedSignal = DispatchSemaphore(value: 0)
-    private let started = Date()
+    let wakeup = DispatchSemaphore(value: 0)
+    let pendingAudio = Atomic<Int>(0)
+    let queuedOnSockets = Atomic<Int>(0)
+    let sessionLive = Atomic<Bool>(false)
+    let outcomeBox = Mutex<Outcome?>(nil)
+    let finishedSignal = DispatchSemaphore(value: 0)
+    let started = Date()
 
     // Worker-thread state.
     let transcriber: OutOfBandTranscriber
     var clients: [Int: WebSocketClient] = [:]
-    private var nextEpoch = 1
+    var nextEpoch = 1
     var connecting: Int?
-    private var liveSince: Double = 0
+    var liveSince: Double = 0
     var reconnectAttempt = 0
     var nextConnectAt: Double = 0
     var rotating = false
     var finishing = false
-    private var drainDeadline: Double = .infinity
-    private var everOpened = false
+    var drainDeadline: Double = .infinity
+    var everOpened = false
     var lastFailure = ""
     /// When the live session last said anything, and when it was probed for a sign of life.
-    private var lastHeardAt: Double = 0
-    private var probedAt: Double?
+    var lastHeardAt: Double = 0
+    var probedAt: Double?
     /// Audio sent to the live session since it last said anything.
-    private var unconfirmedSamples = 0
+    var unconfirmedSamples = 0
     /// Told the name of the backend captioning continues on, at each switch.
     public var onBackendChange: ((String) -> Void)?
     // Failover state (worker thread).
     var failover: Failover?
     var fallbackEndpoint: WebSocketEndpoint?
     var epochBackend: [Int: Failover.Backend] = [:]
-    private var worker: Thread?
+    var worker: Thread?
     // Live-caption state (worker thread).
     var liveCaptions = LiveCaptions()
     /// Turns with a live partial shown, and where their speech began (for first-text latency).
@@ -135,7 +135,7 @@ public final class RealtimeTranscription: @unchecked Sendable {
     var firstTextMs: [Int] = []
     var finalLatencyMs: [Int] = []
     /// Sends of the current batch, in order, grouped by session.
-    private var staged: [(epoch: Int, texts: [String])] = []
+    var staged: [(epoch: Int, texts: [String])] = []
 
     public init(options: Options, logger: Logger, onCaption: @escaping (Caption) -> Void) {
         self.options = options
@@ -202,7 +202,7 @@ public final class RealtimeTranscription: @unchecked Sendable {
         outcomeBox.withLock { if case .fatal = $0 { $0 } else { nil } }
     }
 
-    private var drainTimeout: Double = 30
+    var drainTimeout: Double = 30
 
     func enqueue(_ input: Input, wake: Bool = true) {
         // The worker drains the whole inbox per wake-up: one signal per batch is enough, given
@@ -223,7 +223,7 @@ public final class RealtimeTranscription: @unchecked Sendable {
 
     var now: Double { Date().timeIntervalSince(started) }
 
-    private func run() {
+    func run() {
         defer { finishedSignal.signal() }
         connectNext()
         var batch: [Input] = []
@@ -270,7 +270,7 @@ public final class RealtimeTranscription: @unchecked Sendable {
         }
     }
 
-    private func process(_ input: Input) {
+    func process(_ input: Input) {
         switch input {
         case .audio(let event, let pcm):
             pendingAudio.subtract(1, ordering: .relaxed)
@@ -292,7 +292,7 @@ public final class RealtimeTranscription: @unchecked Sendable {
         }
     }
 
-    private func socketEvent(_ event: WebSocketClient.Event, epoch: Int) {
+    func socketEvent(_ event: WebSocketClient.Event, epoch: Int) {
         switch event {
         case .open:
             let rotation = rotating && transcriber.liveSession != nil
@@ -353,7 +353,7 @@ public final class RealtimeTranscription: @unchecked Sendable {
     /// A text frame as a server event worth the worker's time; nil (logged) for frames that are
     /// not JSON events and for event types captiontap ignores. Touches no worker state: it runs
     /// on the connection's service thread, so ignored events never wake the worker.
-    private func parse(_ text: String) -> ServerEvent? {
+    func parse(_ text: String) -> ServerEvent? {
         guard let parsed = ServerEvent.parse(text) else {
             logger.debug("ignored a non-JSON text frame (\(text.utf8.count) bytes)")
             return nil
@@ -365,13 +365,13 @@ public final class RealtimeTranscription: @unchecked Sendable {
         return parsed
     }
 
-    private func heard() {
+    func heard() {
         lastHeardAt = now
         probedAt = nil
         unconfirmedSamples = 0
     }
 
-    private func serverEvent(_ parsed: ServerEvent, epoch: Int) {
+    func serverEvent(_ parsed: ServerEvent, epoch: Int) {
         if epoch == transcriber.liveSession { heard() }
         observePrimary(parsed, epoch: epoch)
         if case .sessionUpdated = parsed { reconnectAttempt = 0 }
@@ -390,154 +390,5 @@ public final class RealtimeTranscription: @unchecked Sendable {
             flushSends()
             clients[epoch]?.close()
         }
-    }
-
-    private func fail(_ message: String) {
-        outcomeBox.withLock { $0 = .fatal(message) }
-    }
-
-    /// Exponential backoff with jitter, capped.
-    private func backoff() -> Double {
-        reconnectAttempt += 1
-        let base = min(options.backoffCapSeconds, 0.25 * pow(2, Double(reconnectAttempt - 1)))
-        return base * Double.random(in: 0.5...1.0)
-    }
-
-    private func superviseConnections() {
-        if transcriber.liveSession == nil && connecting == nil && now >= nextConnectAt && outcomeBox.withLock({ $0 == nil }) {
-            connectNext()
-        }
-        watchLiveSession()
-        superviseFailover()
-        if let live = transcriber.liveSession, !rotating, connecting == nil, !finishing,
-           now - liveSince > options.rotateAfterSeconds, transcriber.isBetweenTurns
-        {
-            logger.info("rotating session \(live) before its maximum length")
-            rotateNow()
-        }
-    }
-
-    /// Replaces a live session that stopped answering (a probe went unanswered) or cannot keep
-    /// up (too many messages unsent). The connection is dropped at once; `closed` follows and
-    /// the usual reconnect replays every turn it owed.
-    private func watchLiveSession() {
-        guard let live = transcriber.liveSession, let client = clients[live], !rotating else { return }
-        let backlog = client.queuedMessages
-        var reason: String?
-        if backlog > options.maxQueuedMessages {
-            reason = "\(backlog) messages not yet sent"
-        } else if let probed = probedAt {
-            if now - probed > options.idleTimeoutSeconds {
-                reason = "no answer for \(String(format: "%.0f", now - lastHeardAt)) s"
-            }
-        } else if now - lastHeardAt > options.idleTimeoutSeconds
-                    || unconfirmedSamples > Self.unconfirmedAudioLimitSeconds / 2 * PCM16.sampleRate {
-            // Quiet for a while, or much audio (a file read fast) without a word: ask.
-            perform(transcriber.probe())
-            probedAt = now
-        }
-        guard let reason else { return }
-        logger.warning("session \(live) with \(options.endpoint.hostHeader) is stalled (\(reason)); replacing it")
-        probedAt = nil
-        flushSends()
-        client.abort()
-    }
-
-    private func rotateNow() {
-        guard connecting == nil else { return }
-        rotating = true
-        connectNext()
-    }
-
-    /// Connects a new session to the current backend (or `backend`): the key goes to the primary
-    /// only, never to a fallback.
-    func connectNext(to backend: Failover.Backend? = nil) {
-        let epoch = nextEpoch
-        nextEpoch += 1
-        let target = backend ?? failover?.current ?? .primary
-        let endpoint = target == .fallback ? (fallbackEndpoint ?? options.endpoint) : options.endpoint
-        epochBackend[epoch] = target
-        var headers: [(String, String)] = []
-        if target == .primary, let key = options.apiKey { headers.append(("Authorization", "Bearer \(key)")) }
-        let client = WebSocketClient(endpoint: endpoint, headers: headers) { [weak self] event in
-            guard let self else { return }
-            if case .text(let text) = event {
-                if let parsed = parse(text) {
-                    enqueue(.server(epoch: epoch, event: parsed), wake: Self.isPrompt(parsed, partials: options.promptPartials))
-                }
-            } else {
-                enqueue(.socket(epoch: epoch, event: event))
-            }
-        }
-        clients[epoch] = client
-        connecting = epoch
-        client.connect()
-    }
-
-    func perform(_ actions: [OutOfBandTranscriber.Action]) {
-        for action in actions {
-            switch action {
-            case .send(let epoch, let text):
-                send(text, epoch: epoch)
-            case .caption(let caption):
-                guard let shown = liveCaptionsFilter(caption) else { continue }
-                onCaption(shown)
-            case .warning(let message):
-                logger.warning("\(message)")
-            case .lost(let turn):
-                onLost?(turn)
-            }
-        }
-    }
-
-    /// Messages for a session, handed to its client at the end of the worker's batch (or
-    /// before a close): one hand-off, and at most one wake-up of its service thread, per batch.
-    private func send(_ text: String, epoch: Int) {
-        if staged.isEmpty || staged[staged.count - 1].epoch != epoch {
-            staged.append((epoch, [text]))
-        } else {
-            staged[staged.count - 1].texts.append(text)
-        }
-    }
-
-    func flushSends() {
-        guard !staged.isEmpty else { return }
-        for (epoch, texts) in staged { clients[epoch]?.send(contentsOf: texts) }
-        staged.removeAll(keepingCapacity: true)
-    }
-
-    private func closeAll() {
-        flushSends()
-        let all = Array(clients.values)
-        for client in all { client.close() }
-        for client in all { _ = client.waitUntilFinished(timeout: 2) }
-    }
-
-    // MARK: - Statistics
-
-    public struct Statistics: Sendable {
-        public var audioSecondsSent: Double
-        /// Turns captioned (one final each).
-        public var turns: Int
-        /// Turns whose transcript had no words, so no caption was shown.
-        public var wordlessTurns: Int
-        /// Turns whose transcript can never come (lost with their session and replay buffer).
-        public var lostTurns: Int
-        public var usage: Usage
-        /// Seconds from each commit to its final caption.
-        public var commitToFinal: [Double]
-        /// Audio milliseconds from each turn's speech onset to its first live partial.
-        public var firstTextMs: [Int] = []
-        /// Audio milliseconds from each turn's end of speech to its final caption.
-        public var finalLatencyMs: [Int] = []
-    }
-
-    /// Read after ``finish(timeout:)`` returned.
-    public var statistics: Statistics {
-        Statistics(audioSecondsSent: Double(transcriber.samplesSent) / Double(PCM16.sampleRate),
-                   turns: transcriber.captionsEmitted,
-                   wordlessTurns: transcriber.wordlessTurns, lostTurns: transcriber.lostTurns,
-                   usage: transcriber.totalUsage, commitToFinal: transcriber.latencies,
-                   firstTextMs: firstTextMs, finalLatencyMs: finalLatencyMs)
     }
 }

@@ -47,7 +47,7 @@ struct DoctorCommand: ParsableCommand {
         // PipeWire, the default sink, WirePlumber, the target.
         do {
             let graph = try PipeWireCapture.inspectGraph()
-            report(true, "PipeWire reachable at \(ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"] ?? "$XDG_RUNTIME_DIR")/pipewire-0")
+            report(true, "PipeWire reachable at \(PipeWireCapture.daemonSocketPath)")
             if let sink = graph.nodes.first(where: { $0.kind == .sink && $0.isDefault }) {
                 report(true, "default sink: \(sink.name) (\(sink.description))")
             } else {

@@ -104,14 +104,9 @@ struct RunCommand: ParsableCommand {
 
     /// RMS of little-endian PCM16.
     static func rms(_ pcm: UnsafeRawBufferPointer) -> Float {
-        let n = pcm.count / 2
-        guard n > 0 else { return 0 }
-        var sum: Float = 0
-        for i in 0..<n {
-            let x = Float(Int16(bitPattern: UInt16(pcm[2 * i]) | UInt16(pcm[2 * i + 1]) << 8)) / 32768
-            sum += x * x
-        }
-        return (sum / Float(n)).squareRoot()
+        let samples = PCM16.floats(pcm)
+        guard !samples.isEmpty else { return 0 }
+        return (samples.reduce(0) { $0 + $1 * $1 } / Float(samples.count)).squareRoot()
     }
 
     /// Applies captiontap.conf (flags win), then runs.

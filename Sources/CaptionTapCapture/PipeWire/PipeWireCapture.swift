@@ -31,6 +31,10 @@ public final class PipeWireCapture: @unchecked Sendable {
 
     /// `process` is always ``CaptureProcess/onProcess`` in captiontap; it is a parameter only so
     /// `captiontap-rtprobe` can wrap it to count heap calls on the live data thread.
+    /// Where libpipewire looks for the daemon (`PIPEWIRE_REMOTE`, `PIPEWIRE_RUNTIME_DIR`,
+    /// `XDG_RUNTIME_DIR`), as `doctor` and error messages show it.
+    public static var daemonSocketPath: String { PipeWireConnection.socketPath }
+
     public init(target: CaptureTarget, ring: AudioRing, logger: Logger,
                 process: @escaping CaptureProcess.Callback = CaptureProcess.onProcess) {
         self.target = target
@@ -204,7 +208,7 @@ public final class PipeWireCapture: @unchecked Sendable {
             guard let connection else { continue }
             let failed = streamFailed.exchange(false, ordering: .acquiringAndReleasing)
             guard connection.isBroken || failed else { continue }
-            let started = Clock.now
+            let started = MonotonicClock.now
             logger.warning(connection.isBroken
                 ? "PipeWire connection lost (daemon restarted?); reconnecting"
                 : "capture stream failed (target gone?); reconnecting")
@@ -215,7 +219,7 @@ public final class PipeWireCapture: @unchecked Sendable {
                         try connection.locked { () throws(CaptureError) in try connection.reconnectLocked() }
                     }
                     try setUp(on: connection)
-                    logger.warning("capture resumed after \(String(format: "%.1f", Clock.now - started)) s")
+                    logger.warning("capture resumed after \(String(format: "%.1f", MonotonicClock.now - started)) s")
                     break
                 } catch {
                     logger.debug("reconnect attempt failed: \(error)")

@@ -80,7 +80,8 @@ final class PipeWireConnection: @unchecked Sendable {
         coreEvents.deallocate()
     }
 
-    /// True once the daemon has gone away; the connection must be rebuilt with ``reconnect()``.
+    /// True once the daemon has gone away; ``reconnectLocked()`` connects again (the capture's
+    /// supervisor does, then sets its stream up anew).
     var isBroken: Bool { broken.load(ordering: .acquiring) }
 
     /// Runs `body` with the thread-loop lock held.
@@ -119,9 +120,9 @@ final class PipeWireConnection: @unchecked Sendable {
     func roundtripLocked(timeoutSeconds: Int32 = 3) -> Bool {
         guard let core else { return false }
         pendingSeq = ct_pw_core_sync(core, 0)
-        let deadline = Clock.now + Double(timeoutSeconds)
+        let deadline = MonotonicClock.now + Double(timeoutSeconds)
         while doneSeq != pendingSeq {
-            if isBroken || Clock.now > deadline { return false }
+            if isBroken || MonotonicClock.now > deadline { return false }
             _ = pw_thread_loop_timed_wait(loop, 1)
         }
         return true
@@ -134,7 +135,7 @@ final class PipeWireConnection: @unchecked Sendable {
 }
 
 /// Monotonic seconds, without Foundation.
-enum Clock {
+enum MonotonicClock {
     static var now: Double {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)

@@ -85,7 +85,7 @@ public final class AudioPump {
             return stats.samplesSent + Int64(assembler.pending) >= limit
         }
 
-        func drain(_ ring: AudioRing, resampler: StreamResampler?) {
+        func drain(_ ring: AudioRing, rate: Int, resampler: StreamResampler?) {
             let consumer = ring.consumer
             while !shouldStop() && !reachedLimit() {
                 var n = consumer.read(into: scratch, maxCount: scratchCount / 4)
@@ -98,7 +98,7 @@ public final class AudioPump {
                 let dropped = consumer.dropped
                 if dropped > reportedDrops, Date().timeIntervalSince(lastDropReport) >= 1 {
                     logger.warning(
-                        "capture ring overflowed: dropped \(dropped - reportedDrops) samples (\((dropped - reportedDrops) / 24) ms); the worker fell behind",
+                        "capture ring overflowed: dropped \(dropped - reportedDrops) samples (\((dropped - reportedDrops) * 1000 / UInt64(rate)) ms); the worker fell behind",
                         metadata: ["ring.dropped.total": "\(dropped)"])
                     reportedDrops = dropped
                     lastDropReport = Date()
@@ -110,9 +110,9 @@ public final class AudioPump {
 
         switch input {
         case .ring(let ring):
-            drain(ring, resampler: nil)
+            drain(ring, rate: PCM16.sampleRate, resampler: nil)
         case .ringAtRate(let ring, let rate):
-            drain(ring, resampler: rate == PCM16.sampleRate ? nil : StreamResampler(inputRate: rate))
+            drain(ring, rate: rate, resampler: rate == PCM16.sampleRate ? nil : StreamResampler(inputRate: rate))
         case .file(let reader, .fast) where reader.isPCM16At24kMono:
             // The file's samples are already the wire's: read ten chunks at a time and base64
             // each as it is. Same chunks, same bytes as the float path below.

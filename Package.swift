@@ -7,20 +7,22 @@ import PackageDescription
 // runs against a Realtime server, and `doctor` says how to add it.
 let recognizerInclude = Context.packageDirectory + "/vendor/recognizer/wheels/sherpa_onnx/include"
 let hasRecognizer = FileManager.default.fileExists(atPath: recognizerInclude + "/sherpa-onnx/c-api/c-api.h")
-let recognizerTargets: [Target] = hasRecognizer ? [
-    // The C API's types from the installed wheel's header; its functions through dlopen, so the
-    // recognizer's libraries are loaded only when the embedded backend starts.
-    .target(
-        name: "CSherpaLoader",
-        cSettings: [.unsafeFlags(["-I", recognizerInclude])],
-        linkerSettings: [.linkedLibrary("dl")]
-    ),
-    .target(
-        name: "CaptionTapRecognizer",
-        dependencies: ["CaptionTapCore", "CaptionTapServer", "CSherpaLoader", "CSoxr"],
-        swiftSettings: [.unsafeFlags(["-Xcc", "-I", "-Xcc", recognizerInclude])]
-    ),
-] : []
+let recognizerTargets: [Target] =
+    hasRecognizer
+    ? [
+        // The C API's types from the installed wheel's header; its functions through dlopen, so the
+        // recognizer's libraries are loaded only when the embedded backend starts.
+        .target(
+            name: "CSherpaLoader",
+            cSettings: [.unsafeFlags(["-I", recognizerInclude])],
+            linkerSettings: [.linkedLibrary("dl")]
+        ),
+        .target(
+            name: "CaptionTapRecognizer",
+            dependencies: ["CaptionTapCore", "CaptionTapServer", "CSherpaLoader", "CSoxr"],
+            swiftSettings: [.unsafeFlags(["-Xcc", "-I", "-Xcc", recognizerInclude])]
+        ),
+    ] : []
 let recognizerDependency: [Target.Dependency] = hasRecognizer ? ["CaptionTapRecognizer"] : []
 
 let package = Package(
@@ -36,10 +38,12 @@ let package = Package(
     ],
     targets: [
         // C shims: module maps over system headers plus static-inline forwards for macros.
-        .systemLibrary(name: "CPipeWire", pkgConfig: "libpipewire-0.3",
-                       providers: [.apt(["libpipewire-0.3-dev", "libspa-0.2-dev"])]),
-        .systemLibrary(name: "CWebSockets", pkgConfig: "libwebsockets",
-                       providers: [.apt(["libwebsockets-dev"])]),
+        .systemLibrary(
+            name: "CPipeWire", pkgConfig: "libpipewire-0.3",
+            providers: [.apt(["libpipewire-0.3-dev", "libspa-0.2-dev"])]),
+        .systemLibrary(
+            name: "CWebSockets", pkgConfig: "libwebsockets",
+            providers: [.apt(["libwebsockets-dev"])]),
         .systemLibrary(name: "CSndFile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
         .systemLibrary(name: "CSoxr", pkgConfig: "soxr", providers: [.apt(["libsoxr-dev"])]),
         .systemLibrary(name: "CJack", pkgConfig: "jack", providers: [.apt(["libjack-jackd2-dev"])]),
@@ -92,7 +96,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "captiontap-bench",
-            dependencies: ["CaptionTapCore", "CaptionTapCapture", "CaptionTapServer", "CPipeWire", "TestSupport"] + recognizerDependency,
+            dependencies: ["CaptionTapCore", "CaptionTapCapture", "CaptionTapServer", "CPipeWire", "TestSupport"]
+                + recognizerDependency,
             path: "Sources/captiontap-bench"
         ),
 
@@ -111,7 +116,8 @@ let package = Package(
         ),
 
         // Test support: signal measurements, WAV helpers, running the built binary.
-        .target(name: "TestSupport", dependencies: ["CaptionTapCapture", "CPipeWire"], path: "Tests/Support/TestSupport"),
+        .target(
+            name: "TestSupport", dependencies: ["CaptionTapCapture", "CPipeWire"], path: "Tests/Support/TestSupport"),
 
         .testTarget(name: "CaptionTapCoreTests", dependencies: ["CaptionTapCore"]),
         .testTarget(name: "CaptionTapSinksTests", dependencies: ["CaptionTapCore", "CaptionTapSinks"]),

@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # The embedded recognizer (idempotent: instant when scripts/setup.sh installed it already).
 scripts/setup-recognizer.sh
+# The code is formatted by swift-format (.swift-format); any finding fails the run
+# (fix with: swift format format -i -r --parallel Sources Tests Package.swift).
+swift format lint --strict -r --parallel Sources Tests Package.swift
 # Package.swift adds the recognizer only when it is installed: re-evaluate it every time.
 swift build --build-tests --manifest-cache none
 # The loopback Realtime test server and SDK validation run in a venv of pinned packages.

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Everything that can go wrong getting audio in, phrased for the one stderr line the user sees.
@@ -44,7 +44,9 @@ public enum CaptureError: Error, Equatable, CustomStringConvertible {
             "cannot connect to a JACK server (status 0x\(String(status, radix: 16))): start JACK, or use PipeWire's JACK layer: pw-jack captiontap run --backend jack"
         case .unknownJackPort(let port, let available):
             "cannot connect JACK port '\(port)' to captiontap:input: no such output port; "
-                + (available.isEmpty ? "the server has none" : "available: " + available.prefix(8).map { "'\($0)'" }.joined(separator: ", "))
+                + (available.isEmpty
+                    ? "the server has none"
+                    : "available: " + available.prefix(8).map { "'\($0)'" }.joined(separator: ", "))
         case .jack(let call):
             "JACK \(call) failed"
         }

@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import CaptionTapCore
 import CaptionTapSinks
 import CaptionTapTransport
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Captions in a browser: serves ``OverlayPage`` over HTTP and pushes every caption to the pages
 /// that have it open, over a WebSocket at ``captionsPath`` on the same port.
@@ -48,7 +49,8 @@ public final class OverlaySink: CaptionSink, @unchecked Sendable {
     /// Binds and starts serving; throws if the address cannot be bound.
     public init(address: OverlayAddress) throws(WebSocketServer.StartError) {
         self.address = address
-        let page = WebSocketServer.HTTPResponse(contentType: "text/html; charset=utf-8", body: Array(OverlayPage.html.utf8))
+        let page = WebSocketServer.HTTPResponse(
+            contentType: "text/html; charset=utf-8", body: Array(OverlayPage.html.utf8))
         let options = WebSocketServer.Options(
             host: address.host, port: address.port, path: Self.captionsPath,
             httpHandler: { path in path == "/" || path == "/index.html" ? page : nil },

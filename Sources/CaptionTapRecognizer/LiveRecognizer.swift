@@ -83,7 +83,10 @@ public final class LiveRecognizer: PartialRecognizer, @unchecked Sendable {
         let samples = Self.resample(job.samples)
         let text = samples.isEmpty ? "" : try? engine.transcribe(samples)
         let busy = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        totals.withLock { $0.audio += Double(job.samples.count) / Double(PCM16.sampleRate); $0.busy += busy }
+        totals.withLock {
+            $0.audio += Double(job.samples.count) / Double(PCM16.sampleRate)
+            $0.busy += busy
+        }
         job.done(text)
     }
 
@@ -97,8 +100,9 @@ public final class LiveRecognizer: PartialRecognizer, @unchecked Sendable {
         var quality = soxr_quality_spec(UInt(SOXR_HQ), 0)
         let error = input.withUnsafeBufferPointer { inBuf in
             output.withUnsafeMutableBufferPointer { outBuf in
-                soxr_oneshot(Double(PCM16.sampleRate), Double(SherpaEngine.sampleRate), 1, inBuf.baseAddress, input.count, nil,
-                             outBuf.baseAddress, capacity, &written, &io, &quality, nil)
+                soxr_oneshot(
+                    Double(PCM16.sampleRate), Double(SherpaEngine.sampleRate), 1, inBuf.baseAddress, input.count, nil,
+                    outBuf.baseAddress, capacity, &written, &io, &quality, nil)
             }
         }
         guard error == nil else { return [] }

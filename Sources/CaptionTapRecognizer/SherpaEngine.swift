@@ -24,8 +24,10 @@ public final class SherpaEngine: SpeechEngine, @unchecked Sendable {
         case library(String)
         public var description: String {
             switch self {
-            case .recognizer(let dir): "sherpa-onnx could not load the Moonshine models in \(dir); reinstall them with \(RecognizerFiles.setupCommand)"
-            case .library(let message): "cannot load the sherpa-onnx library (\(message)); reinstall it with \(RecognizerFiles.setupCommand)"
+            case .recognizer(let dir):
+                "sherpa-onnx could not load the Moonshine models in \(dir); reinstall them with \(RecognizerFiles.setupCommand)"
+            case .library(let message):
+                "cannot load the sherpa-onnx library (\(message)); reinstall it with \(RecognizerFiles.setupCommand)"
             }
         }
     }
@@ -83,7 +85,9 @@ public final class SherpaEngine: SpeechEngine, @unchecked Sendable {
 
     public func transcribe(_ samples: [Float]) throws(TranscriptionFailure) -> String {
         let r = recognizer
-        guard let stream = ct_SherpaOnnxCreateOfflineStream(r) else { throw TranscriptionFailure("sherpa-onnx could not create a stream") }
+        guard let stream = ct_SherpaOnnxCreateOfflineStream(r) else {
+            throw TranscriptionFailure("sherpa-onnx could not create a stream")
+        }
         defer { ct_SherpaOnnxDestroyOfflineStream(stream) }
         samples.withUnsafeBufferPointer { buf in
             ct_SherpaOnnxAcceptWaveformOffline(stream, Int32(Self.sampleRate), buf.baseAddress, Int32(buf.count))
@@ -95,7 +99,9 @@ public final class SherpaEngine: SpeechEngine, @unchecked Sendable {
             ct_SherpaOnnxAcceptWaveformOffline(stream, Int32(Self.sampleRate), silence, Int32(silence.count))
         }
         ct_SherpaOnnxDecodeOfflineStream(r, stream)
-        guard let result = ct_SherpaOnnxGetOfflineStreamResult(stream) else { throw TranscriptionFailure("sherpa-onnx returned no result") }
+        guard let result = ct_SherpaOnnxGetOfflineStreamResult(stream) else {
+            throw TranscriptionFailure("sherpa-onnx returned no result")
+        }
         defer { ct_SherpaOnnxDestroyOfflineRecognizerResult(result) }
         guard let text = result.pointee.text else { return "" }
         return String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines)

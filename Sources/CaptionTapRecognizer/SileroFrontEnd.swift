@@ -47,7 +47,9 @@ final class SileroFrontEnd: SpeechFrontEnd {
         resampler = soxr_create(24000, Double(SherpaEngine.sampleRate), 1, &error, &io, &quality, nil)
         guard resampler != nil else { throw StartError(description: "libsoxr could not create a resampler") }
         rebuildDetector()
-        guard detector != nil, secondChance == nil || lenient != nil else { throw StartError(description: "Silero VAD could not load \(model)") }
+        guard detector != nil, secondChance == nil || lenient != nil else {
+            throw StartError(description: "Silero VAD could not load \(model)")
+        }
     }
 
     deinit {
@@ -111,7 +113,9 @@ final class SileroFrontEnd: SpeechFrontEnd {
                 let window = UnsafeBufferPointer(mutable)
                 var voiced = Self.detect(vad, window)
                 if let lenient, var chance = secondChance {
-                    voiced = chance.decide(strict: voiced, lenient: Self.detect(lenient, window), levelDb: level, floorDb: normalizer.noiseFloorDb)
+                    voiced = chance.decide(
+                        strict: voiced, lenient: Self.detect(lenient, window), levelDb: level,
+                        floorDb: normalizer.noiseFloorDb)
                     secondChance = chance
                 }
                 emit(window, voiced)

@@ -33,7 +33,10 @@ final class DecodeQueue: @unchecked Sendable {
         t.start()
     }
 
-    func submit(_ key: Key, samples: [Float], speculative: Bool = false, done: @escaping @Sendable (Result<String, TranscriptionFailure>) -> Void) {
+    func submit(
+        _ key: Key, samples: [Float], speculative: Bool = false,
+        done: @escaping @Sendable (Result<String, TranscriptionFailure>) -> Void
+    ) {
         state.withLock { $0.jobs.append(Job(key: key, samples: samples, speculative: speculative, done: done)) }
         available.signal()
     }
@@ -67,18 +70,24 @@ final class DecodeQueue: @unchecked Sendable {
         defer { finished.signal() }
         while true {
             available.wait()
-            enum Next { case job(Job), none, stop }
+            enum Next {
+                case job(Job)
+                case none, stop
+            }
             let next = state.withLock { s -> Next in
                 if s.stopped { return .stop }
                 // Decodes a final caption waits for come first, taking sessions in turn (the one
                 // served longest ago first), so one session's long upload cannot hold the
                 // recognizer while others wait; speculative ones when idle.
                 guard !s.jobs.isEmpty else { return .none }
-                let index = DecodeSchedule.next(s.jobs.map { .init(connection: $0.key.connection, speculative: $0.speculative) }, served: served)
+                let index = DecodeSchedule.next(
+                    s.jobs.map { .init(connection: $0.key.connection, speculative: $0.speculative) }, served: served)
                 let job = s.jobs.remove(at: index)
                 served[job.key.connection] = round
                 round += 1
-                if served.count > 256 { served = served.filter { entry in s.jobs.contains { $0.key.connection == entry.key } } }
+                if served.count > 256 {
+                    served = served.filter { entry in s.jobs.contains { $0.key.connection == entry.key } }
+                }
                 return .job(job)
             }
             guard case .job(let job) = next else {
@@ -93,7 +102,10 @@ final class DecodeQueue: @unchecked Sendable {
                 text = .failure(error)
             }
             let busy = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            totals.withLock { $0.audio += Double(job.samples.count) / Double(sampleRate); $0.busy += busy }
+            totals.withLock {
+                $0.audio += Double(job.samples.count) / Double(sampleRate)
+                $0.busy += busy
+            }
             job.done(text)
         }
     }

@@ -38,7 +38,9 @@ public final class RealtimeServer: @unchecked Sendable {
     private let metrics = ServerMetrics()
 
     public private(set) var port = 0
-    public var url: String { "ws://\(configuration.host == "0.0.0.0" ? "127.0.0.1" : configuration.host):\(port)/v1/realtime" }
+    public var url: String {
+        "ws://\(configuration.host == "0.0.0.0" ? "127.0.0.1" : configuration.host):\(port)/v1/realtime"
+    }
 
     public init(configuration: Configuration, engine: SpeechEngine, sampleRate: Int, logger: Logger) {
         self.configuration = configuration
@@ -52,10 +54,12 @@ public final class RealtimeServer: @unchecked Sendable {
     public func start() throws(WebSocketServer.StartError) -> Int {
         decoder = DecodeQueue(engine: engine, sampleRate: sampleRate)
         socket = WebSocketServer(
-            options: .init(host: configuration.host, port: configuration.port, path: "/v1/realtime", bearerToken: configuration.bearerToken,
-                           httpHandler: { [unowned self] path in http(path) },
-                           maxMessageBytes: configuration.maxMessageBytes, origins: .listed(configuration.allowedOrigins),
-                           forwardedHeaders: ["openai-beta"])
+            options: .init(
+                host: configuration.host, port: configuration.port, path: "/v1/realtime",
+                bearerToken: configuration.bearerToken,
+                httpHandler: { [unowned self] path in http(path) },
+                maxMessageBytes: configuration.maxMessageBytes, origins: .listed(configuration.allowedOrigins),
+                forwardedHeaders: ["openai-beta"])
         ) { [unowned self] event in handle(event) }
         port = try socket.start()
         return port
@@ -73,7 +77,8 @@ public final class RealtimeServer: @unchecked Sendable {
         case "/healthz":
             return .init(contentType: "text/plain; charset=utf-8", body: Array("ok\n".utf8))
         case "/metrics":
-            let text = metrics.render(activeSessions: sessions.count, queueDepth: decoder.depth, decoded: decoder.realTimeFactor)
+            let text = metrics.render(
+                activeSessions: sessions.count, queueDepth: decoder.depth, decoded: decoder.realTimeFactor)
             return .init(contentType: "text/plain; version=0.0.4; charset=utf-8", body: Array(text.utf8))
         default:
             return nil
@@ -92,30 +97,41 @@ public final class RealtimeServer: @unchecked Sendable {
         case .opened(let id, let handshake):
             let model = Self.queryValue("model", in: handshake.path) ?? "gpt-realtime"
             if sessions.count >= configuration.maxSessions {
-                refuse(id, code: 1013, problem: ProtocolProblem(
-                    message: "The embedded backend is already serving \(configuration.maxSessions) sessions (--max-sessions); try again later.",
-                    code: "session_limit_reached", type: "server_error"))
+                refuse(
+                    id, code: 1013,
+                    problem: ProtocolProblem(
+                        message:
+                            "The embedded backend is already serving \(configuration.maxSessions) sessions (--max-sessions); try again later.",
+                        code: "session_limit_reached", type: "server_error"))
                 logger.warning("refused a session: \(configuration.maxSessions) already open")
                 metrics.sessionRefused()
                 return
             }
             guard SessionObject.isSupported(model: model) else {
-                refuse(id, code: 1008, problem: ProtocolProblem(
-                    message: "The model '\(model)' does not exist or you do not have access to it.", code: "model_not_found", param: "model"))
+                refuse(
+                    id, code: 1008,
+                    problem: ProtocolProblem(
+                        message: "The model '\(model)' does not exist or you do not have access to it.",
+                        code: "model_not_found", param: "model"))
                 return
             }
             let frontEnd: SpeechFrontEnd
             do {
                 frontEnd = try engine.makeFrontEnd()
             } catch {
-                refuse(id, code: 1011, problem: ProtocolProblem(message: "The voice activity detector failed to start: \(error).", code: "server_error", type: "server_error"))
+                refuse(
+                    id, code: 1011,
+                    problem: ProtocolProblem(
+                        message: "The voice activity detector failed to start: \(error).", code: "server_error",
+                        type: "server_error"))
                 return
             }
             let (kind, dialect) = Self.flavor(handshake)
             let session = RealtimeServerSession(model: model, frontEnd: frontEnd, kind: kind, dialect: dialect)
             sessions[id] = session
             metrics.sessionOpened()
-            logger.info("session \(id) opened (\(model), \(kind)\(dialect == .beta ? ", beta" : "")), \(sessions.count) open")
+            logger.info(
+                "session \(id) opened (\(model), \(kind)\(dialect == .beta ? ", beta" : "")), \(sessions.count) open")
             perform(session.start(), for: id)
         case .text(let id, let text):
             guard let session = sessions[id] else { return }
@@ -142,15 +158,18 @@ public final class RealtimeServer: @unchecked Sendable {
         if released == nil {
             logger.info("session \(id) closed and freed, \(sessions.count) open")
         } else {
-            logger.warning("session \(id) closed but is still referenced (a leak; please report it), \(sessions.count) open")
+            logger.warning(
+                "session \(id) closed but is still referenced (a leak; please report it), \(sessions.count) open")
         }
     }
 
     private func refuse(_ id: Int, code: Int, problem: ProtocolProblem) {
         let error: JSONValue = [
             "type": "error", "event_id": .string("event_refused_\(id)"),
-            "error": ["type": .string(problem.type), "code": .string(problem.code), "message": .string(problem.message),
-                      "param": problem.param.map(JSONValue.string) ?? .null, "event_id": nil],
+            "error": [
+                "type": .string(problem.type), "code": .string(problem.code), "message": .string(problem.message),
+                "param": problem.param.map(JSONValue.string) ?? .null, "event_id": nil,
+            ],
         ]
         socket.send(id, error.text)
         socket.close(id, code: code, reason: problem.code)
@@ -161,7 +180,9 @@ public final class RealtimeServer: @unchecked Sendable {
         for action in actions {
             switch action {
             case .send(let text):
-                if text.hasPrefix(#"{"type":"input_audio_buffer.committed""#), let item = JSONValue.parse(text)?["item_id"]?.string {
+                if text.hasPrefix(#"{"type":"input_audio_buffer.committed""#),
+                    let item = JSONValue.parse(text)?["item_id"]?.string
+                {
                     committedAt[id, default: [:]][item] = Self.seconds()
                 }
                 if text.hasPrefix(#"{"type":"error""#) {
@@ -172,8 +193,12 @@ public final class RealtimeServer: @unchecked Sendable {
                 }
                 socket.send(id, text)
             case .decode(let job, let samples):
-                logger.debug("session \(id): decode job \(job), \(String(format: "%.2f", Double(samples.count) / Double(sampleRate))) s")
-                decoder.submit(.init(connection: id, job: job), samples: samples, speculative: session.isSpeculative(job: job)) { [unowned self] text in
+                logger.debug(
+                    "session \(id): decode job \(job), \(String(format: "%.2f", Double(samples.count) / Double(sampleRate))) s"
+                )
+                decoder.submit(
+                    .init(connection: id, job: job), samples: samples, speculative: session.isSpeculative(job: job)
+                ) { [unowned self] text in
                     socket.post { [unowned self] in
                         guard let session = sessions[id] else { return }
                         switch text {
@@ -187,7 +212,9 @@ public final class RealtimeServer: @unchecked Sendable {
                     }
                 }
             case .transcribed(let item):
-                if let start = committedAt[id]?.removeValue(forKey: item) { metrics.observeLatency(Self.seconds() - start) }
+                if let start = committedAt[id]?.removeValue(forKey: item) {
+                    metrics.observeLatency(Self.seconds() - start)
+                }
             case .cancel(let job):
                 logger.debug("session \(id): cancel job \(job)")
                 decoder.cancel(.init(connection: id, job: job))
@@ -198,7 +225,8 @@ public final class RealtimeServer: @unchecked Sendable {
     /// `?intent=transcription` opens a transcription session; `OpenAI-Beta: realtime=v1` picks
     /// the beta dialect for it.
     static func flavor(_ handshake: WebSocketServer.Handshake) -> (SessionObject.Kind, ProtocolDialect) {
-        let kind: SessionObject.Kind = queryValue("intent", in: handshake.path) == "transcription" ? .transcription : .realtime
+        let kind: SessionObject.Kind =
+            queryValue("intent", in: handshake.path) == "transcription" ? .transcription : .realtime
         let beta = handshake.headers["openai-beta"]?.lowercased().contains("realtime=v1") == true
         return (kind, beta ? .beta : .ga)
     }

@@ -38,8 +38,10 @@ public struct RecognizerFiles: Sendable, Equatable {
 
     /// Candidate directories, most specific first: `--recognizer-dir`, `CAPTIONTAP_RECOGNIZER_DIR`,
     /// next to an installed binary (PREFIX/lib/captiontap/recognizer), then the build tree's vendor/.
-    public static func candidates(explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
-                                  executable: String = CommandLine.arguments[0]) -> [String] {
+    public static func candidates(
+        explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
+        executable: String = CommandLine.arguments[0]
+    ) -> [String] {
         if let explicit { return [explicit] }
         if let env = environment["CAPTIONTAP_RECOGNIZER_DIR"], !env.isEmpty { return [env] }
         var dirs: [String] = []
@@ -58,10 +60,11 @@ public struct RecognizerFiles: Sendable, Equatable {
         var firstMissing: String?
         for dir in candidates(explicit: explicit) {
             let models = dir + "/wheels/moonshine_cpp/models/base-en"
-            var files = RecognizerFiles(directory: dir, encoder: models + "/encoder_model.ort",
-                                        decoder: models + "/decoder_model_merged.ort", tokens: dir + "/tokens.txt",
-                                        vad: dir + "/wheels/silero_vad/data/silero_vad.onnx",
-                                        library: dir + "/wheels/sherpa_onnx/lib/libsherpa-onnx-c-api.so", precision: .int8)
+            var files = RecognizerFiles(
+                directory: dir, encoder: models + "/encoder_model.ort",
+                decoder: models + "/decoder_model_merged.ort", tokens: dir + "/tokens.txt",
+                vad: dir + "/wheels/silero_vad/data/silero_vad.onnx",
+                library: dir + "/wheels/sherpa_onnx/lib/libsherpa-onnx-c-api.so", precision: .int8)
             let fp32 = (dir + "/fp32/encoder_model.onnx", dir + "/fp32/decoder_model_merged.onnx")
             let hasFP32 = fm.fileExists(atPath: fp32.0) && fm.fileExists(atPath: fp32.1)
             if precision == .fp32 || (precision == .auto && hasFP32) {

@@ -37,14 +37,22 @@ final class ServerMetrics: Sendable {
         }
         metric("captiontap_sessions_active", "gauge", "Realtime sessions open now.", "\(activeSessions)")
         metric("captiontap_sessions_total", "counter", "Realtime sessions opened since start.", "\(c.sessionsTotal)")
-        metric("captiontap_sessions_refused_total", "counter", "Sessions refused at --max-sessions.", "\(c.sessionsRefused)")
+        metric(
+            "captiontap_sessions_refused_total", "counter", "Sessions refused at --max-sessions.",
+            "\(c.sessionsRefused)")
         metric("captiontap_decode_queue_depth", "gauge", "Decodes waiting for the recognizer.", "\(queueDepth)")
-        metric("captiontap_decode_audio_seconds_total", "counter", "Seconds of audio decoded.", Self.number(decoded.audio))
-        metric("captiontap_decode_busy_seconds_total", "counter", "Seconds the recognizer was busy.", Self.number(decoded.busy))
-        metric("captiontap_decode_real_time_factor", "gauge", "Busy seconds per audio second, since start (0 before any decode).",
-               Self.number(decoded.audio > 0 ? decoded.busy / decoded.audio : 0))
+        metric(
+            "captiontap_decode_audio_seconds_total", "counter", "Seconds of audio decoded.", Self.number(decoded.audio))
+        metric(
+            "captiontap_decode_busy_seconds_total", "counter", "Seconds the recognizer was busy.",
+            Self.number(decoded.busy))
+        metric(
+            "captiontap_decode_real_time_factor", "gauge",
+            "Busy seconds per audio second, since start (0 before any decode).",
+            Self.number(decoded.audio > 0 ? decoded.busy / decoded.audio : 0))
         let name = "captiontap_transcript_latency_seconds"
-        out += "# HELP \(name) From a turn's commit (the end of speech) to its complete transcript.\n# TYPE \(name) histogram\n"
+        out +=
+            "# HELP \(name) From a turn's commit (the end of speech) to its complete transcript.\n# TYPE \(name) histogram\n"
         var cumulative = 0
         for (bound, count) in zip(Self.buckets.map(Self.number) + ["+Inf"], c.latency) {
             cumulative += count

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import CaptionTapCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Final captions into a named pipe, one line each, for readers that come and go
 /// (`cat ~/captions.fifo`, a status-bar script, a second terminal).
@@ -177,11 +178,18 @@ public final class FIFOSink: CaptionSink {
     }
 
     private static func checkExisting(_ path: String, _ info: stat) throws(SinkError) {
-        if info.st_mode & S_IFMT == S_IFLNK { throw .unsafeFIFO(path: path, reason: "it is a symbolic link (links are not followed)") }
+        if info.st_mode & S_IFMT == S_IFLNK {
+            throw .unsafeFIFO(path: path, reason: "it is a symbolic link (links are not followed)")
+        }
         guard info.st_mode & S_IFMT == S_IFIFO else { throw .notAFIFO(path: path) }
-        guard info.st_uid == geteuid() else { throw .unsafeFIFO(path: path, reason: "it belongs to another user (uid \(info.st_uid))") }
+        guard info.st_uid == geteuid() else {
+            throw .unsafeFIFO(path: path, reason: "it belongs to another user (uid \(info.st_uid))")
+        }
         if info.st_mode & 0o077 != 0, chmod(path, 0o600) != 0 {
-            throw .unsafeFIFO(path: path, reason: "its mode \(String(info.st_mode & 0o777, radix: 8)) lets others read it and cannot be set to 600")
+            throw .unsafeFIFO(
+                path: path,
+                reason:
+                    "its mode \(String(info.st_mode & 0o777, radix: 8)) lets others read it and cannot be set to 600")
         }
     }
 }

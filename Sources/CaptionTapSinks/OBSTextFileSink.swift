@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import CaptionTapCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// The last few caption lines in a small text file for OBS's Text source ("Read from file"), which
 /// re-reads the file whenever its modification time changes: a live caption overlay for streams.

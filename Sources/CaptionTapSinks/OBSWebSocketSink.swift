@@ -19,7 +19,8 @@ public final class OBSWebSocketSink: CaptionSink {
     private var partial: (itemID: String, text: String)?
     private var shownText: String?
 
-    public init(textSource: String?, lines: Int = 2, streamCaptions: Bool = true, send: @escaping (OBSRequest) -> Void) {
+    public init(textSource: String?, lines: Int = 2, streamCaptions: Bool = true, send: @escaping (OBSRequest) -> Void)
+    {
         self.textSource = textSource
         self.lines = max(1, lines)
         self.streamCaptions = streamCaptions

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import CaptionTapCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Captions on standard output (or any file descriptor), as text or JSON lines.
 ///
@@ -133,9 +134,9 @@ public final class StdoutSink: CaptionSink {
     private func terminalColumns() -> Int? {
         var size = winsize()
         #if canImport(Glibc)
-        let request = UInt(TIOCGWINSZ)
+            let request = UInt(TIOCGWINSZ)
         #else
-        let request = TIOCGWINSZ
+            let request = TIOCGWINSZ
         #endif
         let result = withUnsafeMutablePointer(to: &size) { ioctl(fileDescriptor, request, $0) }
         guard result == 0, size.ws_col > 1 else { return nil }

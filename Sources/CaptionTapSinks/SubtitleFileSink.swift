@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import CaptionTapCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Final captions as an SRT or WebVTT subtitle file, timed on the audio timeline, so a recording
 /// (`--record`, or the screen capture it accompanied) can be played back with captions.
@@ -79,10 +80,11 @@ public final class SubtitleFileSink: CaptionSink {
         guard !text.isEmpty else { return }
         let (start, end) = Self.fixTimes(startMs: caption.startMs, endMs: caption.endMs, previousEndMs: previousEndMs)
         let index = cueCount + 1
-        let cue = switch format {
-        case .srt: CaptionFormat.srtCue(index: index, startMs: start, endMs: end, text: text)
-        case .vtt: CaptionFormat.vttCue(index: index, startMs: start, endMs: end, text: text)
-        }
+        let cue =
+            switch format {
+            case .srt: CaptionFormat.srtCue(index: index, startMs: start, endMs: end, text: text)
+            case .vtt: CaptionFormat.vttCue(index: index, startMs: start, endMs: end, text: text)
+            }
         let bytes = Array(cue.utf8)
         let outcome = PosixIO.writeAll(fd, bytes)
         guard outcome == .written else {

@@ -3,7 +3,9 @@ import Foundation
 import Synchronization
 
 /// lws's protocol callback as a C function pointer.
-typealias LWSCallback = @convention(c) (OpaquePointer?, lws_callback_reasons, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, Int) -> Int32
+typealias LWSCallback =
+    @convention(c) (OpaquePointer?, lws_callback_reasons, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, Int) ->
+    Int32
 
 /// What the client and the server share about an lws context: its one protocol, created with the
 /// context, and the cross-thread wake-up.
@@ -17,11 +19,14 @@ final class LWSContextSlot: Sendable {
 
     /// Creates the context with a single protocol named `name` (lws keeps the table until the
     /// context is destroyed; the name is ours to free afterwards, see ``destroy(_:)``).
-    func create(protocolName name: String, callback: LWSCallback,
-                configure: (inout lws_context_creation_info) -> OpaquePointer?) -> OpaquePointer? {
+    func create(
+        protocolName name: String, callback: LWSCallback,
+        configure: (inout lws_context_creation_info) -> OpaquePointer?
+    ) -> OpaquePointer? {
         lws_set_log_level(0, nil)  // lws would log to stderr in its own format; we report ourselves
-        protocols[0] = lws_protocols(name: strdup(name), callback: callback, per_session_data_size: 0,
-                                     rx_buffer_size: 65536, id: 0, user: nil, tx_packet_size: 0)
+        protocols[0] = lws_protocols(
+            name: strdup(name), callback: callback, per_session_data_size: 0,
+            rx_buffer_size: 65536, id: 0, user: nil, tx_packet_size: 0)
         return protocols.withUnsafeMutableBufferPointer { table in
             var info = lws_context_creation_info()
             info.protocols = UnsafePointer(table.baseAddress)

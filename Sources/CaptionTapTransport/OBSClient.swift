@@ -118,7 +118,7 @@ public final class OBSClient: @unchecked Sendable {
     /// Writes a request the pacer released; drops and counts it when the socket is backed up.
     private func transmit(_ request: OBSRequest, in shared: inout Shared) {
         guard let client = shared.client, client.queuedMessages < maxQueued,
-              let message = shared.session?.message(for: request)
+            let message = shared.session?.message(for: request)
         else {
             shared.statistics.dropped += 1
             return
@@ -134,7 +134,7 @@ public final class OBSClient: @unchecked Sendable {
         let box = ResponseBox()
         let id: String? = state.withLock { shared in
             guard !shared.stopped, shared.connected, let client = shared.client,
-                  let message = shared.session?.message(for: request)
+                let message = shared.session?.message(for: request)
             else { return nil }
             shared.waiters[message.id] = { response in
                 box.set(response)
@@ -217,7 +217,8 @@ public final class OBSClient: @unchecked Sendable {
                 shared.statistics.connections += 1
                 let version = session.serverVersion ?? "unknown version"
                 if shared.startOutcome == nil {
-                    shared.startOutcome = .identified(version: session.serverVersion, authenticated: session.authenticationRequired)
+                    shared.startOutcome = .identified(
+                        version: session.serverVersion, authenticated: session.authenticationRequired)
                     started.signal()
                 } else {
                     logger.info("reconnected to OBS at \(endpoint) (obs-websocket \(version))")
@@ -270,29 +271,35 @@ public final class OBSClient: @unchecked Sendable {
             shared.client = nil
             guard !shared.stopped else { return nil }
             switch info.code {
-            case OBSWebSocketSession.CloseCode.authenticationFailed, OBSWebSocketSession.CloseCode.unsupportedRPCVersion:
+            case OBSWebSocketSession.CloseCode.authenticationFailed,
+                OBSWebSocketSession.CloseCode.unsupportedRPCVersion:
                 let auth = info.code == OBSWebSocketSession.CloseCode.authenticationFailed
                 if shared.startOutcome == nil {
                     // At startup this is a configuration error: the caller reports it and exits.
-                    shared.startOutcome = auth ? .authenticationFailed(passwordGiven: password != nil) : .unsupportedVersion
+                    shared.startOutcome =
+                        auth ? .authenticationFailed(passwordGiven: password != nil) : .unsupportedVersion
                     shared.stopped = true
                     started.signal()
                     return nil
                 }
                 if !shared.authFailureLogged {
                     shared.authFailureLogged = true
-                    logger.error(auth
-                        ? "OBS refused the password after a reconnection (close 4009): check --obs-password-file; retrying every 30 s"
-                        : "OBS no longer speaks obs-websocket RPC version 1 (close 4010); retrying every 30 s")
+                    logger.error(
+                        auth
+                            ? "OBS refused the password after a reconnection (close 4009): check --obs-password-file; retrying every 30 s"
+                            : "OBS no longer speaks obs-websocket RPC version 1 (close 4010); retrying every 30 s")
                 }
                 return 30
             default:
-                let reason = info.code.map { "close \($0)" } ?? (info.message.isEmpty ? "connection closed" : info.message)
+                let reason =
+                    info.code.map { "close \($0)" } ?? (info.message.isEmpty ? "connection closed" : info.message)
                 if shared.startOutcome == nil {
                     shared.startOutcome = .unreachable(reason)
                     started.signal()
                 } else if wasConnected {
-                    logger.warning("lost the connection to OBS at \(endpoint) (\(reason)); reconnecting, captions for OBS are dropped meanwhile")
+                    logger.warning(
+                        "lost the connection to OBS at \(endpoint) (\(reason)); reconnecting, captions for OBS are dropped meanwhile"
+                    )
                 } else {
                     logger.debug("OBS at \(endpoint) still unreachable (\(reason))")
                 }

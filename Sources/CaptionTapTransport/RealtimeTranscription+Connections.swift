@@ -16,13 +16,15 @@ extension RealtimeTranscription {
     }
 
     func superviseConnections() {
-        if transcriber.liveSession == nil && connecting == nil && now >= nextConnectAt && outcomeBox.withLock({ $0 == nil }) {
+        if transcriber.liveSession == nil && connecting == nil && now >= nextConnectAt
+            && outcomeBox.withLock({ $0 == nil })
+        {
             connectNext()
         }
         watchLiveSession()
         superviseFailover()
         if let live = transcriber.liveSession, !rotating, connecting == nil, !finishing,
-           now - liveSince > options.rotateAfterSeconds, transcriber.isBetweenTurns
+            now - liveSince > options.rotateAfterSeconds, transcriber.isBetweenTurns
         {
             logger.info("rotating session \(live) before its maximum length")
             rotateNow()
@@ -43,7 +45,8 @@ extension RealtimeTranscription {
                 reason = "no answer for \(String(format: "%.0f", now - lastHeardAt)) s"
             }
         } else if now - lastHeardAt > options.idleTimeoutSeconds
-                    || unconfirmedSamples > Self.unconfirmedAudioLimitSeconds / 2 * PCM16.sampleRate {
+            || unconfirmedSamples > Self.unconfirmedAudioLimitSeconds / 2 * PCM16.sampleRate
+        {
             // Quiet for a while, or much audio (a file read fast) without a word: ask.
             perform(transcriber.probe())
             probedAt = now
@@ -75,7 +78,9 @@ extension RealtimeTranscription {
             guard let self else { return }
             if case .text(let text) = event {
                 if let parsed = parse(text) {
-                    enqueue(.server(epoch: epoch, event: parsed), wake: Self.isPrompt(parsed, partials: options.promptPartials))
+                    enqueue(
+                        .server(epoch: epoch, event: parsed),
+                        wake: Self.isPrompt(parsed, partials: options.promptPartials))
                 }
             } else {
                 enqueue(.socket(epoch: epoch, event: event))

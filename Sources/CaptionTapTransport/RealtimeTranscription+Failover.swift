@@ -22,7 +22,8 @@ extension RealtimeTranscription {
     /// Errors that say the backend cannot serve now (not a mistake in one request).
     static func isOutage(_ error: ServerEvent.ServerError) -> Bool {
         let code = error.code ?? ""
-        return error.type == "server_error" || code == "insufficient_quota" || code == "rate_limit_exceeded" || code == "server_error"
+        return error.type == "server_error" || code == "insufficient_quota" || code == "rate_limit_exceeded"
+            || code == "server_error"
     }
 
     /// A session opened: a primary one while on the fallback means the primary is back.
@@ -60,13 +61,17 @@ extension RealtimeTranscription {
                 switch fallback.start() {
                 case .success(let endpoint): fallbackEndpoint = endpoint
                 case .failure(let unavailable):
-                    logger.warning("\(options.endpoint.hostHeader) keeps failing and \(fallback.name) is not available (\(unavailable.reason)); still retrying it")
+                    logger.warning(
+                        "\(options.endpoint.hostHeader) keeps failing and \(fallback.name) is not available (\(unavailable.reason)); still retrying it"
+                    )
                     f = Failover(afterSeconds: .infinity)  // no fallback: keep retrying the primary only
                     return
                 }
             }
             let reason = lastFailure.isEmpty ? "" : " (\(lastFailure))"
-            logger.warning("\(options.endpoint.hostHeader) has failed for \(Int(fallback.afterSeconds)) s\(reason): continuing on \(fallback.name) from the replayed audio; back to \(options.endpoint.hostHeader) when it answers")
+            logger.warning(
+                "\(options.endpoint.hostHeader) has failed for \(Int(fallback.afterSeconds)) s\(reason): continuing on \(fallback.name) from the replayed audio; back to \(options.endpoint.hostHeader) when it answers"
+            )
             onBackendChange?(fallback.name)
             reconnectAttempt = 0
             nextConnectAt = now
@@ -77,7 +82,7 @@ extension RealtimeTranscription {
             return
         }
         if let live = transcriber.liveSession, epochBackend[live] == .fallback, !rotating, connecting == nil,
-           f.shouldTryPrimary(now: now)
+            f.shouldTryPrimary(now: now)
         {
             rotating = true
             connectNext(to: .primary)

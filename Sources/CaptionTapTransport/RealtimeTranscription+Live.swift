@@ -9,7 +9,8 @@ extension RealtimeTranscription {
     func driveLiveCaptions() {
         guard let recognizer = options.live else { return }
         let transcriber = transcriber
-        let actions = liveCaptions.tick(open: transcriber.openTurn, audioEnd: transcriber.totalSamples, audio: transcriber)
+        let actions = liveCaptions.tick(
+            open: transcriber.openTurn, audioEnd: transcriber.totalSamples, audio: transcriber)
         for case .decode(let job) in actions {
             let samples = transcriber.historySamples(from: job.from, to: job.to)
             recognizer.recognize(samples, source: liveSource) { [weak self] text in
@@ -29,8 +30,9 @@ extension RealtimeTranscription {
                 let speech = onset + options.transcriber.session.prefixMs * PCM16.sampleRate / 1000
                 firstTextMs.append(max(0, (transcriber.totalSamples - speech) * 1000 / PCM16.sampleRate))
             }
-            var caption = Caption(text: text, isFinal: false, itemID: itemID, responseID: nil,
-                                  startMs: onset * 1000 / PCM16.sampleRate, endMs: job.to * 1000 / PCM16.sampleRate)
+            var caption = Caption(
+                text: text, isFinal: false, itemID: itemID, responseID: nil,
+                startMs: onset * 1000 / PCM16.sampleRate, endMs: job.to * 1000 / PCM16.sampleRate)
             caption.stableText = stable
             caption.atMs = transcriber.timelineMs
             onCaption(caption)

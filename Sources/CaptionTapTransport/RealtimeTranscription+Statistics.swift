@@ -24,10 +24,11 @@ extension RealtimeTranscription {
 
     /// Read after ``finish(timeout:)`` returned.
     public var statistics: Statistics {
-        Statistics(audioSecondsSent: Double(transcriber.samplesSent) / Double(PCM16.sampleRate),
-                   turns: transcriber.captionsEmitted,
-                   wordlessTurns: transcriber.wordlessTurns, lostTurns: transcriber.lostTurns,
-                   usage: transcriber.totalUsage, commitToFinal: transcriber.latencies,
-                   firstTextMs: firstTextMs, finalLatencyMs: finalLatencyMs)
+        Statistics(
+            audioSecondsSent: Double(transcriber.samplesSent) / Double(PCM16.sampleRate),
+            turns: transcriber.captionsEmitted,
+            wordlessTurns: transcriber.wordlessTurns, lostTurns: transcriber.lostTurns,
+            usage: transcriber.totalUsage, commitToFinal: transcriber.latencies,
+            firstTextMs: firstTextMs, finalLatencyMs: finalLatencyMs)
     }
 }

@@ -7,63 +7,6 @@ import Synchronization
 /// reconnects with backoff and replay, rotates sessions before their maximum length, and
 /// drains at the end. All state lives on one worker thread; other threads only enqueue.
 public final class RealtimeTranscription: @unchecked Sendable {
-    public struct Options: Sendable {
-        public var endpoint: WebSocketEndpoint
-        /// Sent in the handshake; the key lives only here and in the handshake.
-        public var apiKey: String?
-        public var transcriber: OutOfBandTranscriber.Config
-        /// Rotate to a fresh session after this long (the API's limit is 60 min).
-        public var rotateAfterSeconds: Double = 55 * 60
-        /// Cap of the reconnect backoff.
-        public var backoffCapSeconds: Double = 10
-        /// Give up if no session has opened this long after start (unreachable server, wrong URL).
-        public var connectTimeoutSeconds: Double = 30
-        /// Whether anything shows partial captions: if not, deltas don't wake the worker (they
-        /// are still handled, in order, before the final).
-        public var promptPartials = true
-        /// The live session is probed (``OutOfBandTranscriber/probe()``) after this long without a
-        /// server event, and replaced when the probe is not answered within as long again: a
-        /// server that stops answering without closing is found in seconds.
-        public var idleTimeoutSeconds: Double = 10
-        /// A live session with this many messages still unsent (the replay buffer plus a minute,
-        /// in 100 ms appends; set from the chunk size) is not keeping up: it is replaced and its audio replayed from the fixed history, so the
-        /// queue never grows without bound.
-        public var maxQueuedMessages = 1800
-        /// Where captioning continues while the primary backend is down; nil: nowhere (see
-        /// ``Failover``).
-        public var fallback: Fallback?
-        /// Live captions while a turn is spoken, decoded by this local recognizer (see
-        /// ``LiveCaptions``); nil: partials only from the backend's response deltas.
-        public var live: PartialRecognizer?
-
-        public init(endpoint: WebSocketEndpoint, apiKey: String?, transcriber: OutOfBandTranscriber.Config) {
-            self.endpoint = endpoint
-            self.apiKey = apiKey
-            self.transcriber = transcriber
-        }
-    }
-
-    /// A backend to fail over to: started on first use (the embedded one loads its models then).
-    public struct Fallback: Sendable {
-        /// Failing this long before switching; also how often the primary is tried again.
-        public var afterSeconds: Double
-        /// For messages: "the embedded backend".
-        public var name: String
-        /// Starts the fallback (on the worker thread, once) and returns its endpoint, or why not.
-        public var start: @Sendable () -> Result<WebSocketEndpoint, FallbackUnavailable>
-
-        public init(afterSeconds: Double, name: String, start: @escaping @Sendable () -> Result<WebSocketEndpoint, FallbackUnavailable>) {
-            self.afterSeconds = afterSeconds
-            self.name = name
-            self.start = start
-        }
-    }
-
-    public struct FallbackUnavailable: Error, Sendable {
-        public var reason: String
-        public init(_ reason: String) { self.reason = reason }
-    }
-
     /// How a run ended.
     public enum Outcome: Sendable, Equatable {
         case drained
@@ -243,16 +186,22 @@ public final class RealtimeTranscription: @unchecked Sendable {
             // Files wait for the session when it has been quiet for long, or when a reconnect would
             // have to replay more than fits the replay buffer (with 20 s to spare).
             let replayRoom = (options.transcriber.replayLimitSeconds - 20) * PCM16.sampleRate
-            sessionLive.store(transcriber.liveSession != nil && unconfirmedSamples < Self.unconfirmedAudioLimitSeconds * PCM16.sampleRate
-                              && transcriber.replayWindowSamples < replayRoom, ordering: .relaxed)
+            sessionLive.store(
+                transcriber.liveSession != nil
+                    && unconfirmedSamples < Self.unconfirmedAudioLimitSeconds * PCM16.sampleRate
+                    && transcriber.replayWindowSamples < replayRoom, ordering: .relaxed)
             // With a fallback, a backend unreachable from the start is left for it first.
             let failoverGrace = failover.map { $0.afterSeconds.isFinite ? $0.afterSeconds + 10 : 0 } ?? 0
             let giveUpAfter = options.connectTimeoutSeconds + failoverGrace
             if !everOpened && now > giveUpAfter {
                 if options.endpoint.secure && lastFailure.contains("SSL") {
-                    fail("TLS with \(options.endpoint.hostHeader) failed (\(lastFailure)): its certificate is not trusted by the system CA store (SSL_CERT_FILE names another bundle)")
+                    fail(
+                        "TLS with \(options.endpoint.hostHeader) failed (\(lastFailure)): its certificate is not trusted by the system CA store (SSL_CERT_FILE names another bundle)"
+                    )
                 } else {
-                    fail("cannot reach \(options.endpoint)\(lastFailure.isEmpty ? "" : " (\(lastFailure))"): is the Realtime server running and the URL right?")
+                    fail(
+                        "cannot reach \(options.endpoint)\(lastFailure.isEmpty ? "" : " (\(lastFailure))"): is the Realtime server running and the URL right?"
+                    )
                 }
             }
             if let outcome = outcomeBox.withLock({ $0 }) {
@@ -264,7 +213,9 @@ public final class RealtimeTranscription: @unchecked Sendable {
                 if transcriber.isDrained {
                     outcomeBox.withLock { $0 = .drained }
                 } else if now > drainDeadline {
-                    outcomeBox.withLock { $0 = .timedOut(pendingTurns: transcriber.turnCount - transcriber.finalsEmitted) }
+                    outcomeBox.withLock {
+                        $0 = .timedOut(pendingTurns: transcriber.turnCount - transcriber.finalsEmitted)
+                    }
                 }
             }
         }
@@ -314,7 +265,8 @@ public final class RealtimeTranscription: @unchecked Sendable {
             if wasConnecting { connecting = nil }
             if !info.message.isEmpty { lastFailure = info.message }
             if info.httpStatus == 401 || info.httpStatus == 403 {
-                fail("the server refused the API key (HTTP \(info.httpStatus!)): check OPENAI_API_KEY or --api-key-file")
+                fail(
+                    "the server refused the API key (HTTP \(info.httpStatus!)): check OPENAI_API_KEY or --api-key-file")
                 return
             }
             let wasLive = transcriber.liveSession == epoch
@@ -328,7 +280,8 @@ public final class RealtimeTranscription: @unchecked Sendable {
             if wasLive || wasConnecting || transcriber.needsReplay {
                 let delay = backoff()
                 logger.warning(
-                    "connection to \(options.endpoint.hostHeader) \(info.wasOpen ? "lost" : "failed")\(info.message.isEmpty ? "" : ": \(info.message)"); reconnecting in \(String(format: "%.1f", delay)) s")
+                    "connection to \(options.endpoint.hostHeader) \(info.wasOpen ? "lost" : "failed")\(info.message.isEmpty ? "" : ": \(info.message)"); reconnecting in \(String(format: "%.1f", delay)) s"
+                )
                 nextConnectAt = now + delay
                 rotating = false
             } else {
@@ -377,7 +330,9 @@ public final class RealtimeTranscription: @unchecked Sendable {
         if case .sessionUpdated = parsed { reconnectAttempt = 0 }
         if case .error(let error) = parsed {
             if error.isAuthentication {
-                fail("the server refused the API key (\(error.code ?? error.type)): check OPENAI_API_KEY or --api-key-file")
+                fail(
+                    "the server refused the API key (\(error.code ?? error.type)): check OPENAI_API_KEY or --api-key-file"
+                )
                 return
             }
             if error.isSessionExpired && epoch == transcriber.liveSession {

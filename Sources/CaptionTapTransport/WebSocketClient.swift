@@ -1,5 +1,5 @@
-import CaptionTapCore
 import CWebSockets
+import CaptionTapCore
 import Foundation
 import Synchronization
 
@@ -62,7 +62,8 @@ public final class WebSocketClient: @unchecked Sendable {
 
     deinit { batch.deallocate() }
 
-    public init(endpoint: WebSocketEndpoint, headers: [(String, String)], onEvent: @escaping @Sendable (Event) -> Void) {
+    public init(endpoint: WebSocketEndpoint, headers: [(String, String)], onEvent: @escaping @Sendable (Event) -> Void)
+    {
         self.endpoint = endpoint
         self.headers = headers
         self.onEvent = onEvent
@@ -139,12 +140,16 @@ public final class WebSocketClient: @unchecked Sendable {
             info.user = Unmanaged.passUnretained(self).toOpaque()
             info.fd_limit_per_thread = 16
             return caFile.withCString { ca in
-                if endpoint.secure && FileManager.default.fileExists(atPath: caFile) { info.client_ssl_ca_filepath = ca }
+                if endpoint.secure && FileManager.default.fileExists(atPath: caFile) {
+                    info.client_ssl_ca_filepath = ca
+                }
                 return lws_create_context(&info)
             }
         }
         guard let context else {
-            deliverClose(CloseInfo(wasOpen: false, code: nil, message: "could not create a libwebsockets context", httpStatus: nil))
+            deliverClose(
+                CloseInfo(
+                    wasOpen: false, code: nil, message: "could not create a libwebsockets context", httpStatus: nil))
             return
         }
         // Ping when the connection has been quiet, hang up when nothing valid comes back: a
@@ -181,7 +186,9 @@ public final class WebSocketClient: @unchecked Sendable {
             }
         }
         if !connected {
-            deliverClose(CloseInfo(wasOpen: false, code: nil, message: "cannot connect to \(endpoint.hostHeader)", httpStatus: nil))
+            deliverClose(
+                CloseInfo(
+                    wasOpen: false, code: nil, message: "cannot connect to \(endpoint.hostHeader)", httpStatus: nil))
             return
         }
         while !done {
@@ -198,7 +205,9 @@ public final class WebSocketClient: @unchecked Sendable {
         onEvent(.closed(info))
     }
 
-    fileprivate func handle(_ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _ input: UnsafeMutableRawPointer?, _ length: Int) -> Int32 {
+    fileprivate func handle(
+        _ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _ input: UnsafeMutableRawPointer?, _ length: Int
+    ) -> Int32 {
         switch reason {
         case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
             guard let input else { return 0 }
@@ -208,9 +217,10 @@ public final class WebSocketClient: @unchecked Sendable {
             for (name, value) in headers {
                 let ok = (name.lowercased() + ":").withCString { n in
                     value.withCString { v in
-                        lws_add_http_header_by_name(wsi, UnsafeRawPointer(n).assumingMemoryBound(to: UInt8.self),
-                                                    UnsafeRawPointer(v).assumingMemoryBound(to: UInt8.self),
-                                                    Int32(strlen(v)), cursor, end)
+                        lws_add_http_header_by_name(
+                            wsi, UnsafeRawPointer(n).assumingMemoryBound(to: UInt8.self),
+                            UnsafeRawPointer(v).assumingMemoryBound(to: UInt8.self),
+                            Int32(strlen(v)), cursor, end)
                     }
                 }
                 if ok != 0 { return -1 }
@@ -258,12 +268,16 @@ public final class WebSocketClient: @unchecked Sendable {
             if let input, length >= 2 {
                 let bytes = input.assumingMemoryBound(to: UInt8.self)
                 peerCloseCode = Int(bytes[0]) << 8 | Int(bytes[1])
-                if length > 2 { peerCloseReason = String(decoding: UnsafeRawBufferPointer(start: bytes + 2, count: length - 2), as: UTF8.self) }
+                if length > 2 {
+                    peerCloseReason = String(
+                        decoding: UnsafeRawBufferPointer(start: bytes + 2, count: length - 2), as: UTF8.self)
+                }
             }
         case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
             let text = input.map { String(cString: $0.assumingMemoryBound(to: CChar.self)) } ?? "connection failed"
             self.wsi = nil
-            deliverClose(CloseInfo(wasOpen: false, code: nil, message: text, httpStatus: Self.httpStatus(in: text, wsi: wsi)))
+            deliverClose(
+                CloseInfo(wasOpen: false, code: nil, message: text, httpStatus: Self.httpStatus(in: text, wsi: wsi)))
         case LWS_CALLBACK_CLIENT_CLOSED:
             self.wsi = nil
             deliverClose(CloseInfo(wasOpen: true, code: peerCloseCode, message: peerCloseReason, httpStatus: nil))
@@ -290,8 +304,9 @@ public final class WebSocketClient: @unchecked Sendable {
                 var text = message
                 text.withUTF8 { payload in
                     reserveBatch(pre + used + WebSocketFrame.frameLength(payload: payload.count))
-                    used += WebSocketFrame.writeMaskedText(UnsafeRawBufferPointer(payload), key: maskingKeys.next(),
-                                                           into: batch + pre + used)
+                    used += WebSocketFrame.writeMaskedText(
+                        UnsafeRawBufferPointer(payload), key: maskingKeys.next(),
+                        into: batch + pre + used)
                 }
             }
             if used == 0 { break }

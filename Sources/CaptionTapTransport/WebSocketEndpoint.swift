@@ -10,9 +10,15 @@ public struct WebSocketEndpoint: Sendable, Equatable, CustomStringConvertible {
     public init?(_ url: String) {
         let scheme: Substring
         let rest: Substring
-        if url.hasPrefix("wss://") { scheme = "wss"; rest = url.dropFirst(6) }
-        else if url.hasPrefix("ws://") { scheme = "ws"; rest = url.dropFirst(5) }
-        else { return nil }
+        if url.hasPrefix("wss://") {
+            scheme = "wss"
+            rest = url.dropFirst(6)
+        } else if url.hasPrefix("ws://") {
+            scheme = "ws"
+            rest = url.dropFirst(5)
+        } else {
+            return nil
+        }
         secure = scheme == "wss"
         let slash = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
         let authority = rest[..<slash]
@@ -25,7 +31,10 @@ public struct WebSocketEndpoint: Sendable, Equatable, CustomStringConvertible {
             guard let close = authority.firstIndex(of: "]") else { return nil }
             hostPart = authority[authority.index(after: authority.startIndex)..<close]
             let after = authority[authority.index(after: close)...]
-            if after.hasPrefix(":") { guard let p = Int(after.dropFirst()) else { return nil }; portNumber = p }
+            if after.hasPrefix(":") {
+                guard let p = Int(after.dropFirst()) else { return nil }
+                portNumber = p
+            }
         } else if let colon = authority.lastIndex(of: ":") {
             hostPart = authority[..<colon]
             guard let p = Int(authority[authority.index(after: colon)...]) else { return nil }

@@ -71,10 +71,12 @@ public final class WebSocketServer: @unchecked Sendable {
         /// Request headers handed to the application with ``Event/opened(_:_:)`` (lower-case
         /// names, e.g. `openai-beta`); others are not read.
         public var forwardedHeaders: [String] = []
-        public init(host: String, port: Int, path: String, bearerToken: String? = nil,
-                    httpHandler: (@Sendable (_ path: String) -> HTTPResponse?)? = nil, maxQueuedMessages: Int? = nil,
-                    maxMessageBytes: Int = 1 << 20, origins: OriginPolicy = .listed([]), idleSeconds: UInt16 = 30,
-                    forwardedHeaders: [String] = []) {
+        public init(
+            host: String, port: Int, path: String, bearerToken: String? = nil,
+            httpHandler: (@Sendable (_ path: String) -> HTTPResponse?)? = nil, maxQueuedMessages: Int? = nil,
+            maxMessageBytes: Int = 1 << 20, origins: OriginPolicy = .listed([]), idleSeconds: UInt16 = 30,
+            forwardedHeaders: [String] = []
+        ) {
             self.host = host
             self.port = port
             self.path = path
@@ -100,7 +102,9 @@ public final class WebSocketServer: @unchecked Sendable {
     }
 
     /// Whether a handshake with these headers may proceed under `policy`.
-    public static func originAllowed(_ origin: String?, host: String?, policy: OriginPolicy, loopbackListener: Bool) -> Bool {
+    public static func originAllowed(_ origin: String?, host: String?, policy: OriginPolicy, loopbackListener: Bool)
+        -> Bool
+    {
         guard let origin, !origin.isEmpty else { return true }
         switch policy {
         case .listed(let allowed):
@@ -108,7 +112,8 @@ public final class WebSocketServer: @unchecked Sendable {
         case .sameOrigin:
             guard let host, origin == "http://" + host else { return false }
             guard loopbackListener else { return true }
-            let name = host.hasPrefix("[") ? String(host.prefix { $0 != "]" }.dropFirst()) : String(host.prefix { $0 != ":" })
+            let name =
+                host.hasPrefix("[") ? String(host.prefix { $0 != "]" }.dropFirst()) : String(host.prefix { $0 != ":" })
             return name == "localhost" || name == "::1" || name.hasPrefix("127.")
         }
     }
@@ -151,7 +156,10 @@ public final class WebSocketServer: @unchecked Sendable {
         var binary = false
         var sending: [String] = []
         var index = 0
-        init(id: ConnectionID, wsi: OpaquePointer) { self.id = id; self.wsi = wsi }
+        init(id: ConnectionID, wsi: OpaquePointer) {
+            self.id = id
+            self.wsi = wsi
+        }
     }
     private var connections: [UInt: Connection] = [:]
     private var byID: [ConnectionID: Connection] = [:]
@@ -287,14 +295,18 @@ public final class WebSocketServer: @unchecked Sendable {
         var parts: [String] = []
         var buffer = [CChar](repeating: 0, count: 1024)
         var index: Int32 = 0
-        while case let n = lws_hdr_copy_fragment(wsi, &buffer, Int32(buffer.count), WSI_TOKEN_HTTP_URI_ARGS, index), n > 0 {
+        while case let n = lws_hdr_copy_fragment(wsi, &buffer, Int32(buffer.count), WSI_TOKEN_HTTP_URI_ARGS, index),
+            n > 0
+        {
             parts.append(String(decoding: buffer.prefix(Int(n)).map { UInt8(bitPattern: $0) }, as: UTF8.self))
             index += 1
         }
         return parts.joined(separator: "&")
     }
 
-    fileprivate func handle(_ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _ input: UnsafeMutableRawPointer?, _ length: Int) -> Int32 {
+    fileprivate func handle(
+        _ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _ input: UnsafeMutableRawPointer?, _ length: Int
+    ) -> Int32 {
         let key = UInt(bitPattern: Int(bitPattern: wsi.map { UnsafeRawPointer($0) }))
         switch reason {
         case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
@@ -305,8 +317,10 @@ public final class WebSocketServer: @unchecked Sendable {
                 return -1
             }
             let origin = header(wsi, WSI_TOKEN_ORIGIN)
-            if !Self.originAllowed(origin, host: header(wsi, WSI_TOKEN_HOST), policy: options.origins,
-                                   loopbackListener: Self.isLoopback(options.host)) {
+            if !Self.originAllowed(
+                origin, host: header(wsi, WSI_TOKEN_HOST), policy: options.origins,
+                loopbackListener: Self.isLoopback(options.host))
+            {
                 _ = lws_return_http_status(wsi, 403, "Origin not allowed")
                 return -1
             }
@@ -341,7 +355,9 @@ public final class WebSocketServer: @unchecked Sendable {
             if lws_is_final_fragment(wsi) != 0 && lws_remaining_packet_payload(wsi) == 0 {
                 let message = connection.receiving
                 connection.receiving.removeAll(keepingCapacity: true)
-                onEvent(connection.binary ? .binary(connection.id) : .text(connection.id, String(decoding: message, as: UTF8.self)))
+                onEvent(
+                    connection.binary
+                        ? .binary(connection.id) : .text(connection.id, String(decoding: message, as: UTF8.self)))
             }
         case LWS_CALLBACK_SERVER_WRITEABLE:
             guard let connection = connections[key] else { return -1 }
@@ -352,9 +368,14 @@ public final class WebSocketServer: @unchecked Sendable {
                 return queue
             }
             for item in work { item() }
-            for id in dropping.withLock({ set -> Set<ConnectionID> in defer { set.removeAll() }; return set }) {
+            for id in dropping.withLock({ set -> Set<ConnectionID> in
+                defer { set.removeAll() }
+                return set
+            }) {
                 // Its socket may never become writable again: kill it without waiting for that.
-                if let connection = byID[id] { lws_set_timeout(connection.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC) }
+                if let connection = byID[id] {
+                    lws_set_timeout(connection.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC)
+                }
             }
             let ready = outgoing.withLock { Array($0.keys) } + closing.withLock { Array($0.keys) }
             for id in ready {
@@ -413,11 +434,15 @@ public final class WebSocketServer: @unchecked Sendable {
             let start = buf.baseAddress! + ct_lws_pre()
             let end = buf.baseAddress! + buf.count - 1
             var p: UnsafeMutablePointer<UInt8>? = start
-            if lws_add_http_common_headers(wsi, 200, response.contentType, lws_filepos_t(response.body.count), &p, end) != 0 {
+            if lws_add_http_common_headers(wsi, 200, response.contentType, lws_filepos_t(response.body.count), &p, end)
+                != 0
+            {
                 return true
             }
             let noStore = Array("no-store".utf8)
-            if lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL, noStore, Int32(noStore.count), &p, end) != 0 {
+            if lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL, noStore, Int32(noStore.count), &p, end)
+                != 0
+            {
                 return true
             }
             return lws_finalize_write_http_header(wsi, start, &p, end) != 0

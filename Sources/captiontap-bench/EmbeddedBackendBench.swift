@@ -5,8 +5,9 @@ import CaptionTapCore
 import CaptionTapServer
 import Foundation
 import TestSupport
+
 #if canImport(CaptionTapRecognizer)
-import CaptionTapRecognizer
+    import CaptionTapRecognizer
 #endif
 
 enum EmbeddedBackendBench {
@@ -16,10 +17,11 @@ enum EmbeddedBackendBench {
 
     static func run(binary: String) throws {
         #if canImport(CaptionTapRecognizer)
-        try realTimeFactors()
+            try realTimeFactors()
         #else
-        print("embedded backend: not built in (run scripts/setup-recognizer.sh, rebuild with --manifest-cache none)")
-        return
+            print(
+                "embedded backend: not built in (run scripts/setup-recognizer.sh, rebuild with --manifest-cache none)")
+            return
         #endif
         try latency(binary: binary, precision: "auto")
         if CommandLine.arguments.contains("--int8-latency") { try latency(binary: binary, precision: "int8") }
@@ -49,7 +51,9 @@ enum EmbeddedBackendBench {
         var sessions = 0
         var rows: [String] = []
         for batch in [10, 100] {
-            _ = try RunningProcess(python, [script, "--url", url, "--churn", String(batch), "--input", fixture("jfk.wav")]).wait(timeout: 600)
+            _ = try RunningProcess(
+                python, [script, "--url", url, "--churn", String(batch), "--input", fixture("jfk.wav")]
+            ).wait(timeout: 600)
             sessions += batch + 1
             Thread.sleep(forTimeInterval: 1)  // cancelled decodes finish
             rows.append(String(format: "%d sessions: %.1f MiB", sessions, residentMiB()))
@@ -57,39 +61,45 @@ enum EmbeddedBackendBench {
         serve.interrupt()
         let result = serve.wait(timeout: 20)
         let freed = result.stderr.components(separatedBy: "closed and freed").count - 1
-        print("serve RSS while clients vanish mid-turn (jfk, 1 s each): " + rows.joined(separator: ", ") + "; \(freed) of \(sessions) sessions freed")
+        print(
+            "serve RSS while clients vanish mid-turn (jfk, 1 s each): " + rows.joined(separator: ", ")
+                + "; \(freed) of \(sessions) sessions freed")
     }
 
     #if canImport(CaptionTapRecognizer)
-    /// Decode time over audio time for whole clips, one thread, after a warm-up decode.
-    static func realTimeFactors() throws {
-        for precision in [RecognizerFiles.Precision.int8, .fp32] {
-            guard let files = try? RecognizerFiles.locate(explicit: nil, precision: precision) else {
-                print("recognizer \(precision.rawValue): not installed")
-                continue
-            }
-            let t0 = monotonicSeconds()
-            let engine = try SherpaEngine(files: files)
-            let load = monotonicSeconds() - t0
-            let frontEnd = try engine.makeFrontEnd()
-            var results: [String] = []
-            for clip in ["goforward", "jfk", "two_cities"] {
-                let samples24k = try WAV.read24kMono(fixture(clip + ".wav"))
-                var samples16k: [Float] = []
-                samples24k.withUnsafeBufferPointer { buf in
-                    frontEnd.process(buf) { window, _ in samples16k.append(contentsOf: window) }
+        /// Decode time over audio time for whole clips, one thread, after a warm-up decode.
+        static func realTimeFactors() throws {
+            for precision in [RecognizerFiles.Precision.int8, .fp32] {
+                guard let files = try? RecognizerFiles.locate(explicit: nil, precision: precision) else {
+                    print("recognizer \(precision.rawValue): not installed")
+                    continue
                 }
-                if clip == "goforward" { _ = try engine.transcribe(samples16k) }  // warm-up
-                let c0 = threadCPUSeconds()
-                let w0 = monotonicSeconds()
-                _ = try engine.transcribe(samples16k)
-                let cpu = threadCPUSeconds() - c0, wall = monotonicSeconds() - w0
-                let seconds = Double(samples16k.count) / Double(SherpaEngine.sampleRate)
-                results.append(String(format: "%@ %.1f s: RTF %.3f (CPU %.3f)", clip, seconds, wall / seconds, cpu / seconds))
+                let t0 = monotonicSeconds()
+                let engine = try SherpaEngine(files: files)
+                let load = monotonicSeconds() - t0
+                let frontEnd = try engine.makeFrontEnd()
+                var results: [String] = []
+                for clip in ["goforward", "jfk", "two_cities"] {
+                    let samples24k = try WAV.read24kMono(fixture(clip + ".wav"))
+                    var samples16k: [Float] = []
+                    samples24k.withUnsafeBufferPointer { buf in
+                        frontEnd.process(buf) { window, _ in samples16k.append(contentsOf: window) }
+                    }
+                    if clip == "goforward" { _ = try engine.transcribe(samples16k) }  // warm-up
+                    let c0 = threadCPUSeconds()
+                    let w0 = monotonicSeconds()
+                    _ = try engine.transcribe(samples16k)
+                    let cpu = threadCPUSeconds() - c0
+                    let wall = monotonicSeconds() - w0
+                    let seconds = Double(samples16k.count) / Double(SherpaEngine.sampleRate)
+                    results.append(
+                        String(format: "%@ %.1f s: RTF %.3f (CPU %.3f)", clip, seconds, wall / seconds, cpu / seconds))
+                }
+                print(
+                    "recognizer \(precision.rawValue) (load \(String(format: "%.2f", load)) s): "
+                        + results.joined(separator: ", "))
             }
-            print("recognizer \(precision.rawValue) (load \(String(format: "%.2f", load)) s): " + results.joined(separator: ", "))
         }
-    }
     #endif
 
     /// Plays meeting.wav in real time through `captiontap run` (the embedded default) and times
@@ -99,7 +109,12 @@ enum EmbeddedBackendBench {
         let audio = try WAV.read24kMono(meeting)
         var env = ProcessInfo.processInfo.environment
         env["OPENAI_API_KEY"] = nil
-        let process = try RunningProcess(binary, ["run", "-v", "--input", meeting, "--pace", "realtime", "--format", "jsonl", "--recognizer-precision", precision], environment: env)
+        let process = try RunningProcess(
+            binary,
+            [
+                "run", "-v", "--input", meeting, "--pace", "realtime", "--format", "jsonl", "--recognizer-precision",
+                precision,
+            ], environment: env)
         var streamStart: Double?
         var arrivals: [(Double, String)] = []
         var seen = 0
@@ -120,10 +135,13 @@ enum EmbeddedBackendBench {
         }
         var delays: [Double] = []
         for (arrival, line) in arrivals {
-            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], o["final"] as? Bool == true,
-                  let s = o["start_ms"] as? Int, let e = o["end_ms"] as? Int else { continue }
+            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                o["final"] as? Bool == true,
+                let s = o["start_ms"] as? Int, let e = o["end_ms"] as? Int
+            else { continue }
             // The turn's last voiced sample: the last 10 ms frame within 20 dB of the turn's loudest.
-            let a = max(0, s * 24), b = min(audio.count, e * 24)
+            let a = max(0, s * 24)
+            let b = min(audio.count, e * 24)
             let frames = stride(from: a, to: b - 240, by: 240).map { i in
                 (i, (audio[i..<i + 240].map { $0 * $0 }.reduce(0, +) / 240).squareRoot())
             }
@@ -133,9 +151,12 @@ enum EmbeddedBackendBench {
             delays.append(arrival - (start + speechEnd))
         }
         let sorted = delays.sorted()
-        print(String(format: "end of speech to final caption, meeting.wav in real time, recognizer %@ (%d turns, --silence-ms 800): median %.2f s, max %.2f s; each: %@",
-                     precision, delays.count, sorted.isEmpty ? .nan : sorted[sorted.count / 2], sorted.last ?? .nan,
-                     delays.map { String(format: "%.2f", $0) }.joined(separator: " ")))
+        print(
+            String(
+                format:
+                    "end of speech to final caption, meeting.wav in real time, recognizer %@ (%d turns, --silence-ms 800): median %.2f s, max %.2f s; each: %@",
+                precision, delays.count, sorted.isEmpty ? .nan : sorted[sorted.count / 2], sorted.last ?? .nan,
+                delays.map { String(format: "%.2f", $0) }.joined(separator: " ")))
 
         guard precision == "auto" else { return }
         // Peak RSS of serve with one client captioning the meeting.
@@ -150,6 +171,9 @@ enum EmbeddedBackendBench {
         }
         serve.interrupt()
         _ = serve.wait(timeout: 20)
-        print(String(format: "captiontap serve, one client captioning meeting.wav: peak RSS %.0f MiB, %.1f CPU s", serve.peakRSSMiB, serve.cpuSeconds))
+        print(
+            String(
+                format: "captiontap serve, one client captioning meeting.wav: peak RSS %.0f MiB, %.1f CPU s",
+                serve.peakRSSMiB, serve.cpuSeconds))
     }
 }

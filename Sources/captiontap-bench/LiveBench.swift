@@ -32,7 +32,10 @@ enum LiveBench {
         let dir = try Tools.temporaryDirectory()
         let script = Tools.repositoryRoot.appendingPathComponent("scripts/headless-pipewire.sh").path
         let started = try Tools.run("bash", [script, "start", dir.path])
-        guard started.status == 0 else { print("live captions: no headless PipeWire (\(started.stderr))"); return }
+        guard started.status == 0 else {
+            print("live captions: no headless PipeWire (\(started.stderr))")
+            return
+        }
         defer { _ = try? Tools.run("bash", [script, "stop", dir.path]) }
         let env = try environment(dir.appendingPathComponent("env").path)
         print("live captions (offline default, speech played in real time through PipeWire; audio-clock ms):")
@@ -54,21 +57,29 @@ enum LiveBench {
         var env = ProcessInfo.processInfo.environment
         env["OPENAI_API_KEY"] = nil
         env["PIPEWIRE_REMOTE"] = nil
-        for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n") where line.hasPrefix("export ") {
+        for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        where line.hasPrefix("export ") {
             let pair = line.dropFirst(7).split(separator: "=", maxSplits: 1)
-            if pair.count == 2 { env[String(pair[0])] = String(pair[1]).trimmingCharacters(in: CharacterSet(charactersIn: "'")) }
+            if pair.count == 2 {
+                env[String(pair[0])] = String(pair[1]).trimmingCharacters(in: CharacterSet(charactersIn: "'"))
+            }
         }
         return env
     }
 
-    static func play(_ fixture: String, live: String, binary: String, env: [String: String]) throws -> ([Line], cpu: Double, rss: Double) {
+    static func play(_ fixture: String, live: String, binary: String, env: [String: String]) throws -> (
+        [Line], cpu: Double, rss: Double
+    ) {
         let wav = Tools.repositoryRoot.appendingPathComponent("Tests/Fixtures/speech/\(fixture).wav").path
         let recording = FileManager.default.temporaryDirectory.appendingPathComponent("live-bench-\(getpid()).wav").path
         defer { try? FileManager.default.removeItem(atPath: recording) }
-        let run = try RunningProcess(binary, ["run", "--format", "jsonl", "--no-status", "--live", live, "--record", recording], environment: env)
+        let run = try RunningProcess(
+            binary, ["run", "--format", "jsonl", "--no-status", "--live", live, "--record", recording], environment: env
+        )
         guard run.waitForStderr("capturing", timeout: 60) else { throw CocoaError(.featureUnsupported) }
         Thread.sleep(forTimeInterval: 1)
-        let cpu0 = cpuSeconds(run.pid), t0 = monotonicSeconds()
+        let cpu0 = cpuSeconds(run.pid)
+        let t0 = monotonicSeconds()
         let played = try RunningProcess("pw-play", [wav], environment: env).wait(timeout: 300)
         let cpu = (cpuSeconds(run.pid) - cpu0) / (monotonicSeconds() - t0)
         guard played.status == 0 else { throw CocoaError(.fileReadUnknown) }
@@ -81,10 +92,14 @@ enum LiveBench {
 
     static func parse(_ stdout: String) -> [Line] {
         stdout.split(separator: "\n").compactMap { raw -> Line? in
-            guard let o = try? JSONSerialization.jsonObject(with: Data(raw.utf8)) as? [String: Any], let text = o["text"] as? String,
-                  let at = o["at_ms"] as? Int else { return nil }
-            return Line(final: o["final"] as? Bool ?? false, words: text.split(separator: " ").map(norm), item: o["item_id"] as? String ?? "",
-                        start: o["start_ms"] as? Int ?? 0, end: o["end_ms"] as? Int ?? 0, at: at)
+            guard let o = try? JSONSerialization.jsonObject(with: Data(raw.utf8)) as? [String: Any],
+                let text = o["text"] as? String,
+                let at = o["at_ms"] as? Int
+            else { return nil }
+            return Line(
+                final: o["final"] as? Bool ?? false, words: text.split(separator: " ").map(norm),
+                item: o["item_id"] as? String ?? "",
+                start: o["start_ms"] as? Int ?? 0, end: o["end_ms"] as? Int ?? 0, at: at)
         }
     }
 
@@ -96,7 +111,8 @@ enum LiveBench {
         let script = root.appendingPathComponent("Tests/Bench/sherpa_streaming_peer.py").path
         let run = try RunningProcess(python, [script, root.appendingPathComponent("vendor/recognizer").path, wav])
         guard run.waitForStderr("ready", timeout: 60) else { throw CocoaError(.featureUnsupported) }
-        let cpu0 = cpuSeconds(run.pid), t0 = monotonicSeconds()
+        let cpu0 = cpuSeconds(run.pid)
+        let t0 = monotonicSeconds()
         var cpu = 0.0
         while run.isRunning && monotonicSeconds() - t0 < 600 {
             // Sampled until it exits: its CPU while feeding, without the model loading before.
@@ -135,7 +151,9 @@ enum LiveBench {
                 lcs[i][j] = shown[i - 1] == final[j - 1] ? lcs[i - 1][j - 1] + 1 : max(lcs[i - 1][j], lcs[i][j - 1])
             }
         }
-        return (1...final.count).last { j in lcs[shown.count][j] > lcs[shown.count][j - 1] && lcs[shown.count][j] * 10 >= j * 7 } ?? 0
+        return (1...final.count).last { j in
+            lcs[shown.count][j] > lcs[shown.count][j - 1] && lcs[shown.count][j] * 10 >= j * 7
+        } ?? 0
     }
 
     static func norm(_ word: Substring) -> String { String(word.lowercased().filter { $0.isLetter || $0.isNumber }) }
@@ -145,8 +163,12 @@ enum LiveBench {
     static func peerPython() throws -> String? {
         let root = Tools.repositoryRoot
         let venv = root.appendingPathComponent(".build/bench-venv").path
-        let setup = try Tools.run("bash", [root.appendingPathComponent("Tests/RealtimeServer/setup-venv.sh").path, venv,
-                                           root.appendingPathComponent("Tests/Bench/requirements.txt").path])
+        let setup = try Tools.run(
+            "bash",
+            [
+                root.appendingPathComponent("Tests/RealtimeServer/setup-venv.sh").path, venv,
+                root.appendingPathComponent("Tests/Bench/requirements.txt").path,
+            ])
         guard setup.status == 0 else {
             print("  (no sherpa-onnx peer: \(setup.stderr.suffix(200)))")
             return nil
@@ -157,37 +179,49 @@ enum LiveBench {
     static func turns(_ lines: [Line], silenceMs: Int) -> [Turn] {
         lines.filter(\.final).map { final in
             let shown = lines.filter { $0.item == final.item && $0.at <= final.at }
-            let onset = speechOnset(final.start, final.end), speechEnd = max(onset + 1, final.end - silenceMs)
+            let onset = speechOnset(final.start, final.end)
+            let speechEnd = max(onset + 1, final.end - silenceMs)
             let total = max(1, final.words.count)
             func spoken(_ n: Int) -> Int { onset + (speechEnd - onset) * n / total }
             func right(_ line: Line) -> Int { rightWords(line.words, final.words) }
-            var trail = 0, newest = 0
+            var trail = 0
+            var newest = 0
             for line in shown {
                 // Just before this update, the screen still showed `newest` right words.
                 trail = max(trail, min(line.at, speechEnd) - spoken(newest))
                 newest = max(newest, right(line))
             }
             let first = shown.first { right($0) > 0 }.map { $0.at - onset }
-            return Turn(firstText: first, worstTrail: trail, final: final.at - speechEnd, seconds: Double(speechEnd - onset) / 1000)
+            return Turn(
+                firstText: first, worstTrail: trail, final: final.at - speechEnd,
+                seconds: Double(speechEnd - onset) / 1000)
         }
     }
 
     static func report(_ fixture: String, _ mode: String, _ turns: [Turn], cpu: Double, rss: Double) {
         for (i, t) in turns.enumerated() {
-            print(String(format: "  %@ %@ turn %d (%.1f s): first text %@ ms, worst trail %d ms, final %d ms after speech end",
-                         fixture, mode, i + 1, t.seconds, t.firstText.map(String.init) ?? "-", t.worstTrail, t.final))
+            print(
+                String(
+                    format:
+                        "  %@ %@ turn %d (%.1f s): first text %@ ms, worst trail %d ms, final %d ms after speech end",
+                    fixture, mode, i + 1, t.seconds, t.firstText.map(String.init) ?? "-", t.worstTrail, t.final))
         }
-        let firsts = turns.compactMap(\.firstText).sorted(), finals = turns.map(\.final).sorted()
+        let firsts = turns.compactMap(\.firstText).sorted()
+        let finals = turns.map(\.final).sorted()
         let median = { (v: [Int]) in v.isEmpty ? "-" : String(v[v.count / 2]) }
-        print(String(format: "  %@ %@: first text median %@ ms, worst %@ ms; worst trail %d ms; final median %@ ms, worst %@ ms; CPU while speaking %.0f %% of a core; peak RSS %.0f MiB",
-                     fixture, mode, median(firsts), firsts.last.map(String.init) ?? "-", turns.map(\.worstTrail).max() ?? 0,
-                     median(finals), finals.last.map(String.init) ?? "-", cpu * 100, rss))
+        print(
+            String(
+                format:
+                    "  %@ %@: first text median %@ ms, worst %@ ms; worst trail %d ms; final median %@ ms, worst %@ ms; CPU while speaking %.0f %% of a core; peak RSS %.0f MiB",
+                fixture, mode, median(firsts), firsts.last.map(String.init) ?? "-", turns.map(\.worstTrail).max() ?? 0,
+                median(finals), finals.last.map(String.init) ?? "-", cpu * 100, rss))
     }
 
     /// User + system CPU seconds of a process so far (/proc/PID/stat).
     static func cpuSeconds(_ pid: Int32) -> Double {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return 0 }
+            let close = stat.lastIndex(of: ")")
+        else { return 0 }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))

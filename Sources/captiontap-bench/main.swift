@@ -93,8 +93,9 @@ func measure(_ args: [String]) throws -> Measured {
     let start = monotonicSeconds()
     let process = try RunningProcess(args[0], Array(args.dropFirst()))
     let result = process.wait(timeout: 3600)
-    return Measured(status: result.status, cpuSeconds: process.cpuSeconds, peakMiB: process.peakRSSMiB,
-                    wallSeconds: monotonicSeconds() - start, stdout: result.stdout, stderr: result.stderr)
+    return Measured(
+        status: result.status, cpuSeconds: process.cpuSeconds, peakMiB: process.peakRSSMiB,
+        wallSeconds: monotonicSeconds() - start, stdout: result.stdout, stderr: result.stderr)
 }
 
 /// Writes `repeats` copies of `unit` (24 kHz mono) as one WAV.
@@ -119,7 +120,9 @@ func peakRSS(binary: String) throws -> (mib: Double, wall: Double) {
     for _ in 0..<60 { bytes.withUnsafeBytes { writer.write($0) } }
     writer.close()
 
-    let run = try measure([binary, "run", "-q", "--no-captions", "--input", path, "--record", "/dev/null", "--pace", "fast"])
+    let run = try measure([
+        binary, "run", "-q", "--no-captions", "--input", path, "--record", "/dev/null", "--pace", "fast",
+    ])
     return (run.peakMiB, run.wallSeconds)
 }
 
@@ -141,20 +144,29 @@ func realtimeBenchmarks(binary: String) throws {
     let ours = try measure([binary, "run", "-q", "--input", hour, "--url", server.url, "--format", "jsonl"])
     _ = server.stop()
     let finals = ours.stdout.split(separator: "\n").count
-    print(String(format: "1 h streamed fast, captiontap: %.2f CPU s, peak RSS %.1f MiB, %.1f s wall, %d finals (exit %d)",
-                 ours.cpuSeconds, ours.peakMiB, ours.wallSeconds, finals, ours.status))
+    print(
+        String(
+            format: "1 h streamed fast, captiontap: %.2f CPU s, peak RSS %.1f MiB, %.1f s wall, %d finals (exit %d)",
+            ours.cpuSeconds, ours.peakMiB, ours.wallSeconds, finals, ours.status))
 
     server = try FakeRealtimeServer()
     let script = Tools.repositoryRoot.appendingPathComponent("Tests/RealtimeServer/cookbook_client.py").path
     let theirs = try measure([python, script, "--url", server.url, "--input", hour])
     _ = server.stop()
     let pyFinals = theirs.stdout.split(separator: "\n").count
-    print(String(format: "1 h streamed fast, Python cookbook client: %.2f CPU s, peak RSS %.1f MiB, %.1f s wall, %d finals (exit %d)",
-                 theirs.cpuSeconds, theirs.peakMiB, theirs.wallSeconds, pyFinals, theirs.status))
-    print(String(format: "captiontap CPU = %.1f %% of the Python client's", 100 * ours.cpuSeconds / max(theirs.cpuSeconds, 1e-9)))
+    print(
+        String(
+            format:
+                "1 h streamed fast, Python cookbook client: %.2f CPU s, peak RSS %.1f MiB, %.1f s wall, %d finals (exit %d)",
+            theirs.cpuSeconds, theirs.peakMiB, theirs.wallSeconds, pyFinals, theirs.status))
+    print(
+        String(
+            format: "captiontap CPU = %.1f %% of the Python client's",
+            100 * ours.cpuSeconds / max(theirs.cpuSeconds, 1e-9)))
 
     let short = dir.appendingPathComponent("short-turns.wav").path
-    try WAV.write24kMono(WAV.toneTurns([300, 500, 700, 900, 400, 600, 800, 350, 550, 750], seconds: 1.0, gap: 1.2), to: short)
+    try WAV.write24kMono(
+        WAV.toneTurns([300, 500, 700, 900, 400, 600, 800, 350, 550, 750], seconds: 1.0, gap: 1.2), to: short)
     server = try FakeRealtimeServer()
     let latency = try measure([binary, "run", "--input", short, "--pace", "realtime", "--url", server.url])
     let (_, serverStats) = server.stop()
@@ -168,8 +180,11 @@ func realtimeBenchmarks(binary: String) throws {
     let endToEnd = line.flatMap { number(after: "median ", in: $0) }
     let serverLine = serverStats.split(separator: "\n").last { $0.contains("fake_realtime_stats") }
     let serverMedian = serverLine.flatMap { number(after: "\"median\": ", in: $0) }
-    print(String(format: "commit to final caption, turns played in real time: median %.1f ms end to end, of which the test server %.1f ms; captiontap's overhead %.1f ms",
-                 endToEnd ?? .nan, serverMedian ?? .nan, (endToEnd ?? .nan) - (serverMedian ?? .nan)))
+    print(
+        String(
+            format:
+                "commit to final caption, turns played in real time: median %.1f ms end to end, of which the test server %.1f ms; captiontap's overhead %.1f ms",
+            endToEnd ?? .nan, serverMedian ?? .nan, (endToEnd ?? .nan) - (serverMedian ?? .nan)))
 }
 
 print("captiontap-bench (\(ProcessInfo.processInfo.activeProcessorCount) cores)")
@@ -178,11 +193,16 @@ if CommandLine.arguments.contains("--only-levels") {
     exit(0)
 }
 if CommandLine.arguments.contains("--only-live") {
-    try LiveBench.run(binary: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("captiontap").path)
+    try LiveBench.run(
+        binary: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+            "captiontap"
+        ).path)
     exit(0)
 }
 if CommandLine.arguments.contains("--only-embedded") {
-    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("captiontap").path
+    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+        "captiontap"
+    ).path
     try EmbeddedBackendBench.run(binary: binary)
     exit(0)
 }
@@ -190,11 +210,19 @@ for frames in [256, 1024] {
     print(String(format: "callback copy, %4d-frame quantum: %8.1f ns", frames, callbackCost(frames: frames)))
 }
 let (ratio, bytes) = encodingThroughput(seconds: 3600)
-print(String(format: "drain+PCM16+base64+JSON: %.0f× real time on one core (%.1f MB of events per audio hour)", ratio, Double(bytes) / 1e6))
+print(
+    String(
+        format: "drain+PCM16+base64+JSON: %.0f× real time on one core (%.1f MB of events per audio hour)", ratio,
+        Double(bytes) / 1e6))
 if !CommandLine.arguments.contains("--skip-rss") {
-    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("captiontap").path
+    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+        "captiontap"
+    ).path
     let (mib, wall) = try peakRSS(binary: binary)
-    print(String(format: "captiontap run --input <1 h file> --record /dev/null --pace fast: peak RSS %.1f MiB, %.1f s wall", mib, wall))
+    print(
+        String(
+            format: "captiontap run --input <1 h file> --record /dev/null --pace fast: peak RSS %.1f MiB, %.1f s wall",
+            mib, wall))
     try realtimeBenchmarks(binary: binary)
     try EmbeddedBackendBench.run(binary: binary)
     try LevelBench.run()

@@ -68,10 +68,11 @@ struct CaptionTapConfig {
             guard let schemaKey = ConfigSchema.key(named: key), let origin = origins[key] else { continue }
             // A later file's source replaces the source an earlier one picked.
             if ConfigSchema.sourceKeys.contains(key) && origin.fileIndex != lastSourceFile { continue }
-            let raw: SPAJSON.Value = switch schemaKey.kind {
-            case .string, .url: .string(text)
-            default: .bare(text)
-            }
+            let raw: SPAJSON.Value =
+                switch schemaKey.kind {
+                case .string, .url: .string(text)
+                default: .bare(text)
+                }
             switch ConfigSchema.check(raw, for: schemaKey) {
             case .success(let value): config.settings[key] = Setting(value: value, origin: origin.origin)
             case .failure(let error): throw .usage("\(origin.origin): \(error.message)")
@@ -123,7 +124,8 @@ struct CaptionTapConfig {
             if given.contains(binding.key) {
                 origin = "command line"
             } else if cliSource && ConfigSchema.captureKeys.contains(binding.key) {
-                origin = settings[binding.key] == nil ? "default" : "default (\(origin) replaced by the command-line source)"
+                origin =
+                    settings[binding.key] == nil ? "default" : "default (\(origin) replaced by the command-line source)"
             }
             let entry = "    \(binding.key) = \(binding.show(command))"
             let pad = String(repeating: " ", count: max(1, width - entry.count))
@@ -143,91 +145,103 @@ struct CaptionTapConfig {
     }
 
     static func string(_ key: String, _ path: WritableKeyPath<RunCommand, String?>) -> Binding {
-        Binding(key: key, apply: { if case .string(let s) = $1 { $0[keyPath: path] = s } },
-                show: { $0[keyPath: path].map(SPAJSON.quote) ?? "null" })
+        Binding(
+            key: key, apply: { if case .string(let s) = $1 { $0[keyPath: path] = s } },
+            show: { $0[keyPath: path].map(SPAJSON.quote) ?? "null" })
     }
     static func string(_ key: String, _ path: WritableKeyPath<RunCommand, String>) -> Binding {
-        Binding(key: key, apply: { if case .string(let s) = $1 { $0[keyPath: path] = s } },
-                show: { SPAJSON.quote($0[keyPath: path]) })
+        Binding(
+            key: key, apply: { if case .string(let s) = $1 { $0[keyPath: path] = s } },
+            show: { SPAJSON.quote($0[keyPath: path]) })
     }
     static func integer(_ key: String, _ path: WritableKeyPath<RunCommand, Int>) -> Binding {
-        Binding(key: key, apply: { if case .integer(let n) = $1 { $0[keyPath: path] = n } },
-                show: { String($0[keyPath: path]) })
+        Binding(
+            key: key, apply: { if case .integer(let n) = $1 { $0[keyPath: path] = n } },
+            show: { String($0[keyPath: path]) })
     }
     static func number(_ key: String, _ path: WritableKeyPath<RunCommand, Double>) -> Binding {
-        Binding(key: key, apply: { if case .number(let x) = $1 { $0[keyPath: path] = x } },
-                show: { String($0[keyPath: path]) })
+        Binding(
+            key: key, apply: { if case .number(let x) = $1 { $0[keyPath: path] = x } },
+            show: { String($0[keyPath: path]) })
     }
     static func number(_ key: String, _ path: WritableKeyPath<RunCommand, Double?>) -> Binding {
-        Binding(key: key, apply: { if case .number(let x) = $1 { $0[keyPath: path] = x } },
-                show: { $0[keyPath: path].map { String($0) } ?? "null" })
+        Binding(
+            key: key, apply: { if case .number(let x) = $1 { $0[keyPath: path] = x } },
+            show: { $0[keyPath: path].map { String($0) } ?? "null" })
     }
     static func boolean(_ key: String, _ path: WritableKeyPath<RunCommand, Bool>) -> Binding {
-        Binding(key: key, apply: { if case .boolean(let b) = $1 { $0[keyPath: path] = b } },
-                show: { String($0[keyPath: path]) })
+        Binding(
+            key: key, apply: { if case .boolean(let b) = $1 { $0[keyPath: path] = b } },
+            show: { String($0[keyPath: path]) })
     }
     /// A value argument-parser parses (`format`, `context`, ...), shown with `text`.
-    static func argument<T: ExpressibleByArgument>(_ key: String, _ path: WritableKeyPath<RunCommand, T>,
-                                                   text: @escaping (T) -> String) -> Binding {
-        Binding(key: key, apply: { if case .string(let s) = $1, let v = T(argument: s) { $0[keyPath: path] = v } },
-                show: { SPAJSON.quote(text($0[keyPath: path])) })
+    static func argument<T: ExpressibleByArgument>(
+        _ key: String, _ path: WritableKeyPath<RunCommand, T>,
+        text: @escaping (T) -> String
+    ) -> Binding {
+        Binding(
+            key: key, apply: { if case .string(let s) = $1, let v = T(argument: s) { $0[keyPath: path] = v } },
+            show: { SPAJSON.quote(text($0[keyPath: path])) })
     }
-    static func argument<T: ExpressibleByArgument>(_ key: String, _ path: WritableKeyPath<RunCommand, T?>,
-                                                   text: @escaping (T) -> String) -> Binding {
-        Binding(key: key, apply: { if case .string(let s) = $1, let v = T(argument: s) { $0[keyPath: path] = v } },
-                show: { $0[keyPath: path].map { SPAJSON.quote(text($0)) } ?? "null" })
+    static func argument<T: ExpressibleByArgument>(
+        _ key: String, _ path: WritableKeyPath<RunCommand, T?>,
+        text: @escaping (T) -> String
+    ) -> Binding {
+        Binding(
+            key: key, apply: { if case .string(let s) = $1, let v = T(argument: s) { $0[keyPath: path] = v } },
+            show: { $0[keyPath: path].map { SPAJSON.quote(text($0)) } ?? "null" })
     }
 
     /// One binding per ``ConfigSchema/keys`` entry, in the same order (ConfigTests.everyKeyIsPrinted checks).
     static var bindings: [Binding] {
         [
-        string("target", \.target),
-        string("virtual-sink", \.virtualSink),
-        string("input", \.input),
-        argument("pace", \.pace) { $0.rawValue },
-        string("record", \.record),
-        integer("chunk-ms", \.chunkMs),
-        number("duration", \.duration),
-        string("events-out", \.eventsOut),
-        boolean("no-captions", \.noCaptions),
-        boolean("no-status", \.noStatus),
-        argument("backend", \.backend) { $0.rawValue },
-        string("url", \.session.url),
-        string("model", \.session.model),
-        string("api-key-file", \.session.apiKeyFile),
-        number("vad-threshold", \.session.vadThreshold),
-        integer("silence-ms", \.session.silenceMs),
-        integer("prefix-ms", \.session.prefixMs),
-        string("language", \.session.language),
-        string("prompt", \.session.prompt),
-        string("instructions-file", \.session.instructionsFile),
-        argument("context", \.session.context) { $0.description },
-        number("drain-timeout", \.session.drainTimeout),
-        number("session-max-minutes", \.session.sessionMaxMinutes),
-        number("idle-timeout", \.session.idleTimeout),
-        number("failover-after", \.session.failoverAfter),
-        string("fallback-url", \.session.fallbackURL),
-        boolean("no-failover", \.session.noFailover),
-        number("price-audio-in", \.session.priceAudioIn),
-        number("price-text-in", \.session.priceTextIn),
-        number("price-cached-in", \.session.priceCachedIn),
-        number("price-text-out", \.session.priceTextOut),
-        argument("format", \.output.format) { $0.rawValue },
-        boolean("partials", \.output.partials),
-        argument("live", \.output.live) { $0.rawValue },
-        string("fifo", \.output.fifo),
-        argument("fifo-format", \.output.fifoFormat) { $0.rawValue },
-        string("srt", \.output.srt),
-        string("vtt", \.output.vtt),
-        string("obs-text", \.output.obsText),
-        integer("obs-lines", \.output.obsLines),
-        string("obs", \.obs.obs),
-        string("obs-password-file", \.obs.obsPasswordFile),
-        string("obs-text-source", \.obs.obsTextSource),
-        string("overlay", \.output.overlay),
-        boolean("overlay-allow-remote", \.output.overlayAllowRemote),
-        string("recognizer-dir", \.recognizer.directory),
-        argument("recognizer-precision", \.recognizer.precision) { $0.rawValue },
+            string("target", \.target),
+            string("virtual-sink", \.virtualSink),
+            string("input", \.input),
+            argument("pace", \.pace) { $0.rawValue },
+            string("record", \.record),
+            integer("chunk-ms", \.chunkMs),
+            number("duration", \.duration),
+            string("events-out", \.eventsOut),
+            boolean("no-captions", \.noCaptions),
+            boolean("no-status", \.noStatus),
+            argument("backend", \.backend) { $0.rawValue },
+            string("url", \.session.url),
+            string("model", \.session.model),
+            string("api-key-file", \.session.apiKeyFile),
+            number("vad-threshold", \.session.vadThreshold),
+            integer("silence-ms", \.session.silenceMs),
+            integer("prefix-ms", \.session.prefixMs),
+            string("language", \.session.language),
+            string("prompt", \.session.prompt),
+            string("instructions-file", \.session.instructionsFile),
+            argument("context", \.session.context) { $0.description },
+            number("drain-timeout", \.session.drainTimeout),
+            number("session-max-minutes", \.session.sessionMaxMinutes),
+            number("idle-timeout", \.session.idleTimeout),
+            number("failover-after", \.session.failoverAfter),
+            string("fallback-url", \.session.fallbackURL),
+            boolean("no-failover", \.session.noFailover),
+            number("price-audio-in", \.session.priceAudioIn),
+            number("price-text-in", \.session.priceTextIn),
+            number("price-cached-in", \.session.priceCachedIn),
+            number("price-text-out", \.session.priceTextOut),
+            argument("format", \.output.format) { $0.rawValue },
+            boolean("partials", \.output.partials),
+            argument("live", \.output.live) { $0.rawValue },
+            string("fifo", \.output.fifo),
+            argument("fifo-format", \.output.fifoFormat) { $0.rawValue },
+            string("srt", \.output.srt),
+            string("vtt", \.output.vtt),
+            string("obs-text", \.output.obsText),
+            integer("obs-lines", \.output.obsLines),
+            string("obs", \.obs.obs),
+            string("obs-password-file", \.obs.obsPasswordFile),
+            string("obs-text-source", \.obs.obsTextSource),
+            string("overlay", \.output.overlay),
+            boolean("overlay-allow-remote", \.output.overlayAllowRemote),
+            string("recognizer-dir", \.recognizer.directory),
+            argument("recognizer-precision", \.recognizer.precision) { $0.rawValue },
         ]
     }
 }

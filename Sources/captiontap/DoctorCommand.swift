@@ -56,7 +56,9 @@ struct DoctorCommand: ParsableCommand {
             if graph.clients.contains("WirePlumber") {
                 report(true, "WirePlumber running")
             } else {
-                report(false, "WirePlumber is not running, so streams are never linked: systemctl --user start wireplumber")
+                report(
+                    false, "WirePlumber is not running, so streams are never linked: systemctl --user start wireplumber"
+                )
             }
             if let target {
                 if let node = graph.nodes.first(where: { $0.matches(target: target) }) {
@@ -74,13 +76,22 @@ struct DoctorCommand: ParsableCommand {
         let key = try? session.apiKey { logger.warning("\($0)") }
         let cloud = session.url == SessionOptions.defaultURL
         if session.withholdsEnvironmentKey() {
-            report(true, "OPENAI_API_KEY is set but not sent to \(endpoint.hostHeader) (only to api.openai.com over TLS): give that backend a key with --api-key-file")
+            report(
+                true,
+                "OPENAI_API_KEY is set but not sent to \(endpoint.hostHeader) (only to api.openai.com over TLS): give that backend a key with --api-key-file"
+            )
         }
         switch (key, cloud) {
         case (.some(let k), _):
-            report(true, "API key present (\(session.apiKeyFile.map { "from \($0)" } ?? "from OPENAI_API_KEY"), \(k.count) characters)")
+            report(
+                true,
+                "API key present (\(session.apiKeyFile.map { "from \($0)" } ?? "from OPENAI_API_KEY"), \(k.count) characters)"
+            )
         case (nil, true):
-            report(true, "no API key: run captions offline with the embedded backend (set OPENAI_API_KEY or --api-key-file for OpenAI)")
+            report(
+                true,
+                "no API key: run captions offline with the embedded backend (set OPENAI_API_KEY or --api-key-file for OpenAI)"
+            )
         case (nil, false):
             report(true, "no API key needed for \(endpoint.hostHeader) (none set)")
         }
@@ -95,30 +106,44 @@ struct DoctorCommand: ParsableCommand {
         do {
             let files = try recognizer.files()
             installed = true
-            report(true, "embedded recognizer installed: Moonshine base-en \(files.precision.rawValue) + Silero VAD in \(files.directory)")
+            report(
+                true,
+                "embedded recognizer installed: Moonshine base-en \(files.precision.rawValue) + Silero VAD in \(files.directory)"
+            )
         } catch {
             if needed {
                 report(false, error.message)
             } else {
-                report(true, "embedded recognizer not installed (not needed with a key or --url; \(RecognizerFiles.setupCommand) adds it)")
+                report(
+                    true,
+                    "embedded recognizer not installed (not needed with a key or --url; \(RecognizerFiles.setupCommand) adds it)"
+                )
             }
         }
         switch (live, installed) {
         case (.off, _):
             report(true, "live captions: off (--live off): captions appear when each turn ends")
         case (_, true):
-            report(true, "live captions: on: the embedded recognizer shows words while people speak\(needed ? "" : " (it loads beside the cloud session: see the README for the memory it takes)")")
+            report(
+                true,
+                "live captions: on: the embedded recognizer shows words while people speak\(needed ? "" : " (it loads beside the cloud session: see the README for the memory it takes)")"
+            )
         case (.auto, false):
-            report(true, "live captions: off: the embedded recognizer is not installed (\(RecognizerFiles.setupCommand) adds them)")
+            report(
+                true,
+                "live captions: off: the embedded recognizer is not installed (\(RecognizerFiles.setupCommand) adds them)"
+            )
         case (.on, false):
             report(false, "live captions: --live on needs the embedded recognizer: run \(RecognizerFiles.setupCommand)")
         }
 
         // Outputs.
         if let fifo {
-            report(Self.fifoUsable(fifo), Self.fifoUsable(fifo)
-                ? "FIFO path \(fifo) is usable"
-                : "FIFO path \(fifo) is not usable: it must be a FIFO, or not exist in a writable directory")
+            report(
+                Self.fifoUsable(fifo),
+                Self.fifoUsable(fifo)
+                    ? "FIFO path \(fifo) is usable"
+                    : "FIFO path \(fifo) is not usable: it must be a FIFO, or not exist in a writable directory")
         }
 
         if let url = obs.obs, let endpoint = WebSocketEndpoint(url) {
@@ -153,7 +178,10 @@ struct DoctorCommand: ParsableCommand {
         case .opened:
             return (true, "backend \(endpoint) accepts the WebSocket handshake")
         case .closed(let info) where info.httpStatus == 401 || info.httpStatus == 403:
-            return (false, "backend \(endpoint) refused the API key (HTTP \(info.httpStatus!)): check OPENAI_API_KEY or --api-key-file")
+            return (
+                false,
+                "backend \(endpoint) refused the API key (HTTP \(info.httpStatus!)): check OPENAI_API_KEY or --api-key-file"
+            )
         case .closed(let info):
             return (false, "backend \(endpoint) unreachable (\(info.message)): is it running, and is the URL right?")
         case nil:
@@ -163,7 +191,9 @@ struct DoctorCommand: ParsableCommand {
 
     /// Connects to obs-websocket, identifies (with the password), checks the text source if one is
     /// named, and disconnects.
-    static func obsChecks(endpoint: WebSocketEndpoint, options: OBSOptions, timeout: Double, logger: Logger) -> [(Bool, String)] {
+    static func obsChecks(endpoint: WebSocketEndpoint, options: OBSOptions, timeout: Double, logger: Logger) -> [(
+        Bool, String
+    )] {
         let password: String?
         do {
             password = try options.password { logger.warning("\($0)") }
@@ -176,15 +206,24 @@ struct DoctorCommand: ParsableCommand {
         let outcome = client.start(timeout: timeout)
         var checks = [obsConnectionCheck(endpoint: endpoint, outcome: outcome)]
         if case .identified = outcome, let name = options.obsTextSource {
-            let response = client.request(OBSRequest(type: "GetInputSettings", data: ["inputName": .string(name)]), timeout: timeout)
+            let response = client.request(
+                OBSRequest(type: "GetInputSettings", data: ["inputName": .string(name)]), timeout: timeout)
             let kind = response?.data?["inputKind"]?.string ?? ""
             switch response?.code {
             case OBSWebSocketSession.StatusCode.success? where kind.hasPrefix("text_"):
                 checks.append((true, "OBS text source '\(name)' exists (\(kind))"))
             case OBSWebSocketSession.StatusCode.success?:
-                checks.append((false, "OBS input '\(name)' is a \(kind), not a Text source: name a Text (FreeType 2) source in --obs-text-source"))
+                checks.append(
+                    (
+                        false,
+                        "OBS input '\(name)' is a \(kind), not a Text source: name a Text (FreeType 2) source in --obs-text-source"
+                    ))
             case OBSWebSocketSession.StatusCode.resourceNotFound?:
-                checks.append((false, "OBS has no input named '\(name)': add a Text source called that to your scene, or fix --obs-text-source"))
+                checks.append(
+                    (
+                        false,
+                        "OBS has no input named '\(name)': add a Text source called that to your scene, or fix --obs-text-source"
+                    ))
             case let code?:
                 checks.append((false, "OBS could not look up input '\(name)' (code \(code))"))
             case nil:
@@ -198,15 +237,29 @@ struct DoctorCommand: ParsableCommand {
     static func obsConnectionCheck(endpoint: WebSocketEndpoint, outcome: OBSClient.StartOutcome) -> (Bool, String) {
         switch outcome {
         case .identified(let version, let authenticated):
-            return (true, "OBS reachable at \(endpoint) (obs-websocket \(version ?? "unknown version"), \(authenticated ? "authenticated" : "no password required"))")
+            return (
+                true,
+                "OBS reachable at \(endpoint) (obs-websocket \(version ?? "unknown version"), \(authenticated ? "authenticated" : "no password required"))"
+            )
         case .authenticationFailed(true):
-            return (false, "OBS at \(endpoint) refused the password (close 4009): put the password from OBS's Tools > WebSocket Server Settings in --obs-password-file")
+            return (
+                false,
+                "OBS at \(endpoint) refused the password (close 4009): put the password from OBS's Tools > WebSocket Server Settings in --obs-password-file"
+            )
         case .authenticationFailed(false):
-            return (false, "OBS at \(endpoint) requires a password (close 4009): pass --obs-password-file FILE (Tools > WebSocket Server Settings > Show Connect Info)")
+            return (
+                false,
+                "OBS at \(endpoint) requires a password (close 4009): pass --obs-password-file FILE (Tools > WebSocket Server Settings > Show Connect Info)"
+            )
         case .unsupportedVersion:
-            return (false, "OBS at \(endpoint) does not speak obs-websocket RPC version 1 (close 4010): use OBS 28 or later")
+            return (
+                false, "OBS at \(endpoint) does not speak obs-websocket RPC version 1 (close 4010): use OBS 28 or later"
+            )
         case .unreachable(let reason):
-            return (false, "OBS not reachable at \(endpoint) (\(reason)): start OBS and tick Tools > WebSocket Server Settings > Enable WebSocket server; check the port")
+            return (
+                false,
+                "OBS not reachable at \(endpoint) (\(reason)): start OBS and tick Tools > WebSocket Server Settings > Enable WebSocket server; check the port"
+            )
         }
     }
 
@@ -221,7 +274,10 @@ struct DoctorCommand: ParsableCommand {
 
     /// The handshake result, set from the WebSocket thread.
     final class OutcomeBox: @unchecked Sendable {
-        enum Outcome { case opened, closed(WebSocketClient.CloseInfo) }
+        enum Outcome {
+            case opened
+            case closed(WebSocketClient.CloseInfo)
+        }
         private let lock = NSLock()
         private var stored: Outcome?
         func set(_ outcome: Outcome) { lock.withLock { if stored == nil { stored = outcome } } }

@@ -2,17 +2,20 @@ import ArgumentParser
 import CaptionTapServer
 import Foundation
 import Logging
+
 #if canImport(CaptionTapRecognizer)
-import CaptionTapRecognizer
+    import CaptionTapRecognizer
 #endif
 
 extension RecognizerFiles.Precision: ExpressibleByArgument {}
 
 /// Where the embedded recognizer comes from; shared by `run`, `serve` and `doctor`.
 struct RecognizerOptions: ParsableArguments {
-    @Option(name: .customLong("recognizer-dir"), help: ArgumentHelp(
-        "The embedded recognizer's install directory (default: CAPTIONTAP_RECOGNIZER_DIR, next to the binary, or the build tree's vendor/recognizer).",
-        valueName: "dir"))
+    @Option(
+        name: .customLong("recognizer-dir"),
+        help: ArgumentHelp(
+            "The embedded recognizer's install directory (default: CAPTIONTAP_RECOGNIZER_DIR, next to the binary, or the build tree's vendor/recognizer).",
+            valueName: "dir"))
     var directory: String?
 
     @Option(name: .customLong("recognizer-precision"), help: "auto (fp32 if installed with --fold), int8 or fp32.")
@@ -21,9 +24,9 @@ struct RecognizerOptions: ParsableArguments {
     /// Whether this binary was built with the embedded recognizer.
     static var isBuiltIn: Bool {
         #if canImport(CaptionTapRecognizer)
-        true
+            true
         #else
-        false
+            false
         #endif
     }
 
@@ -31,7 +34,8 @@ struct RecognizerOptions: ParsableArguments {
     func files() throws(CLIError) -> RecognizerFiles {
         guard Self.isBuiltIn else {
             throw CLIError.usage(
-                "this captiontap was built without the embedded recognizer: run \(RecognizerFiles.setupCommand), then rebuild (swift build -c release --manifest-cache none)")
+                "this captiontap was built without the embedded recognizer: run \(RecognizerFiles.setupCommand), then rebuild (swift build -c release --manifest-cache none)"
+            )
         }
         do {
             return try RecognizerFiles.locate(explicit: directory, precision: precision)
@@ -44,23 +48,23 @@ struct RecognizerOptions: ParsableArguments {
     func engine(logger: Logger) throws(CLIError) -> SpeechEngine {
         let files = try files()
         #if canImport(CaptionTapRecognizer)
-        do {
-            let engine = try SherpaEngine(files: files)
-            logger.debug("recognizer loaded from \(files.directory)")
-            return engine
-        } catch {
-            throw CLIError.failure(error.description)
-        }
+            do {
+                let engine = try SherpaEngine(files: files)
+                logger.debug("recognizer loaded from \(files.directory)")
+                return engine
+            } catch {
+                throw CLIError.failure(error.description)
+            }
         #else
-        fatalError("unreachable: files() throws when the recognizer is not built in")
+            fatalError("unreachable: files() throws when the recognizer is not built in")
         #endif
     }
 
     static var sampleRate: Int {
         #if canImport(CaptionTapRecognizer)
-        SherpaEngine.sampleRate
+            SherpaEngine.sampleRate
         #else
-        16000
+            16000
         #endif
     }
 }

@@ -7,13 +7,23 @@ import Logging
 
 /// Captions into OBS Studio over obs-websocket 5 (OBS 28 or later).
 struct OBSOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Send final captions to OBS as stream captions (CEA-608) over obs-websocket 5.", valueName: "ws://host:4455"))
+    @Option(
+        help: ArgumentHelp(
+            "Send final captions to OBS as stream captions (CEA-608) over obs-websocket 5.", valueName: "ws://host:4455"
+        ))
     var obs: String?
 
-    @Option(name: .customLong("obs-password-file"), help: ArgumentHelp("The obs-websocket password (Tools > WebSocket Server Settings); never printed.", valueName: "file"))
+    @Option(
+        name: .customLong("obs-password-file"),
+        help: ArgumentHelp(
+            "The obs-websocket password (Tools > WebSocket Server Settings); never printed.", valueName: "file"))
     var obsPasswordFile: String?
 
-    @Option(name: .customLong("obs-text-source"), help: ArgumentHelp("Also show the last --obs-lines lines in this OBS Text source (set over the WebSocket).", valueName: "name"))
+    @Option(
+        name: .customLong("obs-text-source"),
+        help: ArgumentHelp(
+            "Also show the last --obs-lines lines in this OBS Text source (set over the WebSocket).", valueName: "name")
+    )
     var obsTextSource: String?
 
     /// How long startup waits for OBS to answer before carrying on without it (it keeps retrying).
@@ -38,7 +48,9 @@ struct OBSOptions: ParsableArguments {
         }
         var info = stat()
         if stat(obsPasswordFile, &info) == 0, info.st_mode & 0o077 != 0 {
-            warn("OBS password file '\(obsPasswordFile)' is readable by group or others; run: chmod 600 '\(obsPasswordFile)'")
+            warn(
+                "OBS password file '\(obsPasswordFile)' is readable by group or others; run: chmod 600 '\(obsPasswordFile)'"
+            )
         }
         var password = String(decoding: data, as: UTF8.self)
         if password.hasSuffix("\n") { password.removeLast() }  // "\r\n" is one Character
@@ -54,15 +66,22 @@ struct OBSOptions: ParsableArguments {
         let client = OBSClient(endpoint: endpoint, password: password, logger: logger)
         switch client.start(timeout: Self.connectTimeout) {
         case .identified(let version, let authenticated):
-            logger.info("connected to OBS at \(endpoint) (obs-websocket \(version ?? "unknown version")\(authenticated ? ", authenticated" : ""))")
+            logger.info(
+                "connected to OBS at \(endpoint) (obs-websocket \(version ?? "unknown version")\(authenticated ? ", authenticated" : ""))"
+            )
         case .authenticationFailed(let passwordGiven):
-            throw .usage(passwordGiven
-                ? "OBS refused the password (close 4009): check --obs-password-file"
-                : "OBS requires a password (close 4009): pass --obs-password-file FILE")
+            throw .usage(
+                passwordGiven
+                    ? "OBS refused the password (close 4009): check --obs-password-file"
+                    : "OBS requires a password (close 4009): pass --obs-password-file FILE")
         case .unsupportedVersion:
-            throw .usage("OBS at \(endpoint) does not speak obs-websocket RPC version 1 (close 4010): captiontap needs obs-websocket 5 (OBS 28 or later)")
+            throw .usage(
+                "OBS at \(endpoint) does not speak obs-websocket RPC version 1 (close 4010): captiontap needs obs-websocket 5 (OBS 28 or later)"
+            )
         case .unreachable(let reason):
-            logger.warning("OBS not reachable at \(endpoint) (\(reason)); retrying in the background, captions for OBS are dropped until it answers")
+            logger.warning(
+                "OBS not reachable at \(endpoint) (\(reason)); retrying in the background, captions for OBS are dropped until it answers"
+            )
         }
         let sink = OBSWebSocketSink(textSource: obsTextSource, lines: lines) { client.send($0) }
         return (client, sink)
@@ -77,7 +96,11 @@ struct OBSOptions: ParsableArguments {
         }
         if s.failed > 0 { line += "; \(s.failed) requests refused" }
         line += "; \(s.dropped) requests dropped while OBS was away"
-        if s.connections == 2 { line += "; reconnected once" } else if s.connections > 2 { line += "; reconnected \(s.connections - 1) times" }
+        if s.connections == 2 {
+            line += "; reconnected once"
+        } else if s.connections > 2 {
+            line += "; reconnected \(s.connections - 1) times"
+        }
         return line
     }
 }

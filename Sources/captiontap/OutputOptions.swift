@@ -21,10 +21,16 @@ struct OutputOptions: ParsableArguments {
     @Flag(help: "JSONL: also print partial captions when stdout is not a terminal (always, with live captions).")
     var partials = false
 
-    @Option(help: "Live captions while people speak, decoded by the embedded recognizer for any backend: auto (on when it is installed), on or off.")
+    @Option(
+        help:
+            "Live captions while people speak, decoded by the embedded recognizer for any backend: auto (on when it is installed), on or off."
+    )
     var live: LiveMode = .auto
 
-    @Option(help: ArgumentHelp("Write final captions, one per line, to this FIFO (created 0600 if missing); never blocks.", valueName: "path"))
+    @Option(
+        help: ArgumentHelp(
+            "Write final captions, one per line, to this FIFO (created 0600 if missing); never blocks.",
+            valueName: "path"))
     var fifo: String?
 
     @Option(name: .customLong("fifo-format"), help: "FIFO lines: text or jsonl.")
@@ -36,16 +42,25 @@ struct OutputOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Write WebVTT subtitles, valid after every cue.", valueName: "file.vtt"))
     var vtt: String?
 
-    @Option(name: .customLong("obs-text"), help: ArgumentHelp("Keep the last lines in this file for OBS's Text source (\"Read from file\"), replaced atomically.", valueName: "file"))
+    @Option(
+        name: .customLong("obs-text"),
+        help: ArgumentHelp(
+            "Keep the last lines in this file for OBS's Text source (\"Read from file\"), replaced atomically.",
+            valueName: "file"))
     var obsText: String?
 
     @Option(name: .customLong("obs-lines"), help: "Lines kept in the --obs-text file and shown in --obs-text-source.")
     var obsLines = 2
 
-    @Option(help: ArgumentHelp("Serve a caption page for an OBS Browser Source (or any browser) at http://HOST:PORT/; HOST defaults to 127.0.0.1, port 0 picks one.", valueName: "host:port"))
+    @Option(
+        help: ArgumentHelp(
+            "Serve a caption page for an OBS Browser Source (or any browser) at http://HOST:PORT/; HOST defaults to 127.0.0.1, port 0 picks one.",
+            valueName: "host:port"))
     var overlay: String?
 
-    @Flag(name: .customLong("overlay-allow-remote"), help: "Let --overlay bind an address other than loopback (anyone who can reach it can read the captions).")
+    @Flag(
+        name: .customLong("overlay-allow-remote"),
+        help: "Let --overlay bind an address other than loopback (anyone who can reach it can read the captions).")
     var overlayAllowRemote = false
 
     func validate() throws {
@@ -60,7 +75,9 @@ struct OutputOptions: ParsableArguments {
             throw .usage("--overlay must be HOST:PORT or PORT (HOST an IPv4 address or localhost), not '\(overlay)'")
         }
         if !address.isLoopback && !overlayAllowRemote {
-            throw .usage("--overlay \(overlay) is not a loopback address: anyone who can reach it could read the captions; add --overlay-allow-remote if that is intended")
+            throw .usage(
+                "--overlay \(overlay) is not a loopback address: anyone who can reach it could read the captions; add --overlay-allow-remote if that is intended"
+            )
         }
         return address
     }
@@ -76,8 +93,11 @@ struct OutputOptions: ParsableArguments {
         var sinks: [CaptionSink] = []
         let onTerminal = isatty(1) == 1
         // JSONL carries live partials (`"final": false`, with their stable part) whenever there are any.
-        sinks.append(StdoutSink(format: format, includePartials: partials || live || (onTerminal && !severalSources), sourceLabel: label,
-                                isTerminal: severalSources ? false : nil))
+        sinks.append(
+            StdoutSink(
+                format: format, includePartials: partials || live || (onTerminal && !severalSources),
+                sourceLabel: label,
+                isTerminal: severalSources ? false : nil))
         do {
             if let fifo { sinks.append(try FIFOSink(path: fifo, format: fifoFormat, sourceLabel: label)) }
         } catch {

@@ -1,8 +1,9 @@
 import CaptionTapCore
 import CaptionTapServer
 import Logging
+
 #if canImport(CaptionTapRecognizer)
-import CaptionTapRecognizer
+    import CaptionTapRecognizer
 #endif
 
 extension RunCommand {
@@ -13,27 +14,30 @@ extension RunCommand {
         // A file read faster than real time is transcribed before anyone could read partials.
         guard output.live == .on || output.live == .auto && (input == nil || pace == .realtime) else { return nil }
         #if canImport(CaptionTapRecognizer)
-        let engine: SpeechEngine
-        if let embedded = backend.embedded {
-            engine = embedded.engine
-        } else {
-            do {
-                engine = try recognizer.engine(logger: logger)
-            } catch {
-                if output.live == .on { throw CLIError(message: "--live on: \(error.message)", exitCode: error.exitCode) }
-                logger.info("live captions off: \(error.message)")
-                return nil
+            let engine: SpeechEngine
+            if let embedded = backend.embedded {
+                engine = embedded.engine
+            } else {
+                do {
+                    engine = try recognizer.engine(logger: logger)
+                } catch {
+                    if output.live == .on {
+                        throw CLIError(message: "--live on: \(error.message)", exitCode: error.exitCode)
+                    }
+                    logger.info("live captions off: \(error.message)")
+                    return nil
+                }
             }
-        }
-        let server = backend.embedded
-        let live = LiveRecognizer(engine: engine) { server?.hasQueuedDecodes ?? false }
-        logger.debug("live captions on (\(engine.name))")
-        return LiveCaptionRecognizer(recognizer: live, stop: { live.stop() }, totals: { live.decoded })
+            let server = backend.embedded
+            let live = LiveRecognizer(engine: engine) { server?.hasQueuedDecodes ?? false }
+            logger.debug("live captions on (\(engine.name))")
+            return LiveCaptionRecognizer(recognizer: live, stop: { live.stop() }, totals: { live.decoded })
         #else
-        if output.live == .on {
-            throw CLIError.usage("--live on needs the embedded recognizer: run \(RecognizerFiles.setupCommand), then rebuild")
-        }
-        return nil
+            if output.live == .on {
+                throw CLIError.usage(
+                    "--live on needs the embedded recognizer: run \(RecognizerFiles.setupCommand), then rebuild")
+            }
+            return nil
         #endif
     }
 }
@@ -44,7 +48,9 @@ final class LiveCaptionRecognizer {
     private let stopper: () -> Void
     private let totals: () -> (audio: Double, busy: Double)
 
-    init(recognizer: PartialRecognizer, stop: @escaping () -> Void, totals: @escaping () -> (audio: Double, busy: Double)) {
+    init(
+        recognizer: PartialRecognizer, stop: @escaping () -> Void, totals: @escaping () -> (audio: Double, busy: Double)
+    ) {
         self.recognizer = recognizer
         stopper = stop
         self.totals = totals
@@ -67,6 +73,8 @@ extension RunCommand {
     func reportLive(_ live: LiveCaptionRecognizer, seconds: Double, logger: Logger) {
         let work = live.decoded
         guard seconds > 0 else { return }
-        logger.info("live captions: decoded \(String(format: "%.1f", work.audio)) s of audio in \(String(format: "%.1f", work.busy)) s (\(String(format: "%.0f", 100 * work.busy / seconds)) % of a core over the run)")
+        logger.info(
+            "live captions: decoded \(String(format: "%.1f", work.audio)) s of audio in \(String(format: "%.1f", work.busy)) s (\(String(format: "%.0f", 100 * work.busy / seconds)) % of a core over the run)"
+        )
     }
 }

@@ -30,9 +30,14 @@ struct RunCommand: ParsableCommand {
     @OptionGroup(title: "Transcription") var session: SessionOptions
     @OptionGroup(title: "Captions") var output: OutputOptions
     @OptionGroup(title: "OBS (obs-websocket 5)") var obs: OBSOptions
-    @OptionGroup(title: "Embedded backend (used when there is no API key and no --url)") var recognizer: RecognizerOptions
+    @OptionGroup(title: "Embedded backend (used when there is no API key and no --url)") var recognizer:
+        RecognizerOptions
 
-    @Option(name: .customLong("target"), help: ArgumentHelp("Capture one node by node.name or serial: a sink (its monitor), a source, or an app stream (see 'captiontap devices'). Repeat for several sources at once: each gets its own stream, ring and session, and its captions are labelled with the node's name.", valueName: "node"))
+    @Option(
+        name: .customLong("target"),
+        help: ArgumentHelp(
+            "Capture one node by node.name or serial: a sink (its monitor), a source, or an app stream (see 'captiontap devices'). Repeat for several sources at once: each gets its own stream, ring and session, and its captions are labelled with the node's name.",
+            valueName: "node"))
     var targets: [String] = []
 
     /// The single target (the config file's `target`); several come only from repeated flags.
@@ -41,22 +46,34 @@ struct RunCommand: ParsableCommand {
         set { targets = newValue.map { [$0] } ?? [] }
     }
 
-    @Option(name: .customLong("virtual-sink"), help: ArgumentHelp("Create a sink called NAME (default \(defaultVirtualSinkName)) to route apps to; captioned and passed through to the default output.", valueName: "name"))
+    @Option(
+        name: .customLong("virtual-sink"),
+        help: ArgumentHelp(
+            "Create a sink called NAME (default \(defaultVirtualSinkName)) to route apps to; captioned and passed through to the default output.",
+            valueName: "name"))
     var virtualSink: String?
 
-    @Option(help: ArgumentHelp("Caption an audio file (WAV, FLAC, OGG, ...) instead of live audio; needs no PipeWire.", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "Caption an audio file (WAV, FLAC, OGG, ...) instead of live audio; needs no PipeWire.", valueName: "file"))
     var input: String?
 
     @Option(help: "Capture backend: pipewire, or jack (JACK2, or PipeWire's JACK layer through pw-jack).")
     var backend: CaptureBackend = .pipewire
 
-    @Option(name: .customLong("jack-connect"), help: ArgumentHelp("With --backend jack: connect this JACK output port to captiontap:input (repeatable; see jack_lsp).", valueName: "port"))
+    @Option(
+        name: .customLong("jack-connect"),
+        help: ArgumentHelp(
+            "With --backend jack: connect this JACK output port to captiontap:input (repeatable; see jack_lsp).",
+            valueName: "port"))
     var jackConnect: [String] = []
 
     @Option(help: "How fast to feed --input: fast or realtime (default fast).")
     var pace: AudioInput.Pace?
 
-    @Option(help: ArgumentHelp("Also write the exact 24 kHz mono PCM16 that is streamed to a WAV file.", valueName: "file.wav"))
+    @Option(
+        help: ArgumentHelp(
+            "Also write the exact 24 kHz mono PCM16 that is streamed to a WAV file.", valueName: "file.wav"))
     var record: String?
 
     @Option(name: .customLong("chunk-ms"), help: "Audio per append event in milliseconds (20–500).")
@@ -65,29 +82,44 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Stop after this many seconds of audio.", valueName: "seconds"))
     var duration: Double?
 
-    @Option(name: .customLong("events-out"), help: ArgumentHelp("Write every append event as a JSON line to this file (debugging).", valueName: "file"))
+    @Option(
+        name: .customLong("events-out"),
+        help: ArgumentHelp("Write every append event as a JSON line to this file (debugging).", valueName: "file"))
     var eventsOut: String?
 
     @Flag(name: .customLong("no-captions"), help: "Capture (and --record) only; connect to no backend.")
     var noCaptions = false
 
-    @Flag(name: .customLong("no-status"), help: "No status line at the bottom of the terminal (drawn only when stderr is a terminal).")
+    @Flag(
+        name: .customLong("no-status"),
+        help: "No status line at the bottom of the terminal (drawn only when stderr is a terminal).")
     var noStatus = false
 
-    @Option(name: .customLong("config"), help: ArgumentHelp("Read this config file (and FILE.d/*.conf drop-ins) instead of captiontap.conf from PipeWire's config path.", valueName: "file"))
+    @Option(
+        name: .customLong("config"),
+        help: ArgumentHelp(
+            "Read this config file (and FILE.d/*.conf drop-ins) instead of captiontap.conf from PipeWire's config path.",
+            valueName: "file"))
     var configFile: String?
 
-    @Flag(name: .customLong("print-config"), help: "Print the effective configuration (defaults, config files, flags) and exit.")
+    @Flag(
+        name: .customLong("print-config"),
+        help: "Print the effective configuration (defaults, config files, flags) and exit.")
     var printConfig = false
 
     func validate() throws {
         let sources = [target != nil, virtualSink != nil, input != nil].filter { $0 }.count
         if sources > 1 { throw ValidationError("choose one source: --target (repeatable), --virtual-sink or --input") }
         if Set(targets).count != targets.count { throw ValidationError("the same --target is given twice") }
-        if backend == .jack && sources > 0 { throw ValidationError("--backend jack captures its own input port: use --jack-connect PORT instead of --target, --virtual-sink or --input") }
+        if backend == .jack && sources > 0 {
+            throw ValidationError(
+                "--backend jack captures its own input port: use --jack-connect PORT instead of --target, --virtual-sink or --input"
+            )
+        }
         if !jackConnect.isEmpty && backend != .jack { throw ValidationError("--jack-connect needs --backend jack") }
         if let duration, !(duration > 0 && duration <= Self.maxDuration) {
-            throw ValidationError("--duration must be a number of seconds above 0 and at most \(Int(Self.maxDuration)) (a year)")
+            throw ValidationError(
+                "--duration must be a number of seconds above 0 and at most \(Int(Self.maxDuration)) (a year)")
         }
         if virtualSink?.isEmpty == true { throw ValidationError("--virtual-sink name must not be empty") }
         do { _ = try ChunkPolicy(milliseconds: chunkMs) } catch { throw ValidationError(error.description) }
@@ -170,15 +202,21 @@ struct RunCommand: ParsableCommand {
             let captionSinks = sinks
             let liveTimeline = input == nil || pace == .realtime
             let prices = session
-            let statusLine = noStatus ? nil : StatusLine(
-                source: sourceDescription, backend: backend.name,
-                showCost: embedded == nil, connected: { [streamState] in streamState.value?.isStreaming ?? false })
+            let statusLine =
+                noStatus
+                ? nil
+                : StatusLine(
+                    source: sourceDescription, backend: backend.name,
+                    showCost: embedded == nil, connected: { [streamState] in streamState.value?.isStreaming ?? false })
             status = statusLine
-            transcriptionSetup = try makeTranscription(backend, live: live, logger: logger, sinks: captionSinks) { [streamState] caption in
+            transcriptionSetup = try makeTranscription(backend, live: live, logger: logger, sinks: captionSinks) {
+                [streamState] caption in
                 for sink in captionSinks { sink.caption(caption) }
                 guard let statusLine, caption.isFinal else { return }
                 // On a live timeline the audio's end is `endMs` after streaming began.
-                let delay = liveTimeline ? streamState.started.map { Date().timeIntervalSince($0) - Double(caption.endMs) / 1000 } : nil
+                let delay =
+                    liveTimeline
+                    ? streamState.started.map { Date().timeIntervalSince($0) - Double(caption.endMs) / 1000 } : nil
                 statusLine.caption(caption, cost: caption.usage.map(prices.cost), delaySeconds: delay)
             }
             transcriptionSetup?.onBackendChange = { [statusLine] name in statusLine?.setBackend(name) }
@@ -195,7 +233,7 @@ struct RunCommand: ParsableCommand {
         }
         let events = try eventsOut.map { path -> FileHandle in
             guard FileManager.default.createFile(atPath: path, contents: nil),
-                  let handle = FileHandle(forWritingAtPath: path)
+                let handle = FileHandle(forWritingAtPath: path)
             else { throw CLIError.usage("cannot write events file '\(path)'") }
             return handle
         }
@@ -211,11 +249,15 @@ struct RunCommand: ParsableCommand {
             audioInput = .ringAtRate(ring, rate: live.sampleRate)
         } else if let input {
             let reader = try cliCatching { () throws(CaptureError) in try AudioFileReader(path: input) }
-            logger.info("reading \(input): \(reader.inputRate) Hz, \(reader.inputChannels) ch, \(String(format: "%.2f", reader.duration)) s")
+            logger.info(
+                "reading \(input): \(reader.inputRate) Hz, \(reader.inputChannels) ch, \(String(format: "%.2f", reader.duration)) s"
+            )
             audioInput = .file(reader, pace: pace ?? .fast)
         } else {
             let target: CaptureTarget =
-                if let target { .node(target) } else if let virtualSink { .virtualSink(name: virtualSink) } else { .defaultOutput }
+                if let target { .node(target) } else if let virtualSink { .virtualSink(name: virtualSink) } else {
+                    .defaultOutput
+                }
             // ~10.9 s at 24 kHz: the worker can stall that long before audio is dropped.
             let ring = AudioRing(minimumCapacity: 1 << 18)
             let live = PipeWireCapture(target: target, ring: ring, logger: logger)
@@ -268,7 +310,8 @@ struct RunCommand: ParsableCommand {
         try events?.close()
         let stats = pump.stats
         logger.info(
-            "captured \(String(format: "%.2f", stats.seconds)) s of audio in \(stats.chunks) chunks; dropped \(stats.droppedSamples) samples")
+            "captured \(String(format: "%.2f", stats.seconds)) s of audio in \(stats.chunks) chunks; dropped \(stats.droppedSamples) samples"
+        )
 
         guard let transcription else {
             if let captureFailure { throw CLIError.failure(captureFailure) }
@@ -283,10 +326,13 @@ struct RunCommand: ParsableCommand {
             logger.info("\(OBSOptions.summary(obsClient.statistics, textSource: obs.obsTextSource))")
         }
         for case let fifo as FIFOSink in sinks where fifo.droppedLines > 0 {
-            logger.info("FIFO \(fifo.path): \(fifo.droppedLines) captions dropped while no reader was attached or it was full")
+            logger.info(
+                "FIFO \(fifo.path): \(fifo.droppedLines) captions dropped while no reader was attached or it was full")
         }
         for case let overlay as OverlaySink in sinks where overlay.droppedPages > 0 {
-            logger.info("overlay: \(overlay.droppedPages) pages dropped for falling \(OverlaySink.maxQueuedMessages) captions behind")
+            logger.info(
+                "overlay: \(overlay.droppedPages) pages dropped for falling \(OverlaySink.maxQueuedMessages) captions behind"
+            )
         }
         report(transcription.statistics, embedded: embedded != nil, logger: logger)
         if let live { reportLive(live, seconds: transcription.statistics.audioSecondsSent, logger: logger) }
@@ -357,7 +403,9 @@ extension RunCommand {
         let key = try session.apiKey { logger.warning("\($0)") }
         let endpoint = session.endpoint()
         if session.withholdsEnvironmentKey() {
-            logger.info("OPENAI_API_KEY is not sent to \(endpoint.hostHeader) (only to api.openai.com over TLS); give that backend a key with --api-key-file")
+            logger.info(
+                "OPENAI_API_KEY is not sent to \(endpoint.hostHeader) (only to api.openai.com over TLS); give that backend a key with --api-key-file"
+            )
         }
         guard key == nil && session.url == SessionOptions.defaultURL else {
             logger.info("transcribing with \(endpoint.hostHeader) (out-of-band, context \(session.context))")
@@ -369,20 +417,29 @@ extension RunCommand {
         do {
             engine = try recognizer.engine(logger: logger)
         } catch {
-            throw CLIError(message: "no API key, and \(error.message); or set OPENAI_API_KEY / --api-key-file, or pass --url", exitCode: error.exitCode)
+            throw CLIError(
+                message: "no API key, and \(error.message); or set OPENAI_API_KEY / --api-key-file, or pass --url",
+                exitCode: error.exitCode)
         }
         // One session per source, plus the next one during a session rotation.
         let server: RealtimeServer
-        do { server = try Self.startEmbedded(engine, maxSessions: 2 * sources, logger: logger) } catch { throw CLIError.failure(error.description) }
-        logger.info("no API key: captioning offline with the embedded backend (\(engine.name), Silero VAD); set OPENAI_API_KEY to use OpenAI")
+        do { server = try Self.startEmbedded(engine, maxSessions: 2 * sources, logger: logger) } catch {
+            throw CLIError.failure(error.description)
+        }
+        logger.info(
+            "no API key: captioning offline with the embedded backend (\(engine.name), Silero VAD); set OPENAI_API_KEY to use OpenAI"
+        )
         return Backend(endpoint: WebSocketEndpoint(server.url)!, key: nil, embedded: server)
     }
 
-    func makeTranscription(_ backend: Backend, live: LiveCaptionRecognizer?, logger: Logger, sinks: [CaptionSink],
-                           onCaption: @escaping (Caption) -> Void) throws(CLIError) -> RealtimeTranscription {
+    func makeTranscription(
+        _ backend: Backend, live: LiveCaptionRecognizer?, logger: Logger, sinks: [CaptionSink],
+        onCaption: @escaping (Caption) -> Void
+    ) throws(CLIError) -> RealtimeTranscription {
         var config = OutOfBandTranscriber.Config(session: try session.sessionConfig())
         config.replayLimitSeconds = 120
-        var options = RealtimeTranscription.Options(endpoint: backend.endpoint, apiKey: backend.key, transcriber: config)
+        var options = RealtimeTranscription.Options(
+            endpoint: backend.endpoint, apiKey: backend.key, transcriber: config)
         options.rotateAfterSeconds = session.sessionMaxMinutes * 60
         options.idleTimeoutSeconds = session.idleTimeout
         // The replay after a reconnect is queued at once: the bound leaves room for it and a minute.
@@ -408,7 +465,8 @@ extension RunCommand {
         let started = Mutex<RealtimeServer?>(nil)  // kept alive for the rest of the run
         return .init(afterSeconds: session.failoverAfter, name: "the embedded backend") {
             do {
-                let server = try Self.startEmbedded(try recognizer.engine(logger: logger), maxSessions: 4, logger: logger)
+                let server = try Self.startEmbedded(
+                    try recognizer.engine(logger: logger), maxSessions: 4, logger: logger)
                 started.withLock { $0 = server }
                 return .success(WebSocketEndpoint(server.url)!)
             } catch {
@@ -419,13 +477,16 @@ extension RunCommand {
 
     /// The embedded backend in-process, on an ephemeral loopback port, its session log quiet
     /// (sessions opening is noise in `run`).
-    static func startEmbedded(_ engine: SpeechEngine, maxSessions: Int, logger: Logger) throws(WebSocketServer.StartError) -> RealtimeServer {
+    static func startEmbedded(_ engine: SpeechEngine, maxSessions: Int, logger: Logger) throws(WebSocketServer
+        .StartError) -> RealtimeServer
+    {
         var config = RealtimeServer.Configuration()
         config.port = 0
         config.maxSessions = maxSessions
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .warning)
-        let server = RealtimeServer(configuration: config, engine: engine, sampleRate: RecognizerOptions.sampleRate, logger: quiet)
+        let server = RealtimeServer(
+            configuration: config, engine: engine, sampleRate: RecognizerOptions.sampleRate, logger: quiet)
         try server.start()
         return server
     }
@@ -435,17 +496,23 @@ extension RunCommand {
         let cost = session.cost(s.usage)
         let prefix = label.map { "\($0): " } ?? ""
         logger.info(
-            "\(prefix)sent \(String(format: "%.1f", s.audioSecondsSent)) s of audio; \(s.turns) turns; \(s.wordlessTurns > 0 ? "\(s.wordlessTurns) without words (not captioned); " : "")\(s.lostTurns > 0 ? "\(s.lostTurns) lost; " : "")tokens in \(s.usage.inputTokens) (audio \(s.usage.inputAudioTokens)), out \(s.usage.outputTokens); \(!embedded ? "estimated cost $" + String(format: "%.4f", cost) : "no cost (embedded backend)")")
+            "\(prefix)sent \(String(format: "%.1f", s.audioSecondsSent)) s of audio; \(s.turns) turns; \(s.wordlessTurns > 0 ? "\(s.wordlessTurns) without words (not captioned); " : "")\(s.lostTurns > 0 ? "\(s.lostTurns) lost; " : "")tokens in \(s.usage.inputTokens) (audio \(s.usage.inputAudioTokens)), out \(s.usage.outputTokens); \(!embedded ? "estimated cost $" + String(format: "%.4f", cost) : "no cost (embedded backend)")"
+        )
         if !s.commitToFinal.isEmpty {
             let sorted = s.commitToFinal.sorted()
             logger.info(
-                "\(prefix)commit to final caption: median \(String(format: "%.1f", sorted[sorted.count / 2] * 1000)) ms, max \(String(format: "%.1f", sorted.last! * 1000)) ms over \(sorted.count) turns")
+                "\(prefix)commit to final caption: median \(String(format: "%.1f", sorted[sorted.count / 2] * 1000)) ms, max \(String(format: "%.1f", sorted.last! * 1000)) ms over \(sorted.count) turns"
+            )
         }
         if !s.finalLatencyMs.isEmpty {
-            logger.info("\(prefix)final captions after speech ended: \(Self.percentiles(s.finalLatencyMs)) over \(s.finalLatencyMs.count) turns")
+            logger.info(
+                "\(prefix)final captions after speech ended: \(Self.percentiles(s.finalLatencyMs)) over \(s.finalLatencyMs.count) turns"
+            )
         }
         if !s.firstTextMs.isEmpty {
-            logger.info("\(prefix)live captions, first words after speech began: \(Self.percentiles(s.firstTextMs)) over \(s.firstTextMs.count) turns")
+            logger.info(
+                "\(prefix)live captions, first words after speech began: \(Self.percentiles(s.firstTextMs)) over \(s.firstTextMs.count) turns"
+            )
         }
     }
 
@@ -454,7 +521,8 @@ extension RunCommand {
         case .drained:
             break
         case .timedOut(let pending):
-            throw CLIError.failure("\(pending) transcripts still outstanding after --drain-timeout \(session.drainTimeout) s")
+            throw CLIError.failure(
+                "\(pending) transcripts still outstanding after --drain-timeout \(session.drainTimeout) s")
         case .fatal(let message):
             throw CLIError.failure(message)
         }

@@ -31,23 +31,33 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("max-sessions"), help: "Sessions served at once; more are refused with an error event.")
     var maxSessions = 4
 
-    @Option(name: .customLong("api-key-file"), help: ArgumentHelp("A file holding the key clients must send as 'Authorization: Bearer KEY'.", valueName: "file"))
+    @Option(
+        name: .customLong("api-key-file"),
+        help: ArgumentHelp(
+            "A file holding the key clients must send as 'Authorization: Bearer KEY'.", valueName: "file"))
     var apiKeyFile: String?
 
-    @Option(name: .customLong("allow-origin"), help: ArgumentHelp(
-        "A web page origin (scheme://host[:port]) allowed to connect; repeatable. Browser pages are refused otherwise; other clients send no Origin and are not affected.",
-        valueName: "origin"))
+    @Option(
+        name: .customLong("allow-origin"),
+        help: ArgumentHelp(
+            "A web page origin (scheme://host[:port]) allowed to connect; repeatable. Browser pages are refused otherwise; other clients send no Origin and are not affected.",
+            valueName: "origin"))
     var allowOrigin: [String] = []
 
     func validate() throws {
-        for origin in allowOrigin where !(origin.hasPrefix("http://") || origin.hasPrefix("https://")) || origin.count > 256 {
-            throw ValidationError("--allow-origin '\(origin.prefix(64))' must be an origin like https://example.org or http://localhost:3000")
+        for origin in allowOrigin
+        where !(origin.hasPrefix("http://") || origin.hasPrefix("https://")) || origin.count > 256 {
+            throw ValidationError(
+                "--allow-origin '\(origin.prefix(64))' must be an origin like https://example.org or http://localhost:3000"
+            )
         }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
         guard maxSessions >= 1 else { throw ValidationError("--max-sessions must be at least 1") }
         let loopback = WebSocketServer.isLoopback(host)
         if !loopback && apiKeyFile == nil {
-            throw ValidationError("listening on \(host) (not loopback) needs --api-key-file FILE: clients must then send its key as a bearer token")
+            throw ValidationError(
+                "listening on \(host) (not loopback) needs --api-key-file FILE: clients must then send its key as a bearer token"
+            )
         }
     }
 
@@ -68,7 +78,8 @@ struct ServeCommand: ParsableCommand {
         config.maxSessions = maxSessions
         config.bearerToken = token
         config.allowedOrigins = allowOrigin
-        let server = RealtimeServer(configuration: config, engine: engine, sampleRate: RecognizerOptions.sampleRate, logger: logger)
+        let server = RealtimeServer(
+            configuration: config, engine: engine, sampleRate: RecognizerOptions.sampleRate, logger: logger)
         do {
             try server.start()
         } catch {
@@ -84,7 +95,9 @@ struct ServeCommand: ParsableCommand {
         server.stop()
         let totals = server.decodeTotals
         if totals.audio > 0 {
-            logger.info("decoded \(String(format: "%.1f", totals.audio)) s of speech in \(String(format: "%.1f", totals.busy)) s (real-time factor \(String(format: "%.2f", totals.busy / totals.audio)))")
+            logger.info(
+                "decoded \(String(format: "%.1f", totals.audio)) s of speech in \(String(format: "%.1f", totals.busy)) s (real-time factor \(String(format: "%.2f", totals.busy / totals.audio)))"
+            )
         }
     }
 }

@@ -15,7 +15,9 @@ struct SessionOptions: ParsableArguments {
     @Option(help: "Model, set as the URL's ?model= parameter.")
     var model: String?
 
-    @Option(name: .customLong("api-key-file"), help: ArgumentHelp("Read the API key from this file instead of OPENAI_API_KEY.", valueName: "file"))
+    @Option(
+        name: .customLong("api-key-file"),
+        help: ArgumentHelp("Read the API key from this file instead of OPENAI_API_KEY.", valueName: "file"))
     var apiKeyFile: String?
 
     @Option(name: .customLong("vad-threshold"), help: "Server VAD threshold, 0–1.")
@@ -33,29 +35,45 @@ struct SessionOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Names and vocabulary to favour.", valueName: "text"))
     var prompt: String?
 
-    @Option(name: .customLong("instructions-file"), help: ArgumentHelp("Replace the transcription instructions with this file's text.", valueName: "file"))
+    @Option(
+        name: .customLong("instructions-file"),
+        help: ArgumentHelp("Replace the transcription instructions with this file's text.", valueName: "file"))
     var instructionsFile: String?
 
-    @Option(help: "Context for each transcript: turn (cheapest), recent:N (last N transcripts), or session (whole conversation).")
+    @Option(
+        help:
+            "Context for each transcript: turn (cheapest), recent:N (last N transcripts), or session (whole conversation)."
+    )
     var context: ContextMode = .turn
 
-    @Option(name: .customLong("drain-timeout"), help: ArgumentHelp("At the end, wait this long for outstanding transcripts.", valueName: "seconds"))
+    @Option(
+        name: .customLong("drain-timeout"),
+        help: ArgumentHelp("At the end, wait this long for outstanding transcripts.", valueName: "seconds"))
     var drainTimeout = 30.0
 
-    @Option(name: .customLong("session-max-minutes"), help: "Rotate to a new session after this many minutes (at a turn boundary).")
+    @Option(
+        name: .customLong("session-max-minutes"),
+        help: "Rotate to a new session after this many minutes (at a turn boundary).")
     var sessionMaxMinutes = 55.0
 
-    @Option(name: .customLong("idle-timeout"), help: ArgumentHelp(
-        "A session silent this long while audio flows is asked for a sign of life (a session.update); no answer within as long again and it is replaced (its audio replayed).",
-        valueName: "seconds"))
+    @Option(
+        name: .customLong("idle-timeout"),
+        help: ArgumentHelp(
+            "A session silent this long while audio flows is asked for a sign of life (a session.update); no answer within as long again and it is replaced (its audio replayed).",
+            valueName: "seconds"))
     var idleTimeout = 10.0
 
-    @Option(name: .customLong("failover-after"), help: ArgumentHelp(
-        "When the backend cannot be reached or keeps failing this long, continue on the embedded backend (from the replayed audio) and go back when it answers.",
-        valueName: "seconds"))
+    @Option(
+        name: .customLong("failover-after"),
+        help: ArgumentHelp(
+            "When the backend cannot be reached or keeps failing this long, continue on the embedded backend (from the replayed audio) and go back when it answers.",
+            valueName: "seconds"))
     var failoverAfter = 20.0
 
-    @Option(name: .customLong("fallback-url"), help: ArgumentHelp("Fail over to this Realtime backend instead of the embedded one (no key is sent to it).", valueName: "url"))
+    @Option(
+        name: .customLong("fallback-url"),
+        help: ArgumentHelp(
+            "Fail over to this Realtime backend instead of the embedded one (no key is sent to it).", valueName: "url"))
     var fallbackURL: String?
 
     @Flag(name: .customLong("no-failover"), help: "Never fail over: keep retrying the backend.")
@@ -71,18 +89,28 @@ struct SessionOptions: ParsableArguments {
     var priceTextOut = 16.0
 
     func validate() throws {
-        guard WebSocketEndpoint(url) != nil else { throw ValidationError("--url must be ws://HOST[:PORT]/PATH or wss://…, got '\(url)'") }
+        guard WebSocketEndpoint(url) != nil else {
+            throw ValidationError("--url must be ws://HOST[:PORT]/PATH or wss://…, got '\(url)'")
+        }
         guard (0...1).contains(vadThreshold) else { throw ValidationError("--vad-threshold must be between 0 and 1") }
         guard (100...10_000).contains(silenceMs) else { throw ValidationError("--silence-ms must be 100–10000") }
         guard (0...5_000).contains(prefixMs) else { throw ValidationError("--prefix-ms must be 0–5000") }
         guard (0...3600).contains(drainTimeout) else { throw ValidationError("--drain-timeout must be 0–3600 seconds") }
-        guard sessionMaxMinutes > 0 && sessionMaxMinutes <= 600 else { throw ValidationError("--session-max-minutes must be above 0 and at most 600") }
-        guard (1...3600).contains(failoverAfter) else { throw ValidationError("--failover-after must be 1–3600 seconds") }
+        guard sessionMaxMinutes > 0 && sessionMaxMinutes <= 600 else {
+            throw ValidationError("--session-max-minutes must be above 0 and at most 600")
+        }
+        guard (1...3600).contains(failoverAfter) else {
+            throw ValidationError("--failover-after must be 1–3600 seconds")
+        }
         if let fallbackURL, WebSocketEndpoint(fallbackURL) == nil {
-            throw ValidationError("--fallback-url must be ws://HOST[:PORT]/PATH or wss://…, got '\(fallbackURL.prefix(200))'")
+            throw ValidationError(
+                "--fallback-url must be ws://HOST[:PORT]/PATH or wss://…, got '\(fallbackURL.prefix(200))'")
         }
         guard (2...300).contains(idleTimeout) else { throw ValidationError("--idle-timeout must be 2–300 seconds") }
-        for (name, price) in [("audio-in", priceAudioIn), ("text-in", priceTextIn), ("cached-in", priceCachedIn), ("text-out", priceTextOut)]
+        for (name, price) in [
+            ("audio-in", priceAudioIn), ("text-in", priceTextIn), ("cached-in", priceCachedIn),
+            ("text-out", priceTextOut),
+        ]
         where !(0...100_000).contains(price) {
             throw ValidationError("--price-\(name) must be 0–100000 USD per 1M tokens")
         }
@@ -93,8 +121,11 @@ struct SessionOptions: ParsableArguments {
         var endpoint = WebSocketEndpoint(url)!
         if let model {
             var parts = endpoint.path.split(separator: "?", maxSplits: 1).map(String.init)
-            var query = parts.count > 1 ? parts[1].split(separator: "&").map(String.init).filter { !$0.hasPrefix("model=") } : []
-            query.insert("model=\(model.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? model)", at: 0)
+            var query =
+                parts.count > 1
+                ? parts[1].split(separator: "&").map(String.init).filter { !$0.hasPrefix("model=") } : []
+            query.insert(
+                "model=\(model.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? model)", at: 0)
             parts = [parts[0], query.joined(separator: "&")]
             endpoint.path = parts.joined(separator: "?")
         }
@@ -158,7 +189,8 @@ struct SessionOptions: ParsableArguments {
     func cost(_ usage: Usage) -> Double {
         let uncachedText = max(0, usage.inputTextTokens - usage.cachedTokens)
         let otherIn = max(0, usage.inputTokens - usage.inputTextTokens - usage.inputAudioTokens)
-        return (Double(usage.inputAudioTokens) * priceAudioIn + Double(uncachedText + otherIn) * priceTextIn
+        return
+            (Double(usage.inputAudioTokens) * priceAudioIn + Double(uncachedText + otherIn) * priceTextIn
             + Double(usage.cachedTokens) * priceCachedIn + Double(usage.outputTokens) * priceTextOut) / 1_000_000
     }
 }

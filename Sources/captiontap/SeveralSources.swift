@@ -12,7 +12,8 @@ import Synchronization
 extension RunCommand {
     func captureSeveral(logger: Logger, chunk: ChunkPolicy) throws {
         if record != nil || eventsOut != nil || noCaptions {
-            throw CLIError.usage("--record, --events-out and --no-captions take one source; several --target values each need a session")
+            throw CLIError.usage(
+                "--record, --events-out and --no-captions take one source; several --target values each need a session")
         }
         let backend = try makeBackend(logger: logger, sessionsPerSource: targets.count)
         defer { backend.embedded?.stop() }
@@ -20,8 +21,12 @@ extension RunCommand {
         var shared = try output.makeSharedFileSinks(logger: logger)
         let obsConnection = try obs.connect(lines: output.obsLines, logger: logger)
         if let (_, sink) = obsConnection { shared.append(sink) }
-        let status = noStatus ? nil : StatusLine(
-            source: "\(targets.count) sources", backend: backend.name, showCost: backend.embedded == nil, connected: { true })
+        let status =
+            noStatus
+            ? nil
+            : StatusLine(
+                source: "\(targets.count) sources", backend: backend.name, showCost: backend.embedded == nil,
+                connected: { true })
 
         // Check every target and start every stream before any session: a typo fails fast.
         var sources: [(label: String, capture: PipeWireCapture, ring: AudioRing)] = []
@@ -42,7 +47,8 @@ extension RunCommand {
             sinks += shared.map { LabelledSink($0, label: source.label) as CaptionSink }
             let captionSinks = sinks
             let prices = session
-            let transcription = try makeTranscription(backend, live: live, logger: logger, sinks: captionSinks) { caption in
+            let transcription = try makeTranscription(backend, live: live, logger: logger, sinks: captionSinks) {
+                caption in
                 for sink in captionSinks { sink.caption(caption) }
                 if caption.isFinal { status?.caption(caption, cost: caption.usage.map(prices.cost), delaySeconds: nil) }
             }
@@ -60,7 +66,9 @@ extension RunCommand {
             let worker = Worker(pump: pump, transcription: session.transcription, label: source.label)
             let thread = Thread { [duration] in
                 worker.pump.run(maxSeconds: duration) { stop.isStopped || worker.transcription.fatalOutcome != nil }
-                logger.info("\(worker.label): captured \(String(format: "%.2f", worker.pump.stats.seconds)) s of audio; dropped \(worker.pump.stats.droppedSamples) samples")
+                logger.info(
+                    "\(worker.label): captured \(String(format: "%.2f", worker.pump.stats.seconds)) s of audio; dropped \(worker.pump.stats.droppedSamples) samples"
+                )
                 workers.leave()
             }
             thread.name = "captiontap-worker"
@@ -89,10 +97,13 @@ extension RunCommand {
         status?.stop()
         for session in sessions {
             for sink in session.sinks where !(sink is LabelledSink) { sink.close() }
-            report(session.transcription.statistics, embedded: backend.embedded != nil, logger: logger, label: session.label)
+            report(
+                session.transcription.statistics, embedded: backend.embedded != nil, logger: logger,
+                label: session.label)
         }
         if let live {
-            reportLive(live, seconds: sessions.map { $0.transcription.statistics.audioSecondsSent }.max() ?? 0, logger: logger)
+            reportLive(
+                live, seconds: sessions.map { $0.transcription.statistics.audioSecondsSent }.max() ?? 0, logger: logger)
         }
         for sink in shared { sink.close() }
         if let (client, _) = obsConnection {

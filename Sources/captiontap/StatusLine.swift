@@ -26,11 +26,15 @@ final class StatusLine: @unchecked Sendable {
         if let db = s.levelDB, db > -90 {
             // Eight steps from −60 dBFS to 0: a meter that reads at a glance.
             let steps = max(0, min(8, Int(((db + 60) / 60 * 8).rounded())))
-            level = String(repeating: "█", count: steps) + String(repeating: "·", count: 8 - steps) + String(format: " %3.0f dB", db)
+            level =
+                String(repeating: "█", count: steps) + String(repeating: "·", count: 8 - steps)
+                + String(format: " %3.0f dB", db)
         } else {
             level = "········ silent"
         }
-        var parts = [s.source, level, s.connected ? "● \(s.backend)" : "○ connecting to \(s.backend)", "\(s.turns) turns"]
+        var parts = [
+            s.source, level, s.connected ? "● \(s.backend)" : "○ connecting to \(s.backend)", "\(s.turns) turns",
+        ]
         if let d = s.delaySeconds { parts.append(String(format: "delay %.1f s", d)) }
         if let c = s.cost { parts.append(String(format: "$%.4f", c)) }
         let line = parts.joined(separator: " │ ")
@@ -49,8 +53,10 @@ final class StatusLine: @unchecked Sendable {
     /// nil when stderr is not a terminal: no status line at all, nothing written.
     init?(source: String, backend: String, showCost: Bool, connected: @escaping @Sendable () -> Bool) {
         guard isatty(2) == 1 else { return nil }
-        state = Mutex(Snapshot(source: source, levelDB: nil, connected: false, backend: backend, turns: 0,
-                               delaySeconds: nil, cost: showCost ? 0 : nil))
+        state = Mutex(
+            Snapshot(
+                source: source, levelDB: nil, connected: false, backend: backend, turns: 0,
+                delaySeconds: nil, cost: showCost ? 0 : nil))
         self.connected = connected
     }
 
@@ -75,7 +81,8 @@ final class StatusLine: @unchecked Sendable {
     func audio(rms: Float) {
         var current = level.load(ordering: .relaxed)
         while rms > Float(bitPattern: current) {
-            let (exchanged, original) = level.compareExchange(expected: current, desired: rms.bitPattern, ordering: .relaxed)
+            let (exchanged, original) = level.compareExchange(
+                expected: current, desired: rms.bitPattern, ordering: .relaxed)
             if exchanged { break }
             current = original
         }

@@ -20,8 +20,10 @@ import Testing
                 get { metadata[key] }
                 set { metadata[key] = newValue }
             }
-            func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?,
-                     source: String, file: String, function: String, line: UInt) {
+            func log(
+                level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?,
+                source: String, file: String, function: String, line: UInt
+            ) {
                 recorder.lines.withLock { $0.append("\(level): \(message)") }
             }
         }

@@ -13,17 +13,49 @@ import Testing
         (["run", "--no-captions", "--pace", "warp", "--input", "x.wav"], "warp"),
         (["run", "--live", "sometimes", "--input", "x.wav"], "sometimes"),
         (["run", "--live", String(repeating: "o", count: 100_000), "--input", "x.wav"], "ooo"),
-        (["run", "--no-captions", "--duration", "inf", "--record", "/dev/null"], "--duration must be a number of seconds"),
-        (["run", "--no-captions", "--duration", "1e300", "--record", "/dev/null"], "--duration must be a number of seconds"),
-        (["run", "--no-captions", "--duration", "nan", "--record", "/dev/null"], "--duration must be a number of seconds"),
+        (
+            ["run", "--no-captions", "--duration", "inf", "--record", "/dev/null"],
+            "--duration must be a number of seconds"
+        ),
+        (
+            ["run", "--no-captions", "--duration", "1e300", "--record", "/dev/null"],
+            "--duration must be a number of seconds"
+        ),
+        (
+            ["run", "--no-captions", "--duration", "nan", "--record", "/dev/null"],
+            "--duration must be a number of seconds"
+        ),
         (["run", "--no-captions", "--duration=-1", "--record", "/dev/null"], "--duration must be a number of seconds"),
-        (["run", "--no-captions", "--idle-timeout", "1e300", "--record", "/dev/null"], "--idle-timeout must be 2–300 seconds"),
-        (["run", "--no-captions", "--idle-timeout", "nan", "--record", "/dev/null"], "--idle-timeout must be 2–300 seconds"),
-        (["run", "--no-captions", "--failover-after", "inf", "--record", "/dev/null"], "--failover-after must be 1–3600 seconds"),
-        (["run", "--no-captions", "--failover-after", "0", "--record", "/dev/null"], "--failover-after must be 1–3600 seconds"),
-        (["run", "--no-captions", "--fallback-url", "ws://127.0.0.1:0/v1/realtime", "--record", "/dev/null"], "--fallback-url must be"),
-        (["run", "--no-captions", "--fallback-url", String(repeating: "x", count: 100_000), "--record", "/dev/null"], "--fallback-url must be"),
-        (["run", "--no-captions", "--drain-timeout", "1e300", "--record", "/dev/null"], "--drain-timeout must be 0–3600 seconds"),
+        (
+            ["run", "--no-captions", "--idle-timeout", "1e300", "--record", "/dev/null"],
+            "--idle-timeout must be 2–300 seconds"
+        ),
+        (
+            ["run", "--no-captions", "--idle-timeout", "nan", "--record", "/dev/null"],
+            "--idle-timeout must be 2–300 seconds"
+        ),
+        (
+            ["run", "--no-captions", "--failover-after", "inf", "--record", "/dev/null"],
+            "--failover-after must be 1–3600 seconds"
+        ),
+        (
+            ["run", "--no-captions", "--failover-after", "0", "--record", "/dev/null"],
+            "--failover-after must be 1–3600 seconds"
+        ),
+        (
+            ["run", "--no-captions", "--fallback-url", "ws://127.0.0.1:0/v1/realtime", "--record", "/dev/null"],
+            "--fallback-url must be"
+        ),
+        (
+            [
+                "run", "--no-captions", "--fallback-url", String(repeating: "x", count: 100_000), "--record",
+                "/dev/null",
+            ], "--fallback-url must be"
+        ),
+        (
+            ["run", "--no-captions", "--drain-timeout", "1e300", "--record", "/dev/null"],
+            "--drain-timeout must be 0–3600 seconds"
+        ),
         (["serve", "--allow-origin", "evil.example"], "--allow-origin"),
         (["serve", "--allow-origin", "https://" + String(repeating: "x", count: 100_000)], "--allow-origin"),
     ])
@@ -39,8 +71,10 @@ import Testing
         #expect(result.status == 0)
         for word in ["run", "devices"] { #expect(result.stdout.contains(word)) }
         let run = try Tools.captiontap(["run", "--no-captions", "--help"])
-        for flag in ["--target", "--virtual-sink", "--input", "--pace", "--record", "--chunk-ms", "--no-captions",
-                     "--url", "--api-key-file", "--context", "--format", "--fifo", "--srt", "--vtt", "--obs-text"] {
+        for flag in [
+            "--target", "--virtual-sink", "--input", "--pace", "--record", "--chunk-ms", "--no-captions",
+            "--url", "--api-key-file", "--context", "--format", "--fifo", "--srt", "--vtt", "--obs-text",
+        ] {
             #expect(run.stdout.contains(flag))
         }
     }

@@ -49,7 +49,9 @@ import Testing
         #expect(abs(converted.count - original.count) <= 1)
         // sox resampled it one way, soxr the other: the waveforms should nearly coincide.
         let n = min(original.count, converted.count)
-        var dot = 0.0, a = 0.0, b = 0.0
+        var dot = 0.0
+        var a = 0.0
+        var b = 0.0
         for i in 0..<n {
             dot += Double(original[i]) * Double(converted[i])
             a += Double(original[i]) * Double(original[i])
@@ -73,7 +75,9 @@ import Testing
     }
 
     @Test func missingAndUnsupportedFilesAreUsageErrors() throws {
-        let missing = try Tools.captiontap(["run", "--no-captions", "--input", "/nonexistent/talk.wav", "--record", "/dev/null"])
+        let missing = try Tools.captiontap([
+            "run", "--no-captions", "--input", "/nonexistent/talk.wav", "--record", "/dev/null",
+        ])
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("'/nonexistent/talk.wav' does not exist"))
         #expect(missing.stderr.split(separator: "\n").count == 1)
@@ -93,14 +97,18 @@ import Testing
         let short = dir.appendingPathComponent("short.wav").path
         try WAV.write24kMono(WAV.tone(hz: 440, seconds: 0.6, padSeconds: 0.2), to: short)
         let paced = Date()
-        #expect(try Tools.captiontap(["run", "--no-captions", "-q", "--input", short, "--pace", "realtime", "--record", "/dev/null"]).status == 0)
+        #expect(
+            try Tools.captiontap([
+                "run", "--no-captions", "-q", "--input", short, "--pace", "realtime", "--record", "/dev/null",
+            ]).status == 0)
         // Pacing sleeps to the audio clock: load can only make it slower, never faster.
         #expect(Date().timeIntervalSince(paced) >= 0.95)
         // 30 s of audio fed fast finishes long before 30 s (paced, it could not).
         let long = dir.appendingPathComponent("long.wav").path
         try WAV.write24kMono(WAV.tone(hz: 440, seconds: 30, padSeconds: 0), to: long)
         let fast = Date()
-        #expect(try Tools.captiontap(["run", "--no-captions", "-q", "--input", long, "--record", "/dev/null"]).status == 0)
+        #expect(
+            try Tools.captiontap(["run", "--no-captions", "-q", "--input", long, "--record", "/dev/null"]).status == 0)
         #expect(Date().timeIntervalSince(fast) < 30)
     }
 }

@@ -14,7 +14,9 @@ import Testing
     @Test func callbackCopyMakesNoHeapCalls() {
         let ring = AudioRing(minimumCapacity: 1 << 14)
         let producer = ring.producer
-        let buffers = [FakePipeWireBuffer(frames: 256), FakePipeWireBuffer(frames: 1024), FakePipeWireBuffer(frames: 3000)]
+        let buffers = [
+            FakePipeWireBuffer(frames: 256), FakePipeWireBuffer(frames: 1024), FakePipeWireBuffer(frames: 3000),
+        ]
         let consumer = ring.consumer
         let sink = UnsafeMutablePointer<Float>.allocate(capacity: 1 << 14)
         defer { sink.deallocate() }
@@ -25,7 +27,7 @@ import Testing
         for round in 0..<2_000 {
             let b = buffers[round % buffers.count].pw
             ct_malloc_counter_begin()
-            CaptureProcess.copy(b, into: producer)   // includes wrap-around and overflow cases
+            CaptureProcess.copy(b, into: producer)  // includes wrap-around and overflow cases
             heapCalls += ct_malloc_counter_end()
             moved += consumer.read(into: sink, maxCount: round % 25 == 0 ? 1 << 14 : 0)
         }
@@ -46,7 +48,7 @@ import Testing
     @Test func emptyOrMalformedBuffersAreIgnored() {
         let ring = AudioRing(minimumCapacity: 1024)
         let b = FakePipeWireBuffer(frames: 256)
-        b.chunk.pointee.offset = 2048   // beyond maxsize: clamped, nothing copied
+        b.chunk.pointee.offset = 2048  // beyond maxsize: clamped, nothing copied
         CaptureProcess.copy(b.pw, into: ring.producer)
         #expect(ring.consumer.available == 0)
         b.chunk.pointee.offset = 0

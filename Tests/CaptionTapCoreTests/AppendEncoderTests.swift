@@ -20,14 +20,19 @@ import Testing
         let input: [Float] = [0, 0.5, -0.5, 1, -1, 2, -2, 1 / 32768, -1 / 32768]
         var bytes = [UInt8](repeating: 0, count: input.count * 2)
         input.withUnsafeBufferPointer { PCM16.encode($0.baseAddress!, count: input.count, into: &bytes) }
-        let values = stride(from: 0, to: bytes.count, by: 2).map { Int16(bitPattern: UInt16(bytes[$0]) | UInt16(bytes[$0 + 1]) << 8) }
+        let values = stride(from: 0, to: bytes.count, by: 2).map {
+            Int16(bitPattern: UInt16(bytes[$0]) | UInt16(bytes[$0 + 1]) << 8)
+        }
         #expect(values == [0, 16384, -16384, 32767, -32768, 32767, -32768, 1, -1])
         // Every PCM16 value survives decode → encode unchanged.
         let all = (Int(Int16.min)...Int(Int16.max)).flatMap { v -> [UInt8] in
-            let u = UInt16(bitPattern: Int16(v)); return [UInt8(u & 0xFF), UInt8(u >> 8)]
+            let u = UInt16(bitPattern: Int16(v))
+            return [UInt8(u & 0xFF), UInt8(u >> 8)]
         }
         var floats = [Float](repeating: 0, count: 65536)
-        _ = all.withUnsafeBytes { raw in floats.withUnsafeMutableBufferPointer { PCM16.decode(raw, into: $0.baseAddress!) } }
+        _ = all.withUnsafeBytes { raw in
+            floats.withUnsafeMutableBufferPointer { PCM16.decode(raw, into: $0.baseAddress!) }
+        }
         var back = [UInt8](repeating: 0, count: all.count)
         floats.withUnsafeBufferPointer { PCM16.encode($0.baseAddress!, count: 65536, into: &back) }
         #expect(back == all)
@@ -38,7 +43,7 @@ import Testing
         var encoder = AppendEventEncoder(maxSamples: 2400)
         let (event, pcm) = samples.withUnsafeBufferPointer { encoder.encode($0) }
         let pcmCopy = Data(pcm)
-        #expect(pcmCopy.count == 4800)   // 100 ms = 4800 bytes (protocol §3)
+        #expect(pcmCopy.count == 4800)  // 100 ms = 4800 bytes (protocol §3)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(event.utf8)) as? [String: String])
         #expect(Set(object.keys) == ["type", "audio"])
         #expect(object["type"] == "input_audio_buffer.append")

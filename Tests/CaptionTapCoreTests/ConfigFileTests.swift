@@ -4,7 +4,8 @@ import Testing
 /// The SPA-JSON reader and the `captiontap.properties` schema, without PipeWire.
 @Suite struct ConfigFileTests {
     @Test func readsPipeWireSyntax() throws {
-        let members = try SPAJSON.parseFile("""
+        let members = try SPAJSON.parseFile(
+            """
             # a comment
             context.properties = { log.level = 2 }
             captiontap.properties = {
@@ -16,13 +17,18 @@ import Testing
             """)
         #expect(members.map(\.key) == ["context.properties", "captiontap.properties"])
         #expect(members.map(\.line) == [2, 3])
-        guard case .object(let settings) = members[1].value else { Issue.record("not an object"); return }
+        guard case .object(let settings) = members[1].value else {
+            Issue.record("not an object")
+            return
+        }
         #expect(settings.map(\.key) == ["url", "vad-threshold", "silence-ms", "prompt", "list"])
         #expect(settings.map(\.line) == [4, 5, 5, 6, 7])
         #expect(settings[0].value == .string("ws://127.0.0.1:8765/v1/realtime"))
         #expect(settings[1].value == .bare("0.5"))
         #expect(settings[3].value == .string("say \"hi\"\né"))
-        #expect(settings[4].value == .array([.bare("1"), .bare("2"), .object([SPAJSON.Member(key: "a", value: .bare("b"), line: 7)])]))
+        #expect(
+            settings[4].value
+                == .array([.bare("1"), .bare("2"), .object([SPAJSON.Member(key: "a", value: .bare("b"), line: 7)])]))
     }
 
     @Test(arguments: [
@@ -58,26 +64,28 @@ import Testing
     }
 
     @Test func checksKeysTypesAndRanges() throws {
-        let file = try ConfigFile(text: """
-            captiontap.properties = {
-                vad-threshold = 0.5
-                silence-ms = 900
-                partials = true
-                context = "recent:3"
-                language = null
-                format = jsonl
-                url = "ws://localhost:1/x"
-            }
-            """)
-        #expect(file.entries == [
-            .init(key: "vad-threshold", value: .number(0.5), line: 2),
-            .init(key: "silence-ms", value: .integer(900), line: 3),
-            .init(key: "partials", value: .boolean(true), line: 4),
-            .init(key: "context", value: .string("recent:3"), line: 5),
-            .init(key: "language", value: .unset, line: 6),
-            .init(key: "format", value: .string("jsonl"), line: 7),
-            .init(key: "url", value: .string("ws://localhost:1/x"), line: 8),
-        ])
+        let file = try ConfigFile(
+            text: """
+                captiontap.properties = {
+                    vad-threshold = 0.5
+                    silence-ms = 900
+                    partials = true
+                    context = "recent:3"
+                    language = null
+                    format = jsonl
+                    url = "ws://localhost:1/x"
+                }
+                """)
+        #expect(
+            file.entries == [
+                .init(key: "vad-threshold", value: .number(0.5), line: 2),
+                .init(key: "silence-ms", value: .integer(900), line: 3),
+                .init(key: "partials", value: .boolean(true), line: 4),
+                .init(key: "context", value: .string("recent:3"), line: 5),
+                .init(key: "language", value: .unset, line: 6),
+                .init(key: "format", value: .string("jsonl"), line: 7),
+                .init(key: "url", value: .string("ws://localhost:1/x"), line: 8),
+            ])
     }
 
     @Test(arguments: [
@@ -93,7 +101,10 @@ import Testing
         ("drain-timeout = -1", "'drain-timeout' must be a number ≥ 0"),
         ("url = http", "'url' must be a ws:// or wss:// URL (quoted), not 'http'"),
         ("vad-treshold = 0.5", "unknown key 'vad-treshold' (did you mean 'vad-threshold'?)"),
-        ("api-key = \"sk-x\"", "unknown key 'api-key' (the key is never read from a config file: use api-key-file or OPENAI_API_KEY)"),
+        (
+            "api-key = \"sk-x\"",
+            "unknown key 'api-key' (the key is never read from a config file: use api-key-file or OPENAI_API_KEY)"
+        ),
         ("bogus = 1", "unknown key 'bogus'"),
         ("target = a\n    input = b", "'input' conflicts with 'target' on line 3: choose one source"),
     ])
@@ -104,10 +115,15 @@ import Testing
     }
 
     @Test func onlyItsOwnSectionIsAccepted() {
-        #expect(throws: ConfigError(line: 2, message: "unknown section 'captiontap.propertes' (captiontap reads only captiontap.properties)")) {
+        #expect(
+            throws: ConfigError(
+                line: 2, message: "unknown section 'captiontap.propertes' (captiontap reads only captiontap.properties)"
+            )
+        ) {
             try ConfigFile(text: "\ncaptiontap.propertes = { }")
         }
-        #expect(throws: ConfigError(line: 1, message: "'captiontap.properties' must be an object { key = value ... }")) {
+        #expect(throws: ConfigError(line: 1, message: "'captiontap.properties' must be an object { key = value ... }"))
+        {
             try ConfigFile(text: "captiontap.properties = 3")
         }
     }

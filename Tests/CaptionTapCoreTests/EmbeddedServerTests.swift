@@ -1,6 +1,7 @@
-@testable import CaptionTapCore
 import Foundation
 import Testing
+
+@testable import CaptionTapCore
 
 /// Windows of 16 ms at 1 kHz keep the arithmetic readable: one sample is one millisecond.
 @Suite struct TurnSegmenterTests {
@@ -64,7 +65,8 @@ import Testing
     @Test func clientCommitClosesTheOpenTurnAndClearDropsIt() {
         var s = TurnSegmenter(sampleRate: 1000)
         _ = run(&s, pattern([(true, 1000)]))
-        #expect(s.commitOpenTurn(at: 1000) == [.decode(start: 0, end: 1000, speculative: false), .committed(end: 1000)])
+        #expect(
+            s.commitOpenTurn(at: 1000) == [.decode(start: 0, end: 1000, speculative: false), .committed(end: 1000)])
         _ = run(&s, pattern([(true, 500)]), from: 1000)
         s.clear(at: 1500)
         #expect(s.turnStart == nil)
@@ -97,7 +99,10 @@ final class EnergyFrontEnd: SpeechFrontEnd {
     func append(_ session: RealtimeServerSession, _ samples: [Float]) -> [RealtimeServerSession.Action] {
         var bytes = [UInt8](repeating: 0, count: samples.count * 2)
         samples.withUnsafeBufferPointer { PCM16.encode($0.baseAddress!, count: samples.count, into: &bytes) }
-        return session.receive(text: JSONValue.object([("type", "input_audio_buffer.append"), ("audio", .string(Data(bytes).base64EncodedString()))]).text)
+        return session.receive(
+            text: JSONValue.object([
+                ("type", "input_audio_buffer.append"), ("audio", .string(Data(bytes).base64EncodedString())),
+            ]).text)
     }
 
     func events(_ actions: [RealtimeServerSession.Action]) -> [JSONValue] {
@@ -108,7 +113,8 @@ final class EnergyFrontEnd: SpeechFrontEnd {
         (0..<Int(seconds * 24000)).map { Float(0.3 * sin(2 * Double.pi * 440 * Double($0) / 24000)) }
     }
 
-    let vadOff = #"{"type":"session.update","session":{"type":"realtime","output_modalities":["text"],"audio":{"input":{"turn_detection":{"type":"server_vad","silence_duration_ms":500,"create_response":false}}}}}"#
+    let vadOff =
+        #"{"type":"session.update","session":{"type":"realtime","output_modalities":["text"],"audio":{"input":{"turn_detection":{"type":"server_vad","silence_duration_ms":500,"create_response":false}}}}}"#
 
     @Test func hostileNumbersInASessionUpdateGetAnErrorNotACrash() throws {
         let session = RealtimeServerSession(model: "gpt-realtime", frontEnd: EnergyFrontEnd())
@@ -148,7 +154,8 @@ final class EnergyFrontEnd: SpeechFrontEnd {
         let jobs = actions.compactMap { if case .decode(let job, _) = $0 { job } else { nil } }
         #expect(jobs.count == 1)
 
-        let request = #"{"type":"response.create","response":{"conversation":"none","output_modalities":["text"],"metadata":{"purpose":"caption","item_id":"\#(item)"},"input":[{"type":"item_reference","id":"\#(item)"}]}}"#
+        let request =
+            #"{"type":"response.create","response":{"conversation":"none","output_modalities":["text"],"metadata":{"purpose":"caption","item_id":"\#(item)"},"input":[{"type":"item_reference","id":"\#(item)"}]}}"#
         actions = session.receive(text: request)
         let created = events(actions)
         #expect(created.map { $0["type"]?.string } == ["response.created"])
@@ -156,11 +163,15 @@ final class EnergyFrontEnd: SpeechFrontEnd {
         #expect(created[0]["response"]?["conversation_id"]?.isNull == true)
 
         let done = events(session.decoded(job: jobs[0], text: "tone four forty hertz"))
-        let deltas = done.filter { $0["type"]?.string == "response.output_text.delta" }.compactMap { $0["delta"]?.string }
+        let deltas = done.filter { $0["type"]?.string == "response.output_text.delta" }.compactMap {
+            $0["delta"]?.string
+        }
         #expect(deltas == ["tone", " four", " forty", " hertz"])
         let final = try #require(done.last)
         #expect(final["type"]?.string == "response.done")
-        #expect(final["response"]?["output"]?.array?.first?["content"]?.array?.first?["text"]?.string == "tone four forty hertz")
+        #expect(
+            final["response"]?["output"]?.array?.first?["content"]?.array?.first?["text"]?.string
+                == "tone four forty hertz")
         #expect((final["response"]?["usage"]?["output_tokens"]?.int ?? 0) > 0)
         // An out-of-band response adds nothing to the conversation.
         #expect(!done.contains { $0["type"]?.string == "conversation.item.added" })
@@ -171,11 +182,22 @@ final class EnergyFrontEnd: SpeechFrontEnd {
         func errorCode(_ text: String) -> String? {
             events(session.receive(text: text)).first { $0["type"]?.string == "error" }?["error"]?["code"]?.string
         }
-        #expect(errorCode(#"{"type":"response.create","response":{"output_modalities":["audio"]}}"#) == "unsupported_output_modality")
-        #expect(errorCode(#"{"type":"session.update","session":{"type":"realtime","output_modalities":["audio"]}}"#) == "unsupported_output_modality")
-        #expect(errorCode(#"{"type":"session.update","session":{"type":"realtime","tools":[{"type":"function","name":"f"}]}}"#) == "unsupported_tools")
-        #expect(errorCode(#"{"type":"session.update","session":{"type":"realtime","model":"gpt-5-imaginary"}}"#) == "model_not_found")
-        #expect(errorCode(#"{"type":"response.create","response":{"input":[{"type":"item_reference","id":"item_nope"}]}}"#) == "item_not_found")
+        #expect(
+            errorCode(#"{"type":"response.create","response":{"output_modalities":["audio"]}}"#)
+                == "unsupported_output_modality")
+        #expect(
+            errorCode(#"{"type":"session.update","session":{"type":"realtime","output_modalities":["audio"]}}"#)
+                == "unsupported_output_modality")
+        #expect(
+            errorCode(
+                #"{"type":"session.update","session":{"type":"realtime","tools":[{"type":"function","name":"f"}]}}"#)
+                == "unsupported_tools")
+        #expect(
+            errorCode(#"{"type":"session.update","session":{"type":"realtime","model":"gpt-5-imaginary"}}"#)
+                == "model_not_found")
+        #expect(
+            errorCode(#"{"type":"response.create","response":{"input":[{"type":"item_reference","id":"item_nope"}]}}"#)
+                == "item_not_found")
         #expect(errorCode(#"{"type":"input_audio_buffer.commit"}"#) == "input_audio_buffer_commit_empty")
         #expect(errorCode(#"{"type":"input_audio_buffer.append","audio":"%%%"}"#) == "invalid_value")
         #expect(errorCode("not json") == "invalid_json")
@@ -188,13 +210,19 @@ final class EnergyFrontEnd: SpeechFrontEnd {
 
     @Test func createResponseTrueAnswersEachTurnInTheConversation() throws {
         let session = RealtimeServerSession(model: "gpt-realtime", frontEnd: EnergyFrontEnd())
-        _ = session.receive(text: #"{"type":"session.update","session":{"type":"realtime","audio":{"input":{"turn_detection":{"type":"server_vad","create_response":true}}}}}"#)
+        _ = session.receive(
+            text:
+                #"{"type":"session.update","session":{"type":"realtime","audio":{"input":{"turn_detection":{"type":"server_vad","create_response":true}}}}}"#
+        )
         let actions = append(session, tone(0.5) + [Float](repeating: 0, count: 24000))
         let created = try #require(events(actions).first { $0["type"]?.string == "response.created" })
         #expect(created["response"]?["conversation_id"]?.string != nil)
         let job = try #require(actions.compactMap { if case .decode(let job, _) = $0 { job } else { nil } }.first)
         let out = events(session.decoded(job: job, text: "hello"))
-        #expect(out.contains { $0["type"]?.string == "conversation.item.added" && $0["item"]?["role"]?.string == "assistant" })
+        #expect(
+            out.contains {
+                $0["type"]?.string == "conversation.item.added" && $0["item"]?["role"]?.string == "assistant"
+            })
         #expect(out.last?["type"]?.string == "response.done")
         // A second default response while one is active is refused, as on the real server.
         let again = append(session, tone(0.5) + [Float](repeating: 0, count: 24000))
@@ -206,21 +234,28 @@ final class EnergyFrontEnd: SpeechFrontEnd {
 
     @Test func builtInTranscriptionEventsWhenTheSessionAsksForThem() throws {
         let session = RealtimeServerSession(model: "gpt-realtime", frontEnd: EnergyFrontEnd())
-        _ = session.receive(text: #"{"type":"session.update","session":{"type":"realtime","audio":{"input":{"transcription":{"model":"whisper-1"},"turn_detection":{"type":"server_vad","create_response":false}}}}}"#)
+        _ = session.receive(
+            text:
+                #"{"type":"session.update","session":{"type":"realtime","audio":{"input":{"transcription":{"model":"whisper-1"},"turn_detection":{"type":"server_vad","create_response":false}}}}}"#
+        )
         let actions = append(session, tone(0.5) + [Float](repeating: 0, count: 24000))
         let job = try #require(actions.compactMap { if case .decode(let job, _) = $0 { job } else { nil } }.first)
         let out = events(session.decoded(job: job, text: "hello there"))
-        #expect(out.map { $0["type"]?.string ?? "" } == [
-            "conversation.item.input_audio_transcription.delta", "conversation.item.input_audio_transcription.delta",
-            "conversation.item.input_audio_transcription.completed",
-        ])
+        #expect(
+            out.map { $0["type"]?.string ?? "" } == [
+                "conversation.item.input_audio_transcription.delta",
+                "conversation.item.input_audio_transcription.delta",
+                "conversation.item.input_audio_transcription.completed",
+            ])
         #expect(out.last?["transcript"]?.string == "hello there")
     }
 
     @Test func manualCommitWithoutVADTranscribesTheBuffer() throws {
         let session = RealtimeServerSession(model: "gpt-realtime", frontEnd: EnergyFrontEnd())
-        _ = session.receive(text: #"{"type":"session.update","session":{"type":"realtime","audio":{"input":{"turn_detection":null}}}}"#)
-        #expect(!events(append(session, tone(0.5))).contains { $0["type"]?.string == "input_audio_buffer.speech_started" })
+        _ = session.receive(
+            text: #"{"type":"session.update","session":{"type":"realtime","audio":{"input":{"turn_detection":null}}}}"#)
+        #expect(
+            !events(append(session, tone(0.5))).contains { $0["type"]?.string == "input_audio_buffer.speech_started" })
         let actions = session.receive(text: #"{"type":"input_audio_buffer.commit"}"#)
         #expect(events(actions).first?["type"]?.string == "input_audio_buffer.committed")
         let samples = try #require(actions.compactMap { if case .decode(_, let s) = $0 { s } else { nil } }.first)

@@ -21,8 +21,13 @@ import Testing
         }
     }
 
-    static let oddNumbers: [Double] = [0, -1, 0.5, -0.0, 1e300, -1e300, 1e15, 9.3e18, 999_999_999_999_999, .infinity, -.infinity, .nan, 1e-300]
-    static let oddStrings = ["", " ", "\u{0}", String(repeating: "é", count: 500), String(repeating: "x", count: 20_000), "null", "{", "item_1", "resp_1"]
+    static let oddNumbers: [Double] = [
+        0, -1, 0.5, -0.0, 1e300, -1e300, 1e15, 9.3e18, 999_999_999_999_999, .infinity, -.infinity, .nan, 1e-300,
+    ]
+    static let oddStrings = [
+        "", " ", "\u{0}", String(repeating: "é", count: 500), String(repeating: "x", count: 20_000), "null", "{",
+        "item_1", "resp_1",
+    ]
 
     static func mutateValue(_ value: JSONValue, _ rng: inout Seeded) -> JSONValue {
         switch Int.random(in: 0..<8, using: &rng) {
@@ -62,7 +67,9 @@ import Testing
         switch Int.random(in: 0..<6, using: &rng) {
         case 0 where !bytes.isEmpty: bytes = Array(bytes.prefix(Int.random(in: 0..<bytes.count, using: &rng)))
         case 1 where !bytes.isEmpty:
-            for _ in 0..<Int.random(in: 1...8, using: &rng) { bytes[Int.random(in: 0..<bytes.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng) }
+            for _ in 0..<Int.random(in: 1...8, using: &rng) {
+                bytes[Int.random(in: 0..<bytes.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+            }
         case 2 where !bytes.isEmpty:
             let cut = Int.random(in: 0..<bytes.count, using: &rng)
             bytes.insert(contentsOf: bytes[cut...], at: cut)
@@ -87,7 +94,8 @@ import Testing
 
     /// A random seed, or `CAPTIONTAP_FUZZ_SEED` to replay a failure.
     static var seed: UInt64 {
-        ProcessInfo.processInfo.environment["CAPTIONTAP_FUZZ_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 1...UInt64.max)
+        ProcessInfo.processInfo.environment["CAPTIONTAP_FUZZ_SEED"].flatMap { UInt64($0) }
+            ?? UInt64.random(in: 1...UInt64.max)
     }
 
     @Test func theClientsEventParserAndStateMachineSurviveMutatedServerEvents() throws {
@@ -100,9 +108,14 @@ import Testing
         for i in 0..<Self.iterations {
             if i % 10 == 0 { _ = silence.withUnsafeBytes { t.audioCaptured($0) } }
             let text = Self.damage(Self.mutate(corpus.randomElement(using: &rng)!, &rng).text, &rng)
-            if let event = ServerEvent.parse(text) { _ = t.handle(event, epoch: Int.random(in: 0...2, using: &rng), now: Double(i) / 100) }
+            if let event = ServerEvent.parse(text) {
+                _ = t.handle(event, epoch: Int.random(in: 0...2, using: &rng), now: Double(i) / 100)
+            }
             if i % 50 == 0 { _ = t.tick(now: Double(i) / 100) }
-            if i % 500 == 0 { t.sessionLost(epoch: 1); _ = t.startSession(epoch: 1) }
+            if i % 500 == 0 {
+                t.sessionLost(epoch: 1)
+                _ = t.startSession(epoch: 1)
+            }
         }
         // Afterwards a new session still captions a normal turn: whatever the fuzzing left
         // unfinished is retried, given up or lost in time, and the new final flows.
@@ -148,8 +161,12 @@ import Testing
             JSONValue.parse(helper.vadOff)!,
             ["type": "input_audio_buffer.append", "audio": .string(audio)],
             ["type": "input_audio_buffer.commit"], ["type": "input_audio_buffer.clear"],
-            JSONValue.parse(#"{"type":"response.create","response":{"conversation":"none","output_modalities":["text"],"metadata":{"item_id":"item_1"},"input":[{"type":"item_reference","id":"item_1"}]}}"#)!,
-            JSONValue.parse(#"{"type":"conversation.item.create","item":{"type":"message","role":"user","content":[{"type":"input_audio","audio":"\#(audio)"}]}}"#)!,
+            JSONValue.parse(
+                #"{"type":"response.create","response":{"conversation":"none","output_modalities":["text"],"metadata":{"item_id":"item_1"},"input":[{"type":"item_reference","id":"item_1"}]}}"#
+            )!,
+            JSONValue.parse(
+                #"{"type":"conversation.item.create","item":{"type":"message","role":"user","content":[{"type":"input_audio","audio":"\#(audio)"}]}}"#
+            )!,
             ["type": "conversation.item.delete", "item_id": "item_1"], ["type": "response.cancel"],
         ]
         for _ in 0..<Self.iterations {
@@ -167,26 +184,34 @@ import Testing
         let seed = Self.seed
         var rng = Seeded(state: seed)
         let helper = RealtimeServerSessionTests()
-        let session = RealtimeServerSession(model: "gpt-4o-transcribe", frontEnd: EnergyFrontEnd(), kind: .transcription, dialect: dialect)
+        let session = RealtimeServerSession(
+            model: "gpt-4o-transcribe", frontEnd: EnergyFrontEnd(), kind: .transcription, dialect: dialect)
         _ = session.start()
         let audio = Data((0..<4800).map { _ in UInt8.random(in: 0...255, using: &rng) }).base64EncodedString()
-        let ga = #"{"type":"session.update","session":{"type":"transcription","audio":{"input":{"transcription":{"model":"gpt-4o-transcribe","language":"en"},"turn_detection":{"type":"server_vad","silence_duration_ms":300,"idle_timeout_ms":5000}}},"include":["item.input_audio_transcription.logprobs"]}}"#
-        let beta = #"{"type":"transcription_session.update","session":{"input_audio_format":"pcm16","input_audio_transcription":{"model":"whisper-1"},"turn_detection":{"type":"semantic_vad","eagerness":"low"},"input_audio_noise_reduction":{"type":"far_field"}}}"#
+        let ga =
+            #"{"type":"session.update","session":{"type":"transcription","audio":{"input":{"transcription":{"model":"gpt-4o-transcribe","language":"en"},"turn_detection":{"type":"server_vad","silence_duration_ms":300,"idle_timeout_ms":5000}}},"include":["item.input_audio_transcription.logprobs"]}}"#
+        let beta =
+            #"{"type":"transcription_session.update","session":{"input_audio_format":"pcm16","input_audio_transcription":{"model":"whisper-1"},"turn_detection":{"type":"semantic_vad","eagerness":"low"},"input_audio_noise_reduction":{"type":"far_field"}}}"#
         let corpus: [JSONValue] = [
             JSONValue.parse(ga)!, JSONValue.parse(beta)!,
             ["type": "input_audio_buffer.append", "audio": .string(audio)],
             ["type": "input_audio_buffer.commit"], ["type": "input_audio_buffer.clear"],
-            ["type": "conversation.item.retrieve", "item_id": "item_1"], ["type": "conversation.item.delete", "item_id": "item_1"],
+            ["type": "conversation.item.retrieve", "item_id": "item_1"],
+            ["type": "conversation.item.delete", "item_id": "item_1"],
         ]
         for _ in 0..<Self.iterations {
             let text = Self.damage(Self.mutate(corpus.randomElement(using: &rng)!, &rng).text, &rng)
             for action in session.receive(text: text) {
                 guard case .decode(let job, _) = action else { continue }
-                _ = Bool.random(using: &rng) ? session.decoded(job: job, text: "words") : session.decodeFailed(job: job, reason: "fuzz")
+                _ =
+                    Bool.random(using: &rng)
+                    ? session.decoded(job: job, text: "words") : session.decodeFailed(job: job, reason: "fuzz")
             }
         }
         let reply = helper.events(session.receive(text: dialect == .beta ? beta : ga))
-        #expect(reply.first?["type"]?.string == (dialect == .beta ? "transcription_session.updated" : "session.updated"), "seed \(seed): \(reply)")
+        #expect(
+            reply.first?["type"]?.string == (dialect == .beta ? "transcription_session.updated" : "session.updated"),
+            "seed \(seed): \(reply)")
     }
 
     @Test func theConfigReaderSurvivesMutatedFiles() {
@@ -206,14 +231,19 @@ import Testing
                 context = "recent:3"
             }
             """
-        let pieces = ["{", "}", "[", "]", "=", ":", "\"", "#", "\n", "1e300", "-1", "null", "true", "captiontap.properties", "\\", "\u{0}"]
+        let pieces = [
+            "{", "}", "[", "]", "=", ":", "\"", "#", "\n", "1e300", "-1", "null", "true", "captiontap.properties", "\\",
+            "\u{0}",
+        ]
         var parsed = 0
         for _ in 0..<Self.iterations {
             var text = Self.damage(file, &rng)
             if Bool.random(using: &rng) {
                 var bytes = Array(text)
                 for _ in 0..<Int.random(in: 1...6, using: &rng) {
-                    bytes.insert(contentsOf: pieces.randomElement(using: &rng)!, at: Int.random(in: 0...bytes.count, using: &rng))
+                    bytes.insert(
+                        contentsOf: pieces.randomElement(using: &rng)!, at: Int.random(in: 0...bytes.count, using: &rng)
+                    )
                 }
                 text = String(bytes)
             }

@@ -1,5 +1,6 @@
-@testable import CaptionTapCore
 import Testing
+
+@testable import CaptionTapCore
 
 /// Live captions: when the local recognizer decodes, what it decodes, and what is shown
 /// (issue: live captions while people speak).
@@ -53,10 +54,15 @@ struct TestAudio: LiveAudio {
         func said(_ range: Range<Int>) -> String {
             (range.lowerBound / (400 * ms)..<range.upperBound / (400 * ms)).map { "w\($0)" }.joined(separator: " ")
         }
-        var longest = 0, decodes = 0, text = ""
+        var longest = 0
+        var decodes = 0
+        var text = ""
         for end in stride(from: 100 * ms, through: 25_000 * ms, by: 100 * ms) {
             // Pauses between words: the quietest moment is a word boundary.
-            for job in jobs(live.tick(open: open, audioEnd: end, audio: TestAudio(cut: { ($0.lowerBound / (400 * ms) + 1) * 400 * ms }))) {
+            for job in jobs(
+                live.tick(
+                    open: open, audioEnd: end, audio: TestAudio(cut: { ($0.lowerBound / (400 * ms) + 1) * 400 * ms })))
+            {
                 longest = max(longest, job.to - job.from)
                 decodes += 1
                 if let p = partials(live.decoded(job: job, text: said(job.from..<job.to))).last { text = p.text }
@@ -87,9 +93,11 @@ struct TestAudio: LiveAudio {
         let audio = TestAudio(pauses: [1000 * ms..<3000 * ms])
         let a = try #require(jobs(live.tick(open: open, audioEnd: 700 * ms, audio: audio)).first)
         _ = live.decoded(job: a, text: "hello")
-        let b = try #require(jobs(live.tick(open: open, audioEnd: 1400 * ms, audio: audio)).first, "700 ms to 1.4 s still has speech")
+        let b = try #require(
+            jobs(live.tick(open: open, audioEnd: 1400 * ms, audio: audio)).first, "700 ms to 1.4 s still has speech")
         _ = live.decoded(job: b, text: "hello there")
-        #expect(live.tick(open: open, audioEnd: 2100 * ms, audio: audio).isEmpty, "only silence since: nothing new to read")
+        #expect(
+            live.tick(open: open, audioEnd: 2100 * ms, audio: audio).isEmpty, "only silence since: nothing new to read")
         #expect(live.tick(open: open, audioEnd: 2900 * ms, audio: audio).isEmpty)
         #expect(jobs(live.tick(open: open, audioEnd: 3300 * ms, audio: audio)).count == 1, "speech again")
     }
@@ -107,7 +115,8 @@ struct TestAudio: LiveAudio {
         #expect(partials(live.decoded(job: job, text: "late")).isEmpty)
         #expect(live.tick(open: ("item_2", 800 * ms), audioEnd: 3000 * ms, audio: TestAudio()).isEmpty)
         // A dropped decode (nil) frees the slot without showing anything.
-        let third = try #require(jobs(live.tick(open: ("item_3", 3000 * ms), audioEnd: 3700 * ms, audio: TestAudio())).first)
+        let third = try #require(
+            jobs(live.tick(open: ("item_3", 3000 * ms), audioEnd: 3700 * ms, audio: TestAudio())).first)
         #expect(live.decoded(job: third, text: nil).isEmpty)
         #expect(!live.isDecoding)
     }

@@ -73,7 +73,10 @@ import Testing
     @Test func aLateResponseFromALostSessionDoesNotStrandTheTurn() throws {
         let t = oneTurnLostWithItsSession()
         // The dead session's response.created arrives after the loss was noticed.
-        _ = t.handle(helper.event(#"{"type":"response.created","event_id":"x","response":{"id":"late","object":"realtime.response","status":"in_progress","output":[],"metadata":{"purpose":"caption","item_id":"a"}}}"#), epoch: 1, now: 1)
+        _ = t.handle(
+            helper.event(
+                #"{"type":"response.created","event_id":"x","response":{"id":"late","object":"realtime.response","status":"in_progress","output":[],"metadata":{"purpose":"caption","item_id":"a"}}}"#
+            ), epoch: 1, now: 1)
         #expect(t.needsReplay)
         _ = t.startSession(epoch: 2)
         _ = helper.turn(t, epoch: 2, item: "a2", start: 200, end: 900)

@@ -8,11 +8,13 @@ import Testing
     /// the input reversed, so every step of the derivation shows in the result.
     static func fakeHash(_ bytes: [UInt8]) -> [UInt8] { bytes.reversed() }
 
-    static let hello = #"{"op":0,"d":{"obsWebSocketVersion":"5.1.0","rpcVersion":1,"authentication":{"challenge":"CH","salt":"SA"}}}"#
+    static let hello =
+        #"{"op":0,"d":{"obsWebSocketVersion":"5.1.0","rpcVersion":1,"authentication":{"challenge":"CH","salt":"SA"}}}"#
 
     @Test func authenticationIsBase64OfTheHashOfTheSecretAndChallenge() {
         // secret = b64(rev("pwSA")) = b64("ASwp") = "QVN3cA=="; auth = b64(rev("QVN3cA==CH")).
-        let auth = OBSWebSocketSession.authentication(password: "pw", salt: "SA", challenge: "CH", sha256: Self.fakeHash)
+        let auth = OBSWebSocketSession.authentication(
+            password: "pw", salt: "SA", challenge: "CH", sha256: Self.fakeHash)
         #expect(auth == Data("HC==Ac3NVQ".utf8).base64EncodedString())
     }
 
@@ -54,8 +56,13 @@ import Testing
         #expect(session.outstanding == 2)
 
         // A 501 has no comment (obs-websocket 5.1); key on the code.
-        let response = session.receive(#"{"op":7,"d":{"requestType":"SendStreamCaption","requestId":"\#(id)","requestStatus":{"result":false,"code":501}}}"#)
-        #expect(response == .response(OBSResponse(requestType: "SendStreamCaption", requestID: id, code: 501, comment: nil, data: nil)))
+        let response = session.receive(
+            #"{"op":7,"d":{"requestType":"SendStreamCaption","requestId":"\#(id)","requestStatus":{"result":false,"code":501}}}"#
+        )
+        #expect(
+            response
+                == .response(
+                    OBSResponse(requestType: "SendStreamCaption", requestID: id, code: 501, comment: nil, data: nil)))
         #expect(session.outstanding == 1)
         // Events and unknown op codes are ignored once identified.
         #expect(session.receive(#"{"op":5,"d":{"eventType":"StreamStateChanged"}}"#) == .none)
@@ -72,7 +79,8 @@ import Testing
         #expect(session.authenticationRequired)
 
         var open = OBSWebSocketSession(password: "unused", sha256: Self.fakeHash)
-        guard case .send(let plain) = open.receive(#"{"op":0,"d":{"obsWebSocketVersion":"5.1.0","rpcVersion":1}}"#) else {
+        guard case .send(let plain) = open.receive(#"{"op":0,"d":{"obsWebSocketVersion":"5.1.0","rpcVersion":1}}"#)
+        else {
             Issue.record("expected Identify")
             return
         }

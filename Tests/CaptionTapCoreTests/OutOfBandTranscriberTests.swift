@@ -31,9 +31,18 @@ import Testing
 
     /// speech_started → speech_stopped → committed for one turn; returns the actions of the commit.
     func turn(_ t: OutOfBandTranscriber, epoch: Int, item: String, start: Int, end: Int) -> [Action] {
-        _ = t.handle(event(#"{"type":"input_audio_buffer.speech_started","event_id":"e1","audio_start_ms":\#(start),"item_id":"\#(item)"}"#), epoch: epoch, now: 0)
-        _ = t.handle(event(#"{"type":"input_audio_buffer.speech_stopped","event_id":"e2","audio_end_ms":\#(end),"item_id":"\#(item)"}"#), epoch: epoch, now: 0)
-        return t.handle(event(#"{"type":"input_audio_buffer.committed","event_id":"e3","item_id":"\#(item)","previous_item_id":null}"#), epoch: epoch, now: 0)
+        _ = t.handle(
+            event(
+                #"{"type":"input_audio_buffer.speech_started","event_id":"e1","audio_start_ms":\#(start),"item_id":"\#(item)"}"#
+            ), epoch: epoch, now: 0)
+        _ = t.handle(
+            event(
+                #"{"type":"input_audio_buffer.speech_stopped","event_id":"e2","audio_end_ms":\#(end),"item_id":"\#(item)"}"#
+            ), epoch: epoch, now: 0)
+        return t.handle(
+            event(
+                #"{"type":"input_audio_buffer.committed","event_id":"e3","item_id":"\#(item)","previous_item_id":null}"#
+            ), epoch: epoch, now: 0)
     }
 
     /// Ends the input and answers both `session.update`s (the session's own and the barrier).
@@ -44,12 +53,23 @@ import Testing
         return actions
     }
 
-    func respond(_ t: OutOfBandTranscriber, epoch: Int, item: String, response: String, words: [String], now: Double = 0) -> [Action] {
-        var actions = t.handle(event(#"{"type":"response.created","event_id":"e4","response":{"id":"\#(response)","object":"realtime.response","status":"in_progress","conversation_id":null,"output":[],"metadata":{"purpose":"caption","item_id":"\#(item)"}}}"#), epoch: epoch, now: now)
+    func respond(
+        _ t: OutOfBandTranscriber, epoch: Int, item: String, response: String, words: [String], now: Double = 0
+    ) -> [Action] {
+        var actions = t.handle(
+            event(
+                #"{"type":"response.created","event_id":"e4","response":{"id":"\#(response)","object":"realtime.response","status":"in_progress","conversation_id":null,"output":[],"metadata":{"purpose":"caption","item_id":"\#(item)"}}}"#
+            ), epoch: epoch, now: now)
         for w in words {
-            actions += t.handle(event(#"{"type":"response.output_text.delta","event_id":"e5","response_id":"\#(response)","item_id":"x","output_index":0,"content_index":0,"delta":"\#(w)"}"#), epoch: epoch, now: now)
+            actions += t.handle(
+                event(
+                    #"{"type":"response.output_text.delta","event_id":"e5","response_id":"\#(response)","item_id":"x","output_index":0,"content_index":0,"delta":"\#(w)"}"#
+                ), epoch: epoch, now: now)
         }
-        actions += t.handle(event(#"{"type":"response.done","event_id":"e6","response":{"id":"\#(response)","status":"completed","conversation_id":null,"metadata":{"purpose":"caption","item_id":"\#(item)"},"output":[],"usage":{"total_tokens":61,"input_tokens":50,"output_tokens":11,"input_token_details":{"text_tokens":20,"audio_tokens":30,"cached_tokens":0},"output_token_details":{"text_tokens":11,"audio_tokens":0}}}}"#), epoch: epoch, now: now)
+        actions += t.handle(
+            event(
+                #"{"type":"response.done","event_id":"e6","response":{"id":"\#(response)","status":"completed","conversation_id":null,"metadata":{"purpose":"caption","item_id":"\#(item)"},"output":[],"usage":{"total_tokens":61,"input_tokens":50,"output_tokens":11,"input_token_details":{"text_tokens":20,"audio_tokens":30,"cached_tokens":0},"output_token_details":{"text_tokens":11,"audio_tokens":0}}}}"#
+            ), epoch: epoch, now: now)
         return actions
     }
 
@@ -75,9 +95,17 @@ import Testing
         let t = make()
         _ = t.startSession(epoch: 1)
         capture(t, seconds: 2)
-        _ = t.handle(event(#"{"type":"input_audio_buffer.speech_started","event_id":"e1","audio_start_ms":-999999999999999,"item_id":"a"}"#), epoch: 1, now: 0)
-        _ = t.handle(event(#"{"type":"input_audio_buffer.speech_stopped","event_id":"e2","audio_end_ms":999999999999999,"item_id":"a"}"#), epoch: 1, now: 0)
-        _ = t.handle(event(#"{"type":"input_audio_buffer.committed","event_id":"e3","item_id":"a","previous_item_id":null}"#), epoch: 1, now: 0)
+        _ = t.handle(
+            event(
+                #"{"type":"input_audio_buffer.speech_started","event_id":"e1","audio_start_ms":-999999999999999,"item_id":"a"}"#
+            ), epoch: 1, now: 0)
+        _ = t.handle(
+            event(
+                #"{"type":"input_audio_buffer.speech_stopped","event_id":"e2","audio_end_ms":999999999999999,"item_id":"a"}"#
+            ), epoch: 1, now: 0)
+        _ = t.handle(
+            event(#"{"type":"input_audio_buffer.committed","event_id":"e3","item_id":"a","previous_item_id":null}"#),
+            epoch: 1, now: 0)
         // The connection drops before the answer: the turn is replayed from its (clamped) start.
         t.sessionLost(epoch: 1)
         let replay = t.startSession(epoch: 2)
@@ -146,7 +174,10 @@ import Testing
         capture(t, seconds: 1)
         let first = try #require(sent(turn(t, epoch: 1, item: "a", start: 0, end: 800)).first?["event_id"]?.string)
         func fail(_ id: String, now: Double) -> [Action] {
-            t.handle(event(#"{"type":"error","event_id":"e","error":{"type":"server_error","code":"server_error","message":"boom","event_id":"\#(id)"}}"#), epoch: 1, now: now)
+            t.handle(
+                event(
+                    #"{"type":"error","event_id":"e","error":{"type":"server_error","code":"server_error","message":"boom","event_id":"\#(id)"}}"#
+                ), epoch: 1, now: now)
         }
         #expect(fail(first, now: 10).isEmpty)
         #expect(sent(t.tick(now: 10.4)).isEmpty)
@@ -172,8 +203,14 @@ import Testing
         _ = t.startSession(epoch: 1)
         capture(t, seconds: 1)
         let id = try #require(sent(turn(t, epoch: 1, item: "a", start: 0, end: 800)).first?["event_id"]?.string)
-        _ = t.handle(event(#"{"type":"rate_limits.updated","event_id":"r","rate_limits":[{"name":"requests","limit":100,"remaining":0,"reset_seconds":2.5}]}"#), epoch: 1, now: 0)
-        _ = t.handle(event(#"{"type":"error","event_id":"e","error":{"type":"invalid_request_error","code":"rate_limit_exceeded","message":"slow down","event_id":"\#(id)"}}"#), epoch: 1, now: 0)
+        _ = t.handle(
+            event(
+                #"{"type":"rate_limits.updated","event_id":"r","rate_limits":[{"name":"requests","limit":100,"remaining":0,"reset_seconds":2.5}]}"#
+            ), epoch: 1, now: 0)
+        _ = t.handle(
+            event(
+                #"{"type":"error","event_id":"e","error":{"type":"invalid_request_error","code":"rate_limit_exceeded","message":"slow down","event_id":"\#(id)"}}"#
+            ), epoch: 1, now: 0)
         #expect(sent(t.tick(now: 2.4)).isEmpty)
         #expect(sent(t.tick(now: 2.6)).count == 1)
     }
@@ -219,7 +256,9 @@ import Testing
         t.sessionLost(epoch: 1)
         _ = t.startSession(epoch: 2)
         _ = turn(t, epoch: 2, item: "a2", start: 0, end: 1000)
-        #expect(sent(turn(t, epoch: 2, item: "b2", start: 2000, end: 3000)).isEmpty, "b is final already: no second request")
+        #expect(
+            sent(turn(t, epoch: 2, item: "b2", start: 2000, end: 3000)).isEmpty, "b is final already: no second request"
+        )
         finals = captions(respond(t, epoch: 2, item: "a2", response: "ra", words: ["ay"])).filter(\.isFinal)
         #expect(finals.map(\.text) == ["ay", "bee"])
         #expect(t.turnCount == 2)
@@ -232,13 +271,19 @@ import Testing
         _ = turn(t, epoch: 1, item: "a", start: 0, end: 1000)
         #expect(t.isBetweenTurns)
         let actions = t.startSession(epoch: 2, rotation: true)
-        let toOld = actions.compactMap { if case .send(1, let text) = $0 { JSONValue.parse(text)?["type"]?.string } else { nil } }
-        let toNew = actions.compactMap { if case .send(2, let text) = $0 { JSONValue.parse(text)?["type"]?.string } else { nil } }
+        let toOld = actions.compactMap {
+            if case .send(1, let text) = $0 { JSONValue.parse(text)?["type"]?.string } else { nil }
+        }
+        let toNew = actions.compactMap {
+            if case .send(2, let text) = $0 { JSONValue.parse(text)?["type"]?.string } else { nil }
+        }
         #expect(toOld == ["input_audio_buffer.clear"])
         // The old session finishes its own turn; the new one gets only the uncommitted second
         // after it (1000–2000 ms), where speech may have begun that the old VAD had not reported.
         #expect(toNew.first == "session.update")
-        #expect(toNew.dropFirst().count == 10 && toNew.dropFirst().allSatisfy { $0 == "input_audio_buffer.append" }, "\(toNew)")
+        #expect(
+            toNew.dropFirst().count == 10 && toNew.dropFirst().allSatisfy { $0 == "input_audio_buffer.append" },
+            "\(toNew)")
         #expect(capture(t, seconds: 0.2).allSatisfy { $0 == 2 })
         #expect(!t.canClose(epoch: 1))
         let finals = captions(respond(t, epoch: 1, item: "a", response: "ra", words: ["done"])).filter(\.isFinal)
@@ -250,7 +295,9 @@ import Testing
         let t = make()
         _ = t.startSession(epoch: 1)
         capture(t, seconds: 1)
-        _ = t.handle(event(#"{"type":"input_audio_buffer.speech_started","event_id":"e","audio_start_ms":200,"item_id":"x"}"#), epoch: 1, now: 0)
+        _ = t.handle(
+            event(#"{"type":"input_audio_buffer.speech_started","event_id":"e","audio_start_ms":200,"item_id":"x"}"#),
+            epoch: 1, now: 0)
         let barrier = sent(t.finishInput())
         #expect(barrier.map { $0["type"]?.string } == ["session.update"])
         #expect(sent(t.handle(.sessionUpdated, epoch: 1, now: 0)).isEmpty, "the session's own update, not the barrier")
@@ -258,7 +305,10 @@ import Testing
         let commit = try #require(sent(t.handle(.sessionUpdated, epoch: 1, now: 0)).first)
         #expect(commit["type"]?.string == "input_audio_buffer.commit")
         #expect(!t.isDrained)
-        let request = sent(t.handle(event(#"{"type":"input_audio_buffer.committed","event_id":"e","item_id":"x","previous_item_id":null}"#), epoch: 1, now: 0))
+        let request = sent(
+            t.handle(
+                event(#"{"type":"input_audio_buffer.committed","event_id":"e","item_id":"x","previous_item_id":null}"#),
+                epoch: 1, now: 0))
         #expect(request.count == 1)
         _ = respond(t, epoch: 1, item: "x", response: "r", words: ["tail"])
         #expect(t.isDrained)
@@ -306,14 +356,18 @@ import Testing
         #expect(ServerEvent.parse("not json") == nil)
         #expect(ServerEvent.parse(#"{"no":"type"}"#) == nil)
         #expect(ServerEvent.parse(#"{"type":"x.future","event_id":"e","extra":1}"#) == .ignored(type: "x.future"))
-        #expect(ServerEvent.parse(#"{"type":"response.text.delta","response_id":"r","delta":"hi","new_field":[1]}"#)
-            == .textDelta(responseID: "r", delta: "hi"))
+        #expect(
+            ServerEvent.parse(#"{"type":"response.text.delta","response_id":"r","delta":"hi","new_field":[1]}"#)
+                == .textDelta(responseID: "r", delta: "hi"))
         // The fast path (type first, any spacing) and the decoder agree.
-        #expect(ServerEvent.parse(#"{ "type" : "conversation.item.added", "item": {"type": "message"}}"#)
-            == .ignored(type: "conversation.item.added"))
-        #expect(ServerEvent.parse(#"{"event_id":"e","type":"input_audio_buffer.committed","item_id":"i"}"#)
-            == .committed(itemID: "i"))
-        #expect(ServerEvent.parse(#"{"type": "input_audio_buffer.committed", "item_id": "i"}"#) == .committed(itemID: "i"))
+        #expect(
+            ServerEvent.parse(#"{ "type" : "conversation.item.added", "item": {"type": "message"}}"#)
+                == .ignored(type: "conversation.item.added"))
+        #expect(
+            ServerEvent.parse(#"{"event_id":"e","type":"input_audio_buffer.committed","item_id":"i"}"#)
+                == .committed(itemID: "i"))
+        #expect(
+            ServerEvent.parse(#"{"type": "input_audio_buffer.committed", "item_id": "i"}"#) == .committed(itemID: "i"))
         let t = make()
         _ = t.startSession(epoch: 1)
         #expect(t.handle(.ignored(type: "x.future"), epoch: 1, now: 0).isEmpty)

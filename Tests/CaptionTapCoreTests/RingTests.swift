@@ -23,7 +23,7 @@ import Testing
         let ring = AudioRing(minimumCapacity: 8)
         write(ring, [1, 2, 3, 4, 5, 6])
         #expect(read(ring, max: 5) == [1, 2, 3, 4, 5])
-        write(ring, [7, 8, 9, 10, 11])      // crosses the end of the storage
+        write(ring, [7, 8, 9, 10, 11])  // crosses the end of the storage
         #expect(ring.consumer.available == 6)
         #expect(read(ring, max: 100) == [6, 7, 8, 9, 10, 11])
         #expect(ring.consumer.dropped == 0)
@@ -78,7 +78,10 @@ import Testing
         defer { out.deallocate() }
         while count < total {
             let n = ring.consumer.read(into: out, maxCount: 997)
-            if n == 0 { sched_yield(); continue }
+            if n == 0 {
+                sched_yield()
+                continue
+            }
             for i in 0..<n {
                 let want = UInt64((count + i) & 0xFF_FFFF)
                 expected = expected &* 31 &+ want
@@ -115,7 +118,7 @@ import Testing
 
         var arrived = 0
         var bad = 0
-        var position = 0   // the ring position of the next sample we read
+        var position = 0  // the ring position of the next sample we read
         var finished = false
         let out = UnsafeMutablePointer<Float>.allocate(capacity: 1 << 10)
         defer { out.deallocate() }

@@ -1,30 +1,39 @@
-@testable import CaptionTapCore
 import Testing
+
+@testable import CaptionTapCore
 
 /// Joining recognizer segments of one turn without invented sentence breaks (issue: live captions).
 @Suite struct SegmentJoinTests {
     @Test func theContextDecodeReplacesTheInventedFullStopAndCapital() {
         // Segment 1 decoded alone; segment 2 decoded with the last 1.5 s of segment 1 before it.
-        let joined = SegmentJoin.join("it was the best of times, and how much there might.",
-                                      "how much there might be prudently in his power to do for them.")
-        #expect(joined == "it was the best of times, and how much there might be prudently in his power to do for them.")
+        let joined = SegmentJoin.join(
+            "it was the best of times, and how much there might.",
+            "how much there might be prudently in his power to do for them.")
+        #expect(
+            joined == "it was the best of times, and how much there might be prudently in his power to do for them.")
     }
 
     @Test func aGarbledFirstWordOfTheContextIsSkipped() {
         // The context starts inside a word ("fellow" heard as "low").
-        let joined = SegmentJoin.join("And so my fellow Americans.", "low Americans, ask not what your country can do for you.")
+        let joined = SegmentJoin.join(
+            "And so my fellow Americans.", "low Americans, ask not what your country can do for you.")
         #expect(joined == "And so my fellow Americans, ask not what your country can do for you.")
-        let overlapping = SegmentJoin.join("we shall fight on the beaches.", "the the beaches, we shall fight on the landing grounds.")
+        let overlapping = SegmentJoin.join(
+            "we shall fight on the beaches.", "the the beaches, we shall fight on the landing grounds.")
         #expect(overlapping == "we shall fight on the beaches, we shall fight on the landing grounds.")
     }
 
     @Test func theOverlapKeepsThePreviousSpellingAndDropsAWordInventedAtTheCut() {
         // Moonshine capitalizes the start of every decode, and added "and" where a segment ended.
-        #expect(SegmentJoin.join("its being received for good or for evil, and", "Good or for evil in the superlative degree")
+        #expect(
+            SegmentJoin.join(
+                "its being received for good or for evil, and", "Good or for evil in the superlative degree")
                 == "its being received for good or for evil in the superlative degree")
-        #expect(SegmentJoin.join("it was the age of foolishness.", "Foolishness, it was the epoch of belief")
+        #expect(
+            SegmentJoin.join("it was the age of foolishness.", "Foolishness, it was the epoch of belief")
                 == "it was the age of foolishness, it was the epoch of belief")
-        #expect(SegmentJoin.join("so far like the present period.", "Like the present period, that some")
+        #expect(
+            SegmentJoin.join("so far like the present period.", "Like the present period, that some")
                 == "so far like the present period, that some")
     }
 

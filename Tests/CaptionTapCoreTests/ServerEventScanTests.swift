@@ -1,6 +1,7 @@
-@testable import CaptionTapCore
 import Foundation
 import Testing
+
+@testable import CaptionTapCore
 
 /// The scanner that reads acted-on server events must agree with the `JSONDecoder` reading
 /// whenever it answers; when it cannot (odd shapes), it must leave the decision to the decoder.
@@ -55,7 +56,8 @@ import Testing
     }
 
     @Test func escapedTextIsUnescaped() {
-        let event = ServerEvent.scan(#"{"type":"response.output_text.delta","response_id":"r","delta":"a\"b\\c\u00e9\ud83d\ude00\n"}"#)
+        let event = ServerEvent.scan(
+            #"{"type":"response.output_text.delta","response_id":"r","delta":"a\"b\\c\u00e9\ud83d\ude00\n"}"#)
         #expect(event == .textDelta(responseID: "r", delta: "a\"b\\cé😀\n"))
     }
 }

@@ -1,12 +1,14 @@
-@testable import CaptionTapCore
 import Foundation
 import Testing
+
+@testable import CaptionTapCore
 
 /// serve's limits: long audio cut into pieces, sessions taking turns on the recognizer, the
 /// uncommitted buffer bounded, history bounded, and the turn a request names is the one decoded.
 @Suite struct ServerLimitsTests {
     let helper = RealtimeServerSessionTests()
-    let manual = #"{"type":"session.update","session":{"type":"realtime","output_modalities":["text"],"audio":{"input":{"turn_detection":null}}}}"#
+    let manual =
+        #"{"type":"session.update","session":{"type":"realtime","output_modalities":["text"],"audio":{"input":{"turn_detection":null}}}}"#
 
     @Test func longAudioIsCutIntoPiecesAtQuietWindows() {
         let rate = 1000
@@ -27,8 +29,10 @@ import Testing
     @Test func sessionsTakeTurnsOnTheRecognizerAndFinalsComeFirst() {
         typealias E = DecodeSchedule.Entry
         // Session 1 queued three pieces, then session 2 one: 2 goes next once 1 was served.
-        let queue = [E(connection: 1, speculative: false), E(connection: 1, speculative: false),
-                     E(connection: 1, speculative: false), E(connection: 2, speculative: false)]
+        let queue = [
+            E(connection: 1, speculative: false), E(connection: 1, speculative: false),
+            E(connection: 1, speculative: false), E(connection: 2, speculative: false),
+        ]
         #expect(DecodeSchedule.next(queue, served: [:]) == 0)
         #expect(DecodeSchedule.next(queue, served: [1: 0]) == 3)
         #expect(DecodeSchedule.next(queue, served: [1: 0, 2: 1]) == 0)
@@ -74,13 +78,16 @@ import Testing
         for _ in 0..<2 {
             let actions = helper.append(session, helper.tone(1.0) + [Float](repeating: 0, count: 24000))
             jobs += actions.compactMap { if case .decode(let job, _) = $0 { job } else { nil } }
-            items += helper.events(actions).filter { $0["type"]?.string == "input_audio_buffer.committed" }.compactMap { $0["item_id"]?.string }
+            items += helper.events(actions).filter { $0["type"]?.string == "input_audio_buffer.committed" }.compactMap {
+                $0["item_id"]?.string
+            }
         }
         try #require(items.count == 2 && jobs.count == 2)
         _ = session.decoded(job: jobs[0], text: "first turn")
         _ = session.decoded(job: jobs[1], text: "second turn")
         // --context session: no input, the whole conversation as context, the first turn named.
-        let request = #"{"type":"response.create","response":{"conversation":"none","output_modalities":["text"],"metadata":{"purpose":"caption","item_id":"\#(items[0])"}}}"#
+        let request =
+            #"{"type":"response.create","response":{"conversation":"none","output_modalities":["text"],"metadata":{"purpose":"caption","item_id":"\#(items[0])"}}}"#
         let done = helper.events(session.receive(text: request)).first { $0["type"]?.string == "response.done" }
         #expect(done?["response"]?["output"]?.array?.first?["content"]?.array?.first?["text"]?.string == "first turn")
     }
@@ -95,12 +102,16 @@ import Testing
             _ = helper.append(session, helper.tone(0.2))
             let actions = session.receive(text: #"{"type":"input_audio_buffer.commit"}"#)
             for case .decode(let job, _) in actions { _ = session.decoded(job: job, text: "turn \(n)") }
-            last = helper.events(actions).first { $0["type"]?.string == "input_audio_buffer.committed" }?["item_id"]?.string ?? last
+            last =
+                helper.events(actions).first { $0["type"]?.string == "input_audio_buffer.committed" }?["item_id"]?
+                .string ?? last
             if first == nil { first = last }
         }
         let oldest = #"{"type":"conversation.item.delete","item_id":"\#(first ?? "")"}"#
         #expect(helper.events(session.receive(text: oldest)).first?["error"]?["code"]?.string == "item_not_found")
         #expect(session.itemCount <= RealtimeServerSession.keptItems)
-        #expect(helper.events(session.receive(text: #"{"type":"conversation.item.delete","item_id":"\#(last)"}"#)).first?["type"]?.string == "conversation.item.deleted")
+        #expect(
+            helper.events(session.receive(text: #"{"type":"conversation.item.delete","item_id":"\#(last)"}"#)).first?[
+                "type"]?.string == "conversation.item.deleted")
     }
 }

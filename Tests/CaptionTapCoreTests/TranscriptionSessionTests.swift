@@ -1,6 +1,7 @@
-@testable import CaptionTapCore
 import Foundation
 import Testing
+
+@testable import CaptionTapCore
 
 /// Transcription sessions (`?intent=transcription`, GA and beta), decode failures, automatic
 /// responses that never collide, and the idle timeout (issue: serve as a drop-in).
@@ -33,22 +34,31 @@ import Testing
         #expect(created["session"]?["type"]?.string == "transcription")
         #expect(created["session"]?["object"]?.string == "realtime.transcription_session")
         #expect(created["session"]?["audio"]?["input"]?["transcription"]?["model"]?.string == "gpt-4o-mini-transcribe")
-        let updated = helper.events(s.receive(text: #"{"type":"session.update","session":{"type":"transcription","audio":{"input":{"transcription":{"model":"gpt-4o-transcribe","language":"en"},"turn_detection":{"type":"semantic_vad","eagerness":"high"}}}}}"#))
+        let updated = helper.events(
+            s.receive(
+                text:
+                    #"{"type":"session.update","session":{"type":"transcription","audio":{"input":{"transcription":{"model":"gpt-4o-transcribe","language":"en"},"turn_detection":{"type":"semantic_vad","eagerness":"high"}}}}}"#
+            ))
         #expect(types(updated) == ["session.updated"], "\(updated)")
-        #expect(updated.first?["session"]?["audio"]?["input"]?["transcription"]?["model"]?.string == "gpt-4o-transcribe")
+        #expect(
+            updated.first?["session"]?["audio"]?["input"]?["transcription"]?["model"]?.string == "gpt-4o-transcribe")
         let out = speak(s, turn, texts: ["hello there"])
-        #expect(types(out) == [
-            "input_audio_buffer.speech_started", "input_audio_buffer.speech_stopped", "input_audio_buffer.committed",
-            "conversation.item.added", "conversation.item.done",
-            "conversation.item.input_audio_transcription.delta", "conversation.item.input_audio_transcription.delta",
-            "conversation.item.input_audio_transcription.completed",
-        ], "\(types(out))")
+        #expect(
+            types(out) == [
+                "input_audio_buffer.speech_started", "input_audio_buffer.speech_stopped",
+                "input_audio_buffer.committed",
+                "conversation.item.added", "conversation.item.done",
+                "conversation.item.input_audio_transcription.delta",
+                "conversation.item.input_audio_transcription.delta",
+                "conversation.item.input_audio_transcription.completed",
+            ], "\(types(out))")
         #expect(out.last?["transcript"]?.string == "hello there")
         #expect(out.last?["usage"]?["type"]?.string == "duration")
         // Responses do not exist here; realtime-only settings are refused, and nothing changes.
         let refused = helper.events(s.receive(text: #"{"type":"response.create"}"#))
         #expect(refused.first?["error"]?["code"]?.string == "unsupported_event")
-        let realtimeKey = helper.events(s.receive(text: #"{"type":"session.update","session":{"type":"transcription","instructions":"x"}}"#))
+        let realtimeKey = helper.events(
+            s.receive(text: #"{"type":"session.update","session":{"type":"transcription","instructions":"x"}}"#))
         #expect(realtimeKey.first?["error"]?["code"]?.string == "unknown_parameter")
         let backToRealtime = helper.events(s.receive(text: #"{"type":"session.update","session":{"type":"realtime"}}"#))
         #expect(backToRealtime.first?["error"]?["param"]?.string == "session.type")
@@ -57,22 +67,26 @@ import Testing
 
     @Test func aFreshRealtimeSessionMayBecomeATranscriptionSessionButNotLater() {
         let fresh = RealtimeServerSession(model: "gpt-realtime", frontEnd: EnergyFrontEnd())
-        let updated = helper.events(fresh.receive(text: #"{"type":"session.update","session":{"type":"transcription"}}"#))
+        let updated = helper.events(
+            fresh.receive(text: #"{"type":"session.update","session":{"type":"transcription"}}"#))
         #expect(updated.first?["session"]?["type"]?.string == "transcription", "\(updated)")
         #expect(fresh.session.kind == .transcription)
         let used = RealtimeServerSession(model: "gpt-realtime", frontEnd: EnergyFrontEnd())
         _ = helper.append(used, helper.tone(0.2))
-        let refused = helper.events(used.receive(text: #"{"type":"session.update","session":{"type":"transcription"}}"#))
+        let refused = helper.events(
+            used.receive(text: #"{"type":"session.update","session":{"type":"transcription"}}"#))
         #expect(refused.first?["error"]?["param"]?.string == "session.type")
         #expect(used.session.kind == .realtime)
     }
 
     @Test func theBetaTranscriptionFlowUsesItsOwnEventNames() throws {
-        let s = RealtimeServerSession(model: "gpt-4o-transcribe", frontEnd: EnergyFrontEnd(), kind: .transcription, dialect: .beta)
+        let s = RealtimeServerSession(
+            model: "gpt-4o-transcribe", frontEnd: EnergyFrontEnd(), kind: .transcription, dialect: .beta)
         let created = try #require(helper.events(s.start()).first)
         #expect(created["type"]?.string == "transcription_session.created")
         #expect(created["session"]?["input_audio_format"]?.string == "pcm16")
-        let update = #"{"type":"transcription_session.update","session":{"input_audio_format":"pcm16","input_audio_transcription":{"model":"gpt-4o-transcribe","prompt":"","language":"en"},"turn_detection":{"type":"server_vad","threshold":0.5,"prefix_padding_ms":300,"silence_duration_ms":500},"input_audio_noise_reduction":{"type":"near_field"},"include":["item.input_audio_transcription.logprobs"]}}"#
+        let update =
+            #"{"type":"transcription_session.update","session":{"input_audio_format":"pcm16","input_audio_transcription":{"model":"gpt-4o-transcribe","prompt":"","language":"en"},"turn_detection":{"type":"server_vad","threshold":0.5,"prefix_padding_ms":300,"silence_duration_ms":500},"input_audio_noise_reduction":{"type":"near_field"},"include":["item.input_audio_transcription.logprobs"]}}"#
         let updated = try #require(helper.events(s.receive(text: update)).first)
         #expect(updated["type"]?.string == "transcription_session.updated", "\(updated)")
         #expect(updated["session"]?["turn_detection"]?["silence_duration_ms"]?.int == 500)
@@ -86,11 +100,17 @@ import Testing
     }
 
     @Test func betaUpdatesWithFormatsOrFieldsThisServerLacksAreRefused() {
-        for (session, param) in [(#"{"input_audio_format":"g711_ulaw"}"#, "session.input_audio_format"),
-                                 (#"{"voice":"alloy"}"#, "session.voice"),
-                                 (#"{"turn_detection":{"type":"server_vad","silence_duration_ms":99999999}}"#, "session.audio.input.turn_detection.silence_duration_ms"),
-                                 (#"{"input_audio_transcription":{"model":"whisper-9"}}"#, "session.audio.input.transcription.model")] {
-            let s = RealtimeServerSession(model: "gpt-4o-transcribe", frontEnd: EnergyFrontEnd(), kind: .transcription, dialect: .beta)
+        for (session, param) in [
+            (#"{"input_audio_format":"g711_ulaw"}"#, "session.input_audio_format"),
+            (#"{"voice":"alloy"}"#, "session.voice"),
+            (
+                #"{"turn_detection":{"type":"server_vad","silence_duration_ms":99999999}}"#,
+                "session.audio.input.turn_detection.silence_duration_ms"
+            ),
+            (#"{"input_audio_transcription":{"model":"whisper-9"}}"#, "session.audio.input.transcription.model"),
+        ] {
+            let s = RealtimeServerSession(
+                model: "gpt-4o-transcribe", frontEnd: EnergyFrontEnd(), kind: .transcription, dialect: .beta)
             let out = helper.events(s.receive(text: #"{"type":"transcription_session.update","session":\#(session)}"#))
             #expect(out.first?["error"]?["param"]?.string == param, "\(session): \(out)")
         }
@@ -98,14 +118,23 @@ import Testing
 
     @Test func aFailedDecodeSendsFailedAndStillAnswersTheResponse() throws {
         let s = RealtimeServerSession(model: "gpt-realtime", frontEnd: EnergyFrontEnd())
-        _ = s.receive(text: #"{"type":"session.update","session":{"type":"realtime","audio":{"input":{"transcription":{"model":"whisper-1"},"turn_detection":{"type":"server_vad","create_response":false}}}}}"#)
+        _ = s.receive(
+            text:
+                #"{"type":"session.update","session":{"type":"realtime","audio":{"input":{"transcription":{"model":"whisper-1"},"turn_detection":{"type":"server_vad","create_response":false}}}}}"#
+        )
         let actions = helper.append(s, turn)
-        let item = try #require(helper.events(actions).first { $0["type"]?.string == "input_audio_buffer.committed" }?["item_id"]?.string)
-        let asked = helper.events(s.receive(text: #"{"type":"response.create","response":{"conversation":"none","input":[{"type":"item_reference","id":"\#(item)"}]}}"#))
+        let item = try #require(
+            helper.events(actions).first { $0["type"]?.string == "input_audio_buffer.committed" }?["item_id"]?.string)
+        let asked = helper.events(
+            s.receive(
+                text:
+                    #"{"type":"response.create","response":{"conversation":"none","input":[{"type":"item_reference","id":"\#(item)"}]}}"#
+            ))
         #expect(types(asked) == ["response.created"])
         let job = try #require(actions.compactMap { if case .decode(let job, _) = $0 { job } else { nil } }.last)
         let out = helper.events(s.decodeFailed(job: job, reason: "out of memory"))
-        let failed = try #require(out.first { $0["type"]?.string == "conversation.item.input_audio_transcription.failed" }, "\(types(out))")
+        let failed = try #require(
+            out.first { $0["type"]?.string == "conversation.item.input_audio_transcription.failed" }, "\(types(out))")
         #expect(failed["item_id"]?.string == item)
         #expect(failed["error"]?["code"]?.string == "transcription_failed")
         #expect(!types(out).contains("conversation.item.input_audio_transcription.completed"))
@@ -114,9 +143,13 @@ import Testing
 
     @Test func automaticResponsesQueueInsteadOfColliding() throws {
         let s = RealtimeServerSession(model: "gpt-realtime", frontEnd: EnergyFrontEnd())
-        _ = s.receive(text: #"{"type":"session.update","session":{"type":"realtime","audio":{"input":{"turn_detection":{"type":"server_vad","create_response":true}}}}}"#)
+        _ = s.receive(
+            text:
+                #"{"type":"session.update","session":{"type":"realtime","audio":{"input":{"turn_detection":{"type":"server_vad","create_response":true}}}}}"#
+        )
         // Two turns end before the first one's decode is back.
-        let first = helper.append(s, turn), second = helper.append(s, turn)
+        let first = helper.append(s, turn)
+        let second = helper.append(s, turn)
         var out = helper.events(first + second)
         for case .decode(let job, _) in first + second where !s.isSpeculative(job: job) {
             out += helper.events(s.decoded(job: job, text: "turn \(job)"))
@@ -127,14 +160,21 @@ import Testing
         // One at a time: every response.created comes after the previous response.done.
         var open = 0
         for type in types(out) {
-            if type == "response.created" { open += 1; #expect(open == 1) }
+            if type == "response.created" {
+                open += 1
+                #expect(open == 1)
+            }
             if type == "response.done" { open -= 1 }
         }
     }
 
     @Test func theIdleTimeoutCommitsASilentTurn() throws {
         let s = RealtimeServerSession(model: "gpt-realtime", frontEnd: EnergyFrontEnd())
-        let set = helper.events(s.receive(text: #"{"type":"session.update","session":{"type":"realtime","audio":{"input":{"transcription":{"model":"whisper-1"},"turn_detection":{"type":"server_vad","idle_timeout_ms":2000,"create_response":false}}}}}"#))
+        let set = helper.events(
+            s.receive(
+                text:
+                    #"{"type":"session.update","session":{"type":"realtime","audio":{"input":{"transcription":{"model":"whisper-1"},"turn_detection":{"type":"server_vad","idle_timeout_ms":2000,"create_response":false}}}}}"#
+            ))
         #expect(set.first?["type"]?.string == "session.updated", "\(set)")
         var out: [JSONValue] = []
         for _ in 0..<15 { out += helper.events(helper.append(s, [Float](repeating: 0, count: 2400))) }  // 1.5 s
@@ -144,8 +184,14 @@ import Testing
         #expect(types(out).contains("input_audio_buffer.committed"))
         #expect(out.last?["transcript"]?.string == "")
         for value in ["0", "-5", "99999999", "\"soon\""] {
-            let bad = helper.events(s.receive(text: #"{"type":"session.update","session":{"type":"realtime","audio":{"input":{"turn_detection":{"type":"server_vad","idle_timeout_ms":\#(value)}}}}}"#))
-            #expect(bad.first?["error"]?["param"]?.string == "session.audio.input.turn_detection.idle_timeout_ms", "\(value)")
+            let bad = helper.events(
+                s.receive(
+                    text:
+                        #"{"type":"session.update","session":{"type":"realtime","audio":{"input":{"turn_detection":{"type":"server_vad","idle_timeout_ms":\#(value)}}}}}"#
+                ))
+            #expect(
+                bad.first?["error"]?["param"]?.string == "session.audio.input.turn_detection.idle_timeout_ms",
+                "\(value)")
         }
     }
 }
@@ -153,7 +199,8 @@ import Testing
 extension TranscriptionSessionTests {
     @Test func transcriptsGoOutInCommitOrderWithoutInterleavedDeltas() throws {
         let s = RealtimeServerSession(model: "gpt-4o-mini-transcribe", frontEnd: EnergyFrontEnd(), kind: .transcription)
-        let first = helper.append(s, turn), second = helper.append(s, turn)
+        let first = helper.append(s, turn)
+        let second = helper.append(s, turn)
         let firstJobs = first.compactMap { if case .decode(let job, _) = $0 { job } else { nil } }
         let secondJobs = second.compactMap { if case .decode(let job, _) = $0 { job } else { nil } }
         // The second turn's decode finishes first: nothing about it may go out yet.
@@ -165,6 +212,9 @@ extension TranscriptionSessionTests {
         // All of the first item's events, then all of the second's.
         let head = try #require(items.first)
         #expect(try #require(items.lastIndex(of: head)) < (try #require(items.firstIndex { $0 != head })), "\(items)")
-        #expect(rest.filter { $0["type"]?.string == "conversation.item.input_audio_transcription.completed" }.compactMap { $0["transcript"]?.string } == ["first turn", "second turn"])
+        #expect(
+            rest.filter { $0["type"]?.string == "conversation.item.input_audio_transcription.completed" }.compactMap {
+                $0["transcript"]?.string
+            } == ["first turn", "second turn"])
     }
 }

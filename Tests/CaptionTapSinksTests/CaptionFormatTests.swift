@@ -22,8 +22,9 @@ import Testing
 
     @Test(arguments: awkwardTexts)
     func jsonEscapingRoundTrips(_ text: String) throws {
-        let caption = Caption(text: text, isFinal: true, itemID: "item \"1\"", responseID: "resp\\1",
-                              startMs: 1, endMs: 2)
+        let caption = Caption(
+            text: text, isFinal: true, itemID: "item \"1\"", responseID: "resp\\1",
+            startMs: 1, endMs: 2)
         let line = CaptionFormat.jsonLine(caption, source: "mic\n1")
         #expect(!line.unicodeScalars.contains { $0.value < 0x20 }, "raw control character in \(line)")
         #expect(!line.contains("\u{2028}") && !line.contains("\u{2029}"))
@@ -43,25 +44,29 @@ import Testing
     }
 
     @Test func jsonLineMatchesTheDocumentedShapeExactly() {
-        let caption = Caption(text: "Hello there.", isFinal: true, itemID: "item_1", responseID: "resp_1",
-                              startMs: 1200, endMs: 3100)
-        #expect(CaptionFormat.jsonLine(caption) == """
-            {"type":"caption","final":true,"text":"Hello there.","item_id":"item_1","response_id":"resp_1",\
-            "start_ms":1200,"end_ms":3100}
-            """)
+        let caption = Caption(
+            text: "Hello there.", isFinal: true, itemID: "item_1", responseID: "resp_1",
+            startMs: 1200, endMs: 3100)
+        #expect(
+            CaptionFormat.jsonLine(caption) == """
+                {"type":"caption","final":true,"text":"Hello there.","item_id":"item_1","response_id":"resp_1",\
+                "start_ms":1200,"end_ms":3100}
+                """)
         let partial = Caption(text: "Hel", isFinal: false, itemID: "item_1", responseID: nil, startMs: 0, endMs: 5)
-        #expect(CaptionFormat.jsonLine(partial, source: "desk") == """
-            {"type":"caption","final":false,"text":"Hel","item_id":"item_1","response_id":null,\
-            "start_ms":0,"end_ms":5,"source":"desk"}
-            """)
+        #expect(
+            CaptionFormat.jsonLine(partial, source: "desk") == """
+                {"type":"caption","final":false,"text":"Hel","item_id":"item_1","response_id":null,\
+                "start_ms":0,"end_ms":5,"source":"desk"}
+                """)
     }
 
     @Test func jsonLineKeySetIsExact() throws {
         let base = ["type", "final", "text", "item_id", "response_id", "start_ms", "end_ms"]
         let usage = Usage(inputTokens: 12, outputTokens: 3, inputTextTokens: 1, inputAudioTokens: 11, cachedTokens: 4)
 
-        let partial = Caption(text: "a", isFinal: false, itemID: "i", responseID: nil, startMs: 0, endMs: 1,
-                              usage: usage)
+        let partial = Caption(
+            text: "a", isFinal: false, itemID: "i", responseID: nil, startMs: 0, endMs: 1,
+            usage: usage)
         let partialJSON = try object(CaptionFormat.jsonLine(partial))
         #expect(Set(partialJSON.keys) == Set(base), "usage belongs to finals only")
         #expect(partialJSON["response_id"] is NSNull)
@@ -84,8 +89,9 @@ import Testing
     }
 
     @Test func jsonLineIsOneLineWithoutTrailingSpace() {
-        let caption = Caption(text: "two\nlines  ", isFinal: true, itemID: "i", responseID: nil, startMs: 0, endMs: 1,
-                              usage: Usage(inputTokens: 1, outputTokens: 2))
+        let caption = Caption(
+            text: "two\nlines  ", isFinal: true, itemID: "i", responseID: nil, startMs: 0, endMs: 1,
+            usage: Usage(inputTokens: 1, outputTokens: 2))
         let line = CaptionFormat.jsonLine(caption, source: "x")
         #expect(!line.contains("\n"))
         #expect(line.last == "}")
@@ -103,15 +109,18 @@ import Testing
     }
 
     @Test func srtCueShape() {
-        #expect(CaptionFormat.srtCue(index: 3, startMs: 1200, endMs: 3_600_001, text: "Hello\nthere") ==
-            "3\n00:00:01,200 --> 01:00:00,001\nHello there\n\n")
+        #expect(
+            CaptionFormat.srtCue(index: 3, startMs: 1200, endMs: 3_600_001, text: "Hello\nthere")
+                == "3\n00:00:01,200 --> 01:00:00,001\nHello there\n\n")
     }
 
     @Test func vttCueShapeAndEscaping() {
-        #expect(CaptionFormat.vttCue(startMs: 0, endMs: 999, text: "a < b && c > d --> e") ==
-            "00:00:00.000 --> 00:00:00.999\na &lt; b &amp;&amp; c &gt; d --&gt; e\n\n")
-        #expect(CaptionFormat.vttCue(index: 7, startMs: 1000, endMs: 2000, text: "hi") ==
-            "7\n00:00:01.000 --> 00:00:02.000\nhi\n\n")
+        #expect(
+            CaptionFormat.vttCue(startMs: 0, endMs: 999, text: "a < b && c > d --> e")
+                == "00:00:00.000 --> 00:00:00.999\na &lt; b &amp;&amp; c &gt; d --&gt; e\n\n")
+        #expect(
+            CaptionFormat.vttCue(index: 7, startMs: 1000, endMs: 2000, text: "hi")
+                == "7\n00:00:01.000 --> 00:00:02.000\nhi\n\n")
         #expect(CaptionFormat.vttHeader == "WEBVTT\n\n")
     }
 

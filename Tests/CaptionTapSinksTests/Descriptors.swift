@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Raw descriptor helpers for driving sinks through pipes and FIFOs without blocking the test.
 enum Descriptors {

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CaptionTapCore
 import CaptionTapSinks
 import Foundation
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @Suite struct FIFOSinkTests {
     private func final(_ text: String) -> Caption {
@@ -101,8 +102,9 @@ import Testing
         sink.caption(Caption(text: "partial", isFinal: false, itemID: "x", responseID: nil, startMs: 0, endMs: 0))
         sink.caption(final("after two"))
         let received = Descriptors.readAvailableString(reader)
-        #expect(received == CaptionFormat.jsonLine(final("after one"), source: "desk") + "\n"
-            + CaptionFormat.jsonLine(final("after two"), source: "desk") + "\n")
+        #expect(
+            received == CaptionFormat.jsonLine(final("after one"), source: "desk") + "\n"
+                + CaptionFormat.jsonLine(final("after two"), source: "desk") + "\n")
         #expect(sink.droppedLines == 1 && sink.writtenLines == 2)
     }
 

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CaptionTapCore
 import CaptionTapSinks
 import Foundation
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @Suite struct OBSTextFileSinkTests {
     private func partial(_ text: String, _ item: String) -> Caption {
@@ -55,7 +56,7 @@ import Testing
         let inode = Descriptors.inode(path)
         sink.caption(partial("same", "a"))
         sink.caption(partial("", "b"))  // an empty partial shows nothing new...
-        sink.caption(final("", "b"))    // ...and neither does an empty final
+        sink.caption(final("", "b"))  // ...and neither does an empty final
         #expect(sink.rewrites == 2)
         #expect(Descriptors.inode(path) != inode)
         #expect(Descriptors.fileString(path) == "")
@@ -163,7 +164,7 @@ private final class ReaderState: @unchecked Sendable {
         } else {
             for line in lines {
                 guard let colon = line.firstIndex(of: ":"), let n = Int(line[..<colon]),
-                      String(line) == OBSTextFileSinkTests.line(n)
+                    String(line) == OBSTextFileSinkTests.line(n)
                 else {
                     problem = "cut line of \(line.count) characters"
                     break

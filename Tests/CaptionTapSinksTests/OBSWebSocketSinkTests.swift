@@ -21,16 +21,17 @@ import Testing
         sink.caption(final("how are you", "b"))
         sink.caption(final("", "c"))  // empty: nothing to caption, nothing changes
         sink.caption(final("fine", "d"))
-        #expect(sent == [
-            .setText(input: "Captions", text: "hel"),
-            .sendStreamCaption("hello there"),
-            .setText(input: "Captions", text: "hello there"),
-            .setText(input: "Captions", text: "hello there\nhow"),
-            .sendStreamCaption("how are you"),
-            .setText(input: "Captions", text: "hello there\nhow are you"),
-            .sendStreamCaption("fine"),
-            .setText(input: "Captions", text: "how are you\nfine"),
-        ])
+        #expect(
+            sent == [
+                .setText(input: "Captions", text: "hel"),
+                .sendStreamCaption("hello there"),
+                .setText(input: "Captions", text: "hello there"),
+                .setText(input: "Captions", text: "hello there\nhow"),
+                .sendStreamCaption("how are you"),
+                .setText(input: "Captions", text: "hello there\nhow are you"),
+                .sendStreamCaption("fine"),
+                .setText(input: "Captions", text: "how are you\nfine"),
+            ])
     }
 
     @Test func withoutATextSourceOnlyFinalsAreSent() {

@@ -1,10 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+// swift-format-ignore-file: OnlyOneTrailingClosureArgument
+// (each test passes the sink to build, then what to write to it, as `capture(make) { sink in … }`)
 import CaptionTapCore
 import CaptionTapSinks
 import Foundation
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @Suite struct StdoutSinkTests {
     private func partial(_ text: String, item: String = "i1") -> Caption {
@@ -93,14 +96,16 @@ import Testing
 
     @Test func jsonlWithPartialsWritesEverythingWithTheSource() throws {
         let (out, _) = capture({
-            StdoutSink(fileDescriptor: $0, format: .jsonl, includePartials: true, sourceLabel: "desk",
-                       isTerminal: false)
+            StdoutSink(
+                fileDescriptor: $0, format: .jsonl, includePartials: true, sourceLabel: "desk",
+                isTerminal: false)
         }) { sink in
             sink.caption(partial("hel"))
             sink.caption(final("hello"))
         }
-        #expect(out == CaptionFormat.jsonLine(partial("hel"), source: "desk") + "\n"
-            + CaptionFormat.jsonLine(final("hello"), source: "desk") + "\n")
+        #expect(
+            out == CaptionFormat.jsonLine(partial("hel"), source: "desk") + "\n"
+                + CaptionFormat.jsonLine(final("hello"), source: "desk") + "\n")
         for line in out.split(separator: "\n") {
             let json = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
             #expect(json?["source"] as? String == "desk")
@@ -123,7 +128,10 @@ import Testing
 
     @Test func aFullNonBlockingPipeDropsInsteadOfBlocking() {
         let pipe = Descriptors.pipe()
-        defer { close(pipe.read); close(pipe.write) }
+        defer {
+            close(pipe.read)
+            close(pipe.write)
+        }
         Descriptors.setNonBlocking(pipe.write)
         let chunk = [UInt8](repeating: 0x61, count: 4096)
         while chunk.withUnsafeBytes({ write(pipe.write, $0.baseAddress!, $0.count) }) > 0 {}
@@ -137,7 +145,10 @@ import Testing
 
     @Test func isTerminalFollowsIsattyWhenNotOverridden() {
         let pipe = Descriptors.pipe()
-        defer { close(pipe.read); close(pipe.write) }
+        defer {
+            close(pipe.read)
+            close(pipe.write)
+        }
         #expect(StdoutSink(fileDescriptor: pipe.write).isTerminal == false)
     }
 }

@@ -67,18 +67,21 @@ import Testing
         script.forEach(sink.caption)
         sink.close()
         let cues = try parse(try #require(Descriptors.fileString(path)), format)
-        #expect(cues.map { [$0.startMs, $0.endMs] } == [
-            [1000, 3000],            // as given
-            [3000, 4000],            // started at 2500, inside the previous cue: moved to its end
-            [5000, 5001],            // ended before it started: 1 ms long
-            [5001, 5002],            // wholly inside the previous: moved after it, 1 ms long
-            [6000, 7000],
-            [3_600_000, 3_601_500],
-        ])
+        #expect(
+            cues.map { [$0.startMs, $0.endMs] } == [
+                [1000, 3000],  // as given
+                [3000, 4000],  // started at 2500, inside the previous cue: moved to its end
+                [5000, 5001],  // ended before it started: 1 ms long
+                [5001, 5002],  // wholly inside the previous: moved after it, 1 ms long
+                [6000, 7000],
+                [3_600_000, 3_601_500],
+            ])
         let texts = cues.map(\.text)
         #expect(texts[4] == "Two lines")
-        #expect(texts[2] == (format == .vtt
-            ? "Inverted &lt;b&gt;times&lt;/b&gt; &amp; more" : "Inverted <b>times</b> & more"))
+        #expect(
+            texts[2]
+                == (format == .vtt
+                    ? "Inverted &lt;b&gt;times&lt;/b&gt; &amp; more" : "Inverted <b>times</b> & more"))
     }
 
     @Test func srtFileIsExact() throws {
@@ -88,17 +91,18 @@ import Testing
         sink.caption(final("Hello there.", 1200, 3100))
         sink.caption(final("Second", 3000, 3_600_000))
         sink.close()
-        #expect(Descriptors.fileString(path) == """
-            1
-            00:00:01,200 --> 00:00:03,100
-            Hello there.
+        #expect(
+            Descriptors.fileString(path) == """
+                1
+                00:00:01,200 --> 00:00:03,100
+                Hello there.
 
-            2
-            00:00:03,100 --> 01:00:00,000
-            Second
+                2
+                00:00:03,100 --> 01:00:00,000
+                Second
 
 
-            """)
+                """)
     }
 
     @Test func vttFileIsExactAndHasItsHeaderFromTheStart() throws {

@@ -67,8 +67,8 @@ enum SubtitleParser {
 
     private static func timestamp(_ s: String, _ separator: Character) -> Int? {
         guard let m = s.wholeMatch(of: #/([0-9]{2,}):([0-5][0-9]):([0-5][0-9])([,.])([0-9]{3})/#),
-              m.output.4.first == separator,
-              let h = Int(m.output.1), let min = Int(m.output.2), let sec = Int(m.output.3), let ms = Int(m.output.5)
+            m.output.4.first == separator,
+            let h = Int(m.output.1), let min = Int(m.output.2), let sec = Int(m.output.3), let ms = Int(m.output.5)
         else { return nil }
         return ((h * 60 + min) * 60 + sec) * 1000 + ms
     }

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A fresh directory per test (tests run in parallel), removed when the value is released.
 final class TemporaryDirectory {

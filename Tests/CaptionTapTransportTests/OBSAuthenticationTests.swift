@@ -20,7 +20,8 @@ import Testing
 
     @Test func identifyCarriesTheAuthenticationString() throws {
         var session = OBSWebSocketSession(password: "s3cret pässword", sha256: SHA256.digest)
-        let hello = #"{"op":0,"d":{"obsWebSocketVersion":"5.1.0","rpcVersion":1,"authentication":{"challenge":"+IxH4CnCiqpX1rM9scsNynZzbOe4KhDeYcTNS3PDaeY=","salt":"lM1GncleQOaCu9lT1yeUZhFYnqhsLLP1G5lAGo3ixaI="}}}"#
+        let hello =
+            #"{"op":0,"d":{"obsWebSocketVersion":"5.1.0","rpcVersion":1,"authentication":{"challenge":"+IxH4CnCiqpX1rM9scsNynZzbOe4KhDeYcTNS3PDaeY=","salt":"lM1GncleQOaCu9lT1yeUZhFYnqhsLLP1G5lAGo3ixaI="}}}"#
         guard case .send(let text) = session.receive(hello) else {
             Issue.record("Hello must be answered with Identify")
             return

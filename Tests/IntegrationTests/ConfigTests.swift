@@ -25,7 +25,8 @@ import Testing
         @discardableResult
         func write(_ relative: String, _ text: String) throws -> String {
             let url = dir.appendingPathComponent(relative)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try text.write(to: url, atomically: true, encoding: .utf8)
             return url.path
         }
@@ -75,7 +76,9 @@ import Testing
         let body = 20_000
         func le32(_ v: Int) -> Data { withUnsafeBytes(of: UInt32(v).littleEndian) { Data($0) } }
         func le16(_ v: Int) -> Data { withUnsafeBytes(of: UInt16(v).littleEndian) { Data($0) } }
-        wav += le32(36 + body) + Data("WAVEfmt ".utf8) + le32(16) + le16(1) + le16(1) + le32(1) + le32(2) + le16(2) + le16(16)
+        wav +=
+            le32(36 + body) + Data("WAVEfmt ".utf8) + le32(16) + le16(1) + le16(1) + le32(1) + le32(2) + le16(2)
+            + le16(16)
         wav += Data("data".utf8) + le32(body) + Data(repeating: 1, count: body)
         let path = s.dir.appendingPathComponent("one-hertz.wav").path
         try wav.write(to: URL(fileURLWithPath: path))
@@ -86,7 +89,9 @@ import Testing
 
     @Test func precedenceIsDefaultsThenFileThenDropInsThenFlags() throws {
         let s = try Setup()
-        let main = try s.write("captiontap.conf", """
+        let main = try s.write(
+            "captiontap.conf",
+            """
             # main file
             captiontap.properties = {
                 vad-threshold = 0.5
@@ -95,8 +100,10 @@ import Testing
                 language = "de"
             }
             """)
-        let a = try s.write("captiontap.conf.d/10-a.conf", "captiontap.properties = {\n  silence-ms = 1000\n  language = null\n}\n")
-        let b = try s.write("captiontap.conf.d/20-b.conf", "captiontap.properties = { prefix-ms = 250 silence-ms = 1100 }\n")
+        let a = try s.write(
+            "captiontap.conf.d/10-a.conf", "captiontap.properties = {\n  silence-ms = 1000\n  language = null\n}\n")
+        let b = try s.write(
+            "captiontap.conf.d/20-b.conf", "captiontap.properties = { prefix-ms = 250 silence-ms = 1100 }\n")
         let r = try s.run(["run", "--print-config", "--prefix-ms", "400"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("# read: \(main)\n# read: \(a)\n# read: \(b)\n"))
@@ -181,11 +188,23 @@ import Testing
     }
 
     @Test(arguments: [
-        ("captiontap.properties = {\n    vad-threshold = 0.6\n    prompt = \"unclosed\n}\n", 3, "string is not closed on its line"),
+        (
+            "captiontap.properties = {\n    vad-threshold = 0.6\n    prompt = \"unclosed\n}\n", 3,
+            "string is not closed on its line"
+        ),
         ("captiontap.properties = {\n    silence-ms = 800\n", 1, "'{' opened here is never closed"),
-        ("# x\ncaptiontap.properties = {\n    vad-threshold = 1.5\n}\n", 3, "'vad-threshold' must be a number between 0 and 1"),
-        ("captiontap.properties = {\n    silence-ms = \"long\"\n}\n", 2, "'silence-ms' must be an integer between 100 and 10000"),
-        ("captiontap.properties = {\n\n    silense-ms = 800\n}\n", 3, "unknown key 'silense-ms' (did you mean 'silence-ms'?)"),
+        (
+            "# x\ncaptiontap.properties = {\n    vad-threshold = 1.5\n}\n", 3,
+            "'vad-threshold' must be a number between 0 and 1"
+        ),
+        (
+            "captiontap.properties = {\n    silence-ms = \"long\"\n}\n", 2,
+            "'silence-ms' must be an integer between 100 and 10000"
+        ),
+        (
+            "captiontap.properties = {\n\n    silense-ms = 800\n}\n", 3,
+            "unknown key 'silense-ms' (did you mean 'silence-ms'?)"
+        ),
         ("captiontap.properties = {\n    partials = 1\n}\n", 2, "'partials' must be true or false"),
         ("captiontap.properties = {\n    live = \"sometimes\"\n}\n", 2, "'live' must be one of auto, on, off"),
     ])
@@ -248,7 +267,9 @@ import Testing
         let input = Tools.repositoryRoot.appendingPathComponent("Tests/Fixtures/speech/goforward.wav").path
         let wav = s.dir.appendingPathComponent("out.wav").path
         let events = s.dir.appendingPathComponent("events.jsonl").path
-        try s.write("captiontap.conf", """
+        try s.write(
+            "captiontap.conf",
+            """
             captiontap.properties = {
                 input = "\(input)"
                 chunk-ms = 250

@@ -6,7 +6,8 @@ import Testing
 /// recognizer (sherpa-onnx + Moonshine + Silero, installed by scripts/setup-recognizer.sh).
 enum EmbeddedRecognizer {
     static var installed: Bool {
-        FileManager.default.fileExists(atPath: Tools.repositoryRoot.appendingPathComponent("vendor/recognizer/tokens.txt").path)
+        FileManager.default.fileExists(
+            atPath: Tools.repositoryRoot.appendingPathComponent("vendor/recognizer/tokens.txt").path)
     }
     /// In CI these tests never skip: without the recognizer they fail.
     static var shouldRun: Bool { installed || ProcessInfo.processInfo.environment["CI"] != nil }
@@ -36,8 +37,11 @@ struct CaptionLine {
     static func finals(_ stdout: String) -> [CaptionLine] {
         stdout.split(separator: "\n").compactMap { line in
             guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  o["final"] as? Bool == true, let text = o["text"] as? String else { return nil }
-            return CaptionLine(text: text, start: o["start_ms"] as? Int ?? -1, end: o["end_ms"] as? Int ?? -1, item: o["item_id"] as? String ?? "")
+                o["final"] as? Bool == true, let text = o["text"] as? String
+            else { return nil }
+            return CaptionLine(
+                text: text, start: o["start_ms"] as? Int ?? -1, end: o["end_ms"] as? Int ?? -1,
+                item: o["item_id"] as? String ?? "")
         }
     }
 }
@@ -64,8 +68,11 @@ final class ServeProcess {
     }
 }
 
-@Suite(.serialized, .enabled(if: EmbeddedRecognizer.shouldRun && FakeRealtimeServer.shouldRun,
-                             "needs scripts/setup-recognizer.sh and the test venv of scripts/test.sh"))
+@Suite(
+    .serialized,
+    .enabled(
+        if: EmbeddedRecognizer.shouldRun && FakeRealtimeServer.shouldRun,
+        "needs scripts/setup-recognizer.sh and the test venv of scripts/test.sh"))
 struct EmbeddedBackendTests {
     func python(_ args: [String], timeout: Double = 180) throws -> RunResult {
         let python = try #require(FakeRealtimeServer.python, "CAPTIONTAP_PYTHON is not set")
@@ -78,12 +85,14 @@ struct EmbeddedBackendTests {
         let result = try python(["--url", serve.url, "--input", EmbeddedRecognizer.fixture("jfk.wav")])
         let served = serve.stop()
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
-        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stderr)")
+        let report = try #require(
+            try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stderr)")
         #expect((report["problems"] as? [String])?.isEmpty == true, "\(report["problems"] ?? "")")
         let transcripts = try #require(report["transcripts"] as? [String])
         #expect(transcripts.count == report["turns"] as? Int)
         #expect(transcripts.allSatisfy { !$0.isEmpty }, "\(transcripts)")
-        let wer = WordErrorRate.score(reference: try EmbeddedRecognizer.reference("jfk"), hypothesis: transcripts.joined(separator: " "))
+        let wer = WordErrorRate.score(
+            reference: try EmbeddedRecognizer.reference("jfk"), hypothesis: transcripts.joined(separator: " "))
         #expect(wer <= 0.10, "WER \(wer): \(transcripts)")
         // Asking for audio output gets a proper error event, and the session carries on.
         let audioError = try #require(report["audio_output_error"] as? [String: Any])
@@ -95,7 +104,8 @@ struct EmbeddedBackendTests {
         let python = try #require(FakeRealtimeServer.python, "CAPTIONTAP_PYTHON is not set")
         let script = Tools.repositoryRoot.appendingPathComponent("Tests/RealtimeServer/hostile_client.py").path
         let result = try RunningProcess(python, [script] + args).wait(timeout: timeout)
-        return try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stderr)")
+        return try #require(
+            try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stderr)")
     }
 
     @Test func webPagesAreRefusedUnlessAllowedAndOversizedMessagesClosed() throws {
@@ -114,7 +124,9 @@ struct EmbeddedBackendTests {
 
     @Test func fuzzedEventsNeverCrashServeAndANormalSessionWorksAfterwards() throws {
         let serve = try ServeProcess(["--max-sessions", "2"])
-        let fuzz = try hostile(["fuzz", serve.url, "--seconds", "25", "--seed", "\(Int.random(in: 1...1_000_000))", "--check", "realtime"])
+        let fuzz = try hostile([
+            "fuzz", serve.url, "--seconds", "25", "--seed", "\(Int.random(in: 1...1_000_000))", "--check", "realtime",
+        ])
         #expect(fuzz["error"] == nil, "serve stopped answering: \(fuzz)")
         #expect((fuzz["frames"] as? Int ?? 0) > 100, "\(fuzz)")
         let after = try #require(fuzz["after"] as? [String: Any], "\(fuzz)")
@@ -132,7 +144,8 @@ struct EmbeddedBackendTests {
         let result = try python(["--url", serve.url, "--sessions", "5"])
         let served = serve.stop()
         #expect(result.status == 0, "\(result.stderr)")
-        let sessions = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
+        let sessions = try #require(
+            try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
         #expect(sessions.count == 5)
         #expect(sessions.prefix(4).allSatisfy { $0["first"] as? String == "session.created" }, "\(sessions)")
         #expect(sessions[4]["first"] as? String == "error")
@@ -144,12 +157,16 @@ struct EmbeddedBackendTests {
     @Test func theModelQueryIsCheckedAndUnknownParametersIgnored() throws {
         let serve = try ServeProcess()
         let unknown = try python(["--url", serve.url, "--sessions", "1", "--query", "model=no-such-model"])
-        let extra = try python(["--url", serve.url, "--sessions", "1", "--query", "model=gpt-realtime&foo=bar&intent=x"])
+        let extra = try python([
+            "--url", serve.url, "--sessions", "1", "--query", "model=gpt-realtime&foo=bar&intent=x",
+        ])
         _ = serve.stop()
-        let refused = try #require(try JSONSerialization.jsonObject(with: Data(unknown.stdout.utf8)) as? [[String: Any]], "\(unknown.stderr)")
+        let refused = try #require(
+            try JSONSerialization.jsonObject(with: Data(unknown.stdout.utf8)) as? [[String: Any]], "\(unknown.stderr)")
         #expect(refused.first?["code"] as? String == "model_not_found")
         #expect(refused.first?["close_code"] as? Int == 1008)
-        let accepted = try #require(try JSONSerialization.jsonObject(with: Data(extra.stdout.utf8)) as? [[String: Any]], "\(extra.stderr)")
+        let accepted = try #require(
+            try JSONSerialization.jsonObject(with: Data(extra.stdout.utf8)) as? [[String: Any]], "\(extra.stderr)")
         #expect(accepted.first?["first"] as? String == "session.created")
     }
 
@@ -169,21 +186,32 @@ struct EmbeddedBackendTests {
     @Test(arguments: ["jfk", "two_cities", "goforward"])
     func captionsEachClipWithinTenPercentWER(_ clip: String) throws {
         // A generous drain: this is about accuracy, and CI machines can be slow.
-        let result = try Tools.captiontap(["run", "--input", EmbeddedRecognizer.fixture(clip + ".wav"), "--format", "jsonl", "--drain-timeout", "150"],
-                                          environment: EmbeddedRecognizer.noKey, timeout: 240)
+        let result = try Tools.captiontap(
+            [
+                "run", "--input", EmbeddedRecognizer.fixture(clip + ".wav"), "--format", "jsonl", "--drain-timeout",
+                "150",
+            ],
+            environment: EmbeddedRecognizer.noKey, timeout: 240)
         #expect(result.status == 0, "\(result.stderr)")
         let finals = CaptionLine.finals(result.stdout)
-        let wer = WordErrorRate.score(reference: try EmbeddedRecognizer.reference(clip), hypothesis: finals.map(\.text).joined(separator: " "))
+        let wer = WordErrorRate.score(
+            reference: try EmbeddedRecognizer.reference(clip), hypothesis: finals.map(\.text).joined(separator: " "))
         #expect(wer <= 0.10, "WER \(String(format: "%.3f", wer)) on \(clip): \(finals.map(\.text))")
         // Says once which backend it uses; one final per committed turn.
-        #expect(result.stderr.components(separatedBy: "captioning offline with the embedded backend").count == 2, "\(result.stderr)")
+        #expect(
+            result.stderr.components(separatedBy: "captioning offline with the embedded backend").count == 2,
+            "\(result.stderr)")
         #expect(result.stderr.contains("; \(finals.count) turns;"), "\(result.stderr)")
         #expect(Set(finals.map(\.item)).count == finals.count)
     }
 
     @Test func theMeetingGetsCaptionsPerSpeakerTurnThatNeverMixSpeakers() throws {
-        let result = try Tools.captiontap(["run", "--input", EmbeddedRecognizer.fixture("meeting.wav"), "--format", "jsonl", "--drain-timeout", "150"],
-                                          environment: EmbeddedRecognizer.noKey, timeout: 240)
+        let result = try Tools.captiontap(
+            [
+                "run", "--input", EmbeddedRecognizer.fixture("meeting.wav"), "--format", "jsonl", "--drain-timeout",
+                "150",
+            ],
+            environment: EmbeddedRecognizer.noKey, timeout: 240)
         #expect(result.status == 0, "\(result.stderr)")
         let finals = CaptionLine.finals(result.stdout)
         #expect(result.stderr.contains("; \(finals.count) turns;"), "\(result.stderr)")
@@ -196,8 +224,10 @@ struct EmbeddedBackendTests {
             #expect(!mine.isEmpty, "no caption for speaker \(index + 1)")
             for caption in mine {
                 // Prefix padding may reach 0.3 s back and the 0.8 s silence forward, into the gaps only.
-                #expect(caption.start >= start - 400 && caption.end <= (index + 1 < speakers.count ? speakers[index + 1].0 : end + 1_000),
-                        "caption \(caption.start)–\(caption.end) ms crosses into another speaker: \(caption.text)")
+                #expect(
+                    caption.start >= start - 400
+                        && caption.end <= (index + 1 < speakers.count ? speakers[index + 1].0 : end + 1_000),
+                    "caption \(caption.start)–\(caption.end) ms crosses into another speaker: \(caption.text)")
             }
             let wer = WordErrorRate.score(reference: lines[index], hypothesis: mine.map(\.text).joined(separator: " "))
             #expect(wer <= 0.10, "speaker \(index + 1): WER \(String(format: "%.3f", wer)): \(mine.map(\.text))")
@@ -206,18 +236,26 @@ struct EmbeddedBackendTests {
 
     @Test func aBackendThatCannotBeReachedFailsOverToTheEmbeddedOne() throws {
         // Nothing listens on port 9: the "cloud" is down from the start.
-        let result = try Tools.captiontap(["run", "--input", EmbeddedRecognizer.fixture("jfk.wav"), "--format", "jsonl",
-                                           "--url", "ws://127.0.0.1:9/v1/realtime", "--failover-after", "1", "--drain-timeout", "150"],
-                                          environment: EmbeddedRecognizer.noKey, timeout: 240)
+        let result = try Tools.captiontap(
+            [
+                "run", "--input", EmbeddedRecognizer.fixture("jfk.wav"), "--format", "jsonl",
+                "--url", "ws://127.0.0.1:9/v1/realtime", "--failover-after", "1", "--drain-timeout", "150",
+            ],
+            environment: EmbeddedRecognizer.noKey, timeout: 240)
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stderr.components(separatedBy: "continuing on the embedded backend").count == 2, "\(result.stderr)")
+        #expect(
+            result.stderr.components(separatedBy: "continuing on the embedded backend").count == 2, "\(result.stderr)")
         let finals = CaptionLine.finals(result.stdout)
-        let wer = WordErrorRate.score(reference: try EmbeddedRecognizer.reference("jfk"), hypothesis: finals.map(\.text).joined(separator: " "))
+        let wer = WordErrorRate.score(
+            reference: try EmbeddedRecognizer.reference("jfk"), hypothesis: finals.map(\.text).joined(separator: " "))
         #expect(wer <= 0.10, "WER \(wer): \(finals.map(\.text))")
         #expect(Set(finals.map(\.item)).count == finals.count, "a turn twice")
         // Opting out keeps retrying the backend until the connect timeout, as before.
-        let optOut = try Tools.captiontap(["run", "--input", EmbeddedRecognizer.fixture("goforward.wav"), "--url", "ws://127.0.0.1:9/v1/realtime",
-                                           "--failover-after", "1", "--no-failover", "--drain-timeout", "3"], environment: EmbeddedRecognizer.noKey)
+        let optOut = try Tools.captiontap(
+            [
+                "run", "--input", EmbeddedRecognizer.fixture("goforward.wav"), "--url", "ws://127.0.0.1:9/v1/realtime",
+                "--failover-after", "1", "--no-failover", "--drain-timeout", "3",
+            ], environment: EmbeddedRecognizer.noKey)
         #expect(optOut.status == 1, "\(optOut.stderr)")
         #expect(optOut.stderr.contains("cannot reach"), "\(optOut.stderr)")
         #expect(!optOut.stderr.contains("continuing on"), "\(optOut.stderr)")
@@ -226,15 +264,19 @@ struct EmbeddedBackendTests {
     /// `GET PATH` on serve's port: (status, body).
     func get(_ serve: ServeProcess, _ path: String) throws -> (Int, String) {
         let python = try #require(FakeRealtimeServer.python)
-        let base = serve.url.replacingOccurrences(of: "ws://", with: "http://").replacingOccurrences(of: "/v1/realtime", with: "")
-        let script = "import sys, urllib.request, urllib.error\ntry:\n r = urllib.request.urlopen(sys.argv[1], timeout=10); print(r.status); print(r.read().decode())\nexcept urllib.error.HTTPError as e:\n print(e.code)"
+        let base = serve.url.replacingOccurrences(of: "ws://", with: "http://").replacingOccurrences(
+            of: "/v1/realtime", with: "")
+        let script =
+            "import sys, urllib.request, urllib.error\ntry:\n r = urllib.request.urlopen(sys.argv[1], timeout=10); print(r.status); print(r.read().decode())\nexcept urllib.error.HTTPError as e:\n print(e.code)"
         let result = try RunningProcess(python, ["-c", script, base + path]).wait(timeout: 20)
         let lines = result.stdout.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
         return (Int(lines.first ?? "") ?? -1, lines.count > 1 ? String(lines[1]) : "")
     }
 
     static func metric(_ name: String, in text: String) -> Double? {
-        text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+        text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap {
+            Double($0.split(separator: " ").last ?? "")
+        }
     }
 
     @Test func healthAndMetricsFollowSessionsAsTheyComeAndGo() throws {
@@ -257,14 +299,21 @@ struct EmbeddedBackendTests {
         #expect(Self.metric("captiontap_sessions_active", in: after.1) == 0, "\(after.1)")
         #expect((Self.metric("captiontap_sessions_total", in: after.1) ?? 0) >= 2, "\(after.1)")
         #expect((Self.metric("captiontap_sessions_refused_total", in: after.1) ?? 0) >= 1, "\(after.1)")
-        #expect((Self.metric("captiontap_transcript_latency_seconds_count", in: after.1) ?? 0) >= 2, "jfk has turns: \(after.1)")
+        #expect(
+            (Self.metric("captiontap_transcript_latency_seconds_count", in: after.1) ?? 0) >= 2,
+            "jfk has turns: \(after.1)")
         #expect((Self.metric("captiontap_decode_audio_seconds_total", in: after.1) ?? 0) > 5, "\(after.1)")
         #expect(after.1.contains(#"captiontap_transcript_latency_seconds_bucket{le="+Inf"}"#))
     }
 
     @Test func missingModelFilesNameTheSetupCommand() throws {
-        for args in [["serve", "--recognizer-dir", "/nonexistent/recognizer"],
-                     ["run", "--input", EmbeddedRecognizer.fixture("goforward.wav"), "--recognizer-dir", "/nonexistent/recognizer"]] {
+        for args in [
+            ["serve", "--recognizer-dir", "/nonexistent/recognizer"],
+            [
+                "run", "--input", EmbeddedRecognizer.fixture("goforward.wav"), "--recognizer-dir",
+                "/nonexistent/recognizer",
+            ],
+        ] {
             let result = try Tools.captiontap(args, environment: EmbeddedRecognizer.noKey)
             #expect(result.status == 2, "\(args[0]): \(result.stderr)")
             let lines = result.stderr.split(separator: "\n")
@@ -288,16 +337,26 @@ struct EmbeddedBackendTests {
         let wrongFile = dir.appendingPathComponent("wrong").path
         try "sk-wrong".write(toFile: wrongFile, atomically: true, encoding: .utf8)
         chmod(wrongFile, 0o600)
-        let wrong = try Tools.captiontap(["run", "--input", EmbeddedRecognizer.fixture("goforward.wav"), "--url", serve.url, "--api-key-file", wrongFile],
-                                         environment: EmbeddedRecognizer.noKey)
-        let right = try Tools.captiontap(["run", "--input", EmbeddedRecognizer.fixture("goforward.wav"), "--url", serve.url, "--format", "jsonl",
-                                          "--api-key-file", keyFile], environment: EmbeddedRecognizer.noKey)
+        let wrong = try Tools.captiontap(
+            [
+                "run", "--input", EmbeddedRecognizer.fixture("goforward.wav"), "--url", serve.url, "--api-key-file",
+                wrongFile,
+            ],
+            environment: EmbeddedRecognizer.noKey)
+        let right = try Tools.captiontap(
+            [
+                "run", "--input", EmbeddedRecognizer.fixture("goforward.wav"), "--url", serve.url, "--format", "jsonl",
+                "--api-key-file", keyFile,
+            ], environment: EmbeddedRecognizer.noKey)
         _ = serve.stop()
         #expect(wrong.status == 1, "\(wrong.stderr)")
         #expect(wrong.stderr.contains("401") || wrong.stderr.lowercased().contains("key"), "\(wrong.stderr)")
         #expect(!wrong.stderr.contains("sk-wrong"))
         #expect(right.status == 0, "\(right.stderr)")
-        #expect(WordErrorRate.score(reference: "go forward ten meters", hypothesis: CaptionLine.finals(right.stdout).map(\.text).joined(separator: " ")) == 0)
+        #expect(
+            WordErrorRate.score(
+                reference: "go forward ten meters",
+                hypothesis: CaptionLine.finals(right.stdout).map(\.text).joined(separator: " ")) == 0)
         #expect(!right.stderr.contains(key))
     }
 }

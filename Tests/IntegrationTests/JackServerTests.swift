@@ -19,13 +19,16 @@ final class JackServer {
     }
 
     init() throws {
-        processes.append(try RunningProcess("jackd", ["--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p", "1024"],
-                                            environment: environment))
+        processes.append(
+            try RunningProcess(
+                "jackd", ["--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p", "1024"],
+                environment: environment))
         // Up to 20 s: a loaded CI machine can take over 10 s to bring jackd up.
         let ready = try RunningProcess("jack_wait", ["-w", "-t", "20"], environment: environment).wait(timeout: 25)
         try #require(ready.status == 0, "jackd did not start: \(ready.stdout) \(ready.stderr)")
-        let metro = try RunningProcess("jack_metro", ["-n", "metro", "-b", "60", "-f", "440", "-A", "0.5", "-D", "500"],
-                                       environment: environment)
+        let metro = try RunningProcess(
+            "jack_metro", ["-n", "metro", "-b", "60", "-f", "440", "-A", "0.5", "-D", "500"],
+            environment: environment)
         processes.append(metro)
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
@@ -76,7 +79,8 @@ final class JackServer {
             lastLoud = i
         }
         if let start { segments.append((start, lastLoud)) }
-        return segments
+        return
+            segments
             // Cut by the recording's edges: a whole beep has 100 ms of recording before and after
             // it (the recording may start a few samples into the tail of a beep).
             .filter { $0.0 > 2400 && $0.1 < samples.count - 2400 }
@@ -86,11 +90,18 @@ final class JackServer {
     @Test func capturesARealJACK2ServersPortAtItsRate() throws {
         let jack = try JackServer()
         let recorded = dir.appendingPathComponent("jack2.wav").path
-        let result = try RunningProcess(Tools.captiontap, ["run", "--backend", "jack", "--jack-connect", jack.port,
-                                                           "--no-captions", "--record", recorded, "--duration", "4"],
-                                        environment: jack.environment).wait(timeout: 30)
+        let result = try RunningProcess(
+            Tools.captiontap,
+            [
+                "run", "--backend", "jack", "--jack-connect", jack.port,
+                "--no-captions", "--record", recorded, "--duration", "4",
+            ],
+            environment: jack.environment
+        ).wait(timeout: 30)
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stderr.contains("capturing JACK port captiontap:input at 48000 Hz from metro:60_bpm"), "\(result.stderr)")
+        #expect(
+            result.stderr.contains("capturing JACK port captiontap:input at 48000 Hz from metro:60_bpm"),
+            "\(result.stderr)")
         let samples = try WAV.read24kMono(recorded)
         let found = beeps(samples)
         try #require(found.count >= 2, "whole beeps: \(found)")
@@ -111,9 +122,13 @@ final class JackServer {
     @Test func aJACKServerThatDiesEndsTheRunWithOneLineNotSilence() throws {
         let jack = try JackServer()
         let recorded = dir.appendingPathComponent("jack-dies.wav").path
-        let run = try RunningProcess(Tools.captiontap, ["run", "--backend", "jack", "--jack-connect", jack.port,
-                                                        "--no-captions", "--record", recorded, "--duration", "60"],
-                                     environment: jack.environment)
+        let run = try RunningProcess(
+            Tools.captiontap,
+            [
+                "run", "--backend", "jack", "--jack-connect", jack.port,
+                "--no-captions", "--record", recorded, "--duration", "60",
+            ],
+            environment: jack.environment)
         #expect(run.waitForStderr("capturing JACK port", timeout: 15), "\(run.stderrSoFar)")
         Thread.sleep(forTimeInterval: 1)
         jack.stopServer()
@@ -121,7 +136,8 @@ final class JackServer {
         #expect(result.status == 1, "still running or wrong status: \(result.stderr)")
         #expect(result.stderr.contains("the JACK server shut down"), "\(result.stderr)")
         // What was captured before is kept.
-        #expect((try? WAV.read24kMono(recorded).count) ?? 0 > 12_000, "the recording lost the audio before the shutdown")
+        #expect(
+            (try? WAV.read24kMono(recorded).count) ?? 0 > 12_000, "the recording lost the audio before the shutdown")
     }
 
     /// The process callback on libjack-jackd2's own client thread: no heap calls, and the same
@@ -129,10 +145,13 @@ final class JackServer {
     @Test func theLiveCallbackMakesNoHeapCallsOnJACK2() throws {
         let jack = try JackServer()
         for allocate in [false, true] {
-            let result = try RunningProcess(Tools.rtprobe, ["jack", jack.port, "2"] + (allocate ? ["--allocate"] : []),
-                                            environment: jack.environment).wait(timeout: 30)
+            let result = try RunningProcess(
+                Tools.rtprobe, ["jack", jack.port, "2"] + (allocate ? ["--allocate"] : []),
+                environment: jack.environment
+            ).wait(timeout: 30)
             try #require(result.status == 0, "\(result.stderr)")
-            let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+            let report = try #require(
+                try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
             let calls = report["calls"] as? Int ?? 0
             let heap = report["heap_calls"] as? Int ?? -1
             #expect(calls >= 40, "about 47 periods a second: \(report)")

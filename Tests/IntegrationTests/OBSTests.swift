@@ -1,8 +1,9 @@
 import Foundation
 import TestSupport
 import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A real OBS Studio (obs-websocket 5) per test, headless, started by scripts/headless-obs.sh
@@ -59,10 +60,13 @@ final class HeadlessOBS {
 
     /// Sends one request with the test's own client; returns {requestStatus, responseData}.
     func request(_ type: String, _ data: [String: Any]? = nil) throws -> [String: Any] {
-        let python = try #require(FakeRealtimeServer.python, "CAPTIONTAP_PYTHON is not set: run the tests with scripts/test.sh")
+        let python = try #require(
+            FakeRealtimeServer.python, "CAPTIONTAP_PYTHON is not set: run the tests with scripts/test.sh")
         let client = Tools.repositoryRoot.appendingPathComponent("Tests/OBS/obs_request.py").path
         var arguments = [client, url, password, type]
-        if let data { arguments.append(String(decoding: try JSONSerialization.data(withJSONObject: data), as: UTF8.self)) }
+        if let data {
+            arguments.append(String(decoding: try JSONSerialization.data(withJSONObject: data), as: UTF8.self))
+        }
         let result = try RunningProcess(python, arguments).wait(timeout: 30)
         try #require(result.status == 0, "\(type) failed: \(result.stdout) \(result.stderr)")
         return try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
@@ -88,7 +92,9 @@ func freePort() throws -> Int {
     address.sin_port = 0
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+        }
     }
     guard bound else { throw POSIXError(.EADDRINUSE) }
     return Int(UInt16(bigEndian: address.sin_port))
@@ -128,33 +134,45 @@ struct OBSTests {
     @Test func theRightPasswordIsAcceptedAndAWrongOneExitsTwoWithOneClearLine() throws {
         let obs = try HeadlessOBS()
         let right = try passwordFile(obs.password)
-        let doctor = try Tools.captiontap(["doctor", "--obs", obs.url, "--obs-password-file", right, "--obs-text-source", "Captions"],
-                                          environment: environment)
+        let doctor = try Tools.captiontap(
+            ["doctor", "--obs", obs.url, "--obs-password-file", right, "--obs-text-source", "Captions"],
+            environment: environment)
         #expect(doctor.stdout.contains("✓ OBS reachable at \(obs.url)/ (obs-websocket 5."), "\(doctor.stdout)")
         #expect(doctor.stdout.contains(", authenticated)"))
         #expect(doctor.stdout.contains("✓ OBS text source 'Captions' exists (text_ft2_source_v2)"), "\(doctor.stdout)")
-        let missing = try Tools.captiontap(["doctor", "--obs", obs.url, "--obs-password-file", right, "--obs-text-source", "Nope"],
-                                           environment: environment)
+        let missing = try Tools.captiontap(
+            ["doctor", "--obs", obs.url, "--obs-password-file", right, "--obs-text-source", "Nope"],
+            environment: environment)
         #expect(missing.status == 1)
         #expect(missing.stdout.contains("✗ OBS has no input named 'Nope'"), "\(missing.stdout)")
 
         let wrong = try passwordFile("not-\(obs.password)")
-        let badDoctor = try Tools.captiontap(["doctor", "--obs", obs.url, "--obs-password-file", wrong], environment: environment)
+        let badDoctor = try Tools.captiontap(
+            ["doctor", "--obs", obs.url, "--obs-password-file", wrong], environment: environment)
         #expect(badDoctor.status == 1)
-        #expect(badDoctor.stdout.contains("✗ OBS at \(obs.url)/ refused the password (close 4009)"), "\(badDoctor.stdout)")
+        #expect(
+            badDoctor.stdout.contains("✗ OBS at \(obs.url)/ refused the password (close 4009)"), "\(badDoctor.stdout)")
 
         let server = try FakeRealtimeServer()
         let started = Date()
         let result = try Tools.captiontap(
-            ["run", "--verbose", "--input", input, "--url", server.url, "--obs", obs.url, "--obs-password-file", wrong],
+            [
+                "run", "--verbose", "--input", input, "--url", server.url, "--obs", obs.url, "--obs-password-file",
+                wrong,
+            ],
             environment: environment)
         _ = server.stop()
         #expect(Date().timeIntervalSince(started) < 10)
         #expect(result.status == 2)
-        #expect(result.stderr.hasSuffix("captiontap: error: OBS refused the password (close 4009): check --obs-password-file\n"), "\(result.stderr)")
+        #expect(
+            result.stderr.hasSuffix(
+                "captiontap: error: OBS refused the password (close 4009): check --obs-password-file\n"),
+            "\(result.stderr)")
         #expect(result.stderr.components(separatedBy: "4009").count == 2, "one line, not one per retry")
         #expect(result.stdout.isEmpty, "nothing was captioned: it is a configuration error, found before capture")
-        #expect(!result.stderr.contains(obs.password) && !doctor.stdout.contains(obs.password) && !doctor.stderr.contains(obs.password))
+        #expect(
+            !result.stderr.contains(obs.password) && !doctor.stdout.contains(obs.password)
+                && !doctor.stderr.contains(obs.password))
     }
 
     @Test func theTextSourceShowsTheLastCaptions() throws {
@@ -163,8 +181,11 @@ struct OBSTests {
         let password = try passwordFile(obs.password, mode: 0o644)
         let server = try FakeRealtimeServer()
         let result = try Tools.captiontap(
-            ["run", "--verbose", "--input", input, "--url", server.url, "--obs", obs.url, "--obs-password-file", password,
-             "--obs-text-source", "Captions"],
+            [
+                "run", "--verbose", "--input", input, "--url", server.url, "--obs", obs.url, "--obs-password-file",
+                password,
+                "--obs-text-source", "Captions",
+            ],
             environment: environment)
         let (status, stats) = server.stop()
         #expect(result.status == 0, "\(result.stderr)")
@@ -186,15 +207,18 @@ struct OBSTests {
         try WAV.write24kMono(WAV.toneTurns(frequencies, seconds: 0.4, gap: 1.0), to: many)
         let server = try FakeRealtimeServer()
         let result = try Tools.captiontap(
-            ["run", "--input", many, "--url", server.url, "--obs", obs.url, "--obs-password-file", password,
-             "--obs-text-source", "Captions", "--obs-lines", "3"],
+            [
+                "run", "--input", many, "--url", server.url, "--obs", obs.url, "--obs-password-file", password,
+                "--obs-text-source", "Captions", "--obs-lines", "3",
+            ],
             environment: environment)
         _ = server.stop()
         let expected = frequencies.map { "tone \(Int($0)) hertz" }
         #expect(result.status == 0, "\(result.stderr)")
         #expect(finals(result.stdout) == expected)
         #expect(try obs.text(of: "Captions") == expected.suffix(3).joined(separator: "\n"), "\(result.stderr)")
-        #expect(result.stderr.contains("OBS: 0 stream captions sent, \(expected.count) not streaming"), "\(result.stderr)")
+        #expect(
+            result.stderr.contains("OBS: 0 stream captions sent, \(expected.count) not streaming"), "\(result.stderr)")
         #expect(result.stderr.contains("; 0 requests dropped while OBS was away"), "\(result.stderr)")
     }
 
@@ -205,9 +229,18 @@ struct OBSTests {
         let obs = try HeadlessOBS()
         let password = try passwordFile(obs.password)
         let flv = dir.appendingPathComponent("out.flv").path
-        let receiver = try RunningProcess("ffmpeg", ["-nostdin", "-loglevel", "error", "-listen", "1",
-                                                     "-i", "rtmp://127.0.0.1:\(obs.rtmpPort)/live/test", "-c", "copy", "-f", "flv", "-y", flv])
-        defer { if receiver.isRunning { receiver.terminate(); _ = receiver.wait(timeout: 10) } }
+        let receiver = try RunningProcess(
+            "ffmpeg",
+            [
+                "-nostdin", "-loglevel", "error", "-listen", "1",
+                "-i", "rtmp://127.0.0.1:\(obs.rtmpPort)/live/test", "-c", "copy", "-f", "flv", "-y", flv,
+            ])
+        defer {
+            if receiver.isRunning {
+                receiver.terminate()
+                _ = receiver.wait(timeout: 10)
+            }
+        }
         Thread.sleep(forTimeInterval: 0.5)  // ffmpeg listening
         #expect(obs.code(of: try obs.request("StartStream")) == 100)
         var active = false
@@ -234,8 +267,12 @@ struct OBSTests {
         try #require(size > 0, "the stream never reached ffmpeg")
 
         let h264 = dir.appendingPathComponent("out.h264").path
-        let extract = try Tools.run("ffmpeg", ["-nostdin", "-loglevel", "error", "-i", flv, "-map", "0:v", "-c", "copy",
-                                              "-bsf:v", "h264_mp4toannexb", "-f", "h264", "-y", h264])
+        let extract = try Tools.run(
+            "ffmpeg",
+            [
+                "-nostdin", "-loglevel", "error", "-i", flv, "-map", "0:v", "-c", "copy",
+                "-bsf:v", "h264_mp4toannexb", "-f", "h264", "-y", h264,
+            ])
         try #require(extract.status == 0, "\(extract.stderr)")
         let decoder = Tools.repositoryRoot.appendingPathComponent("Tests/OBS/cea608_captions.py").path
         let decoded = try Tools.run("python3", [decoder, h264])
@@ -250,13 +287,18 @@ struct OBSTests {
         let long = dir.appendingPathComponent("long.wav").path
         try WAV.write24kMono(WAV.toneTurns(frequencies, seconds: 0.5, gap: 1.2), to: long)
         let server = try FakeRealtimeServer()
-        let run = try RunningProcess(Tools.captiontap,
-            ["run", "--input", long, "--pace", "realtime", "--url", server.url, "--obs", obs.url,
-             "--obs-password-file", password, "--obs-text-source", "Captions", "--obs-lines", "1"],
+        let run = try RunningProcess(
+            Tools.captiontap,
+            [
+                "run", "--input", long, "--pace", "realtime", "--url", server.url, "--obs", obs.url,
+                "--obs-password-file", password, "--obs-text-source", "Captions", "--obs-lines", "1",
+            ],
             environment: environment)
         // After the first caption, OBS crashes and comes back.
         let deadline = Date().addingTimeInterval(20)
-        while finals(run.stdoutSoFar).isEmpty && run.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        while finals(run.stdoutSoFar).isEmpty && run.isRunning && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
         try #require(!finals(run.stdoutSoFar).isEmpty, "no caption: \(run.stderrSoFar)")
         try obs.restart()
         #expect(run.waitForStderr("reconnected to OBS", timeout: 10), "\(run.stderrSoFar)")
@@ -276,9 +318,12 @@ struct OBSTests {
         let long = dir.appendingPathComponent("long.wav").path
         try WAV.write24kMono(WAV.toneTurns(frequencies, seconds: 0.5, gap: 1.2), to: long)
         let server = try FakeRealtimeServer()
-        let run = try RunningProcess(Tools.captiontap,
-            ["run", "--input", long, "--pace", "realtime", "--url", server.url, "--obs", obs.url,
-             "--obs-password-file", password, "--obs-text-source", "Captions"],
+        let run = try RunningProcess(
+            Tools.captiontap,
+            [
+                "run", "--input", long, "--pace", "realtime", "--url", server.url, "--obs", obs.url,
+                "--obs-password-file", password, "--obs-text-source", "Captions",
+            ],
             environment: environment)
         try #require(run.waitForStderr("connected to OBS", timeout: 20), "\(run.stderrSoFar)")
         try obs.restart(password: "changed-\(UUID().uuidString.prefix(8))")
@@ -287,8 +332,11 @@ struct OBSTests {
         #expect(result.status == 0, "a later refusal is not fatal: \(result.stderr)")
         #expect(finals(result.stdout) == frequencies.map { "tone \(Int($0)) hertz" })
         let refusals = result.stderr.split(separator: "\n").filter { $0.contains("4009") }
-        #expect(refusals == ["captiontap: error: OBS refused the password after a reconnection (close 4009): check --obs-password-file; retrying every 30 s"],
-                "\(result.stderr)")
+        #expect(
+            refusals == [
+                "captiontap: error: OBS refused the password after a reconnection (close 4009): check --obs-password-file; retrying every 30 s"
+            ],
+            "\(result.stderr)")
         #expect(result.stderr.contains("requests dropped while OBS was away"))
     }
 }

@@ -23,7 +23,8 @@ struct OverlayTests {
         var finals: [String] {
             process.stdoutSoFar.split(separator: "\n").compactMap { line in
                 guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                      object["final"] as? Bool == true else { return nil }
+                    object["final"] as? Bool == true
+                else { return nil }
                 return object["text"] as? String
             }
         }
@@ -41,10 +42,13 @@ struct OverlayTests {
         let input = dir.appendingPathComponent("input.wav").path
         try WAV.write24kMono(samples, to: input)
         let server = try FakeRealtimeServer()
-        let process = try RunningProcess(Tools.captiontap, [
-            "run", "--input", input, "--pace", "realtime", "--url", server.url, "--format", "jsonl", "--partials", "--live", "off",
-            "--no-status", "--overlay", "127.0.0.1:0",
-        ])
+        let process = try RunningProcess(
+            Tools.captiontap,
+            [
+                "run", "--input", input, "--pace", "realtime", "--url", server.url, "--format", "jsonl", "--partials",
+                "--live", "off",
+                "--no-status", "--overlay", "127.0.0.1:0",
+            ])
         let prefix = "overlay: http://127.0.0.1:"
         #expect(process.waitForStderr(" (add as an OBS Browser Source)"), "\(process.stderrSoFar)")
         let line = try #require(process.stderrSoFar.split(separator: "\n").first { $0.contains(prefix) })
@@ -61,7 +65,8 @@ struct OverlayTests {
 
     /// Runs the helper below in the test venv: `get PORT PATH`, `listen PORT FINALS SECONDS`, `count PNG RRGGBB`.
     private func helper(_ arguments: [String]) throws -> RunningProcess {
-        let python = try #require(FakeRealtimeServer.python, "CAPTIONTAP_PYTHON is not set: run the tests with scripts/test.sh")
+        let python = try #require(
+            FakeRealtimeServer.python, "CAPTIONTAP_PYTHON is not set: run the tests with scripts/test.sh")
         return try RunningProcess(python, ["-c", Self.helperScript] + arguments)
     }
 
@@ -85,8 +90,9 @@ struct OverlayTests {
 
     @Test func pagesGetEveryCaptionAndLatePagesTheBacklog() throws {
         let expected = ["tone 300 hertz", "tone 500 hertz", "tone 700 hertz"]
-        let run = try start(Self.silence(0.5) + Self.tone(300) + Self.silence(1) + Self.tone(500) + Self.silence(1)
-                            + Self.tone(700) + Self.silence(2))
+        let run = try start(
+            Self.silence(0.5) + Self.tone(300) + Self.silence(1) + Self.tone(500) + Self.silence(1)
+                + Self.tone(700) + Self.silence(2))
         let early = try helper(["listen", "\(run.port)", "3", "20"])
         #expect(waitUntil(timeout: 15) { run.finals.count >= 2 }, "\(run.process.stderrSoFar)")
         let late = try helper(["listen", "\(run.port)", "3", "20"])
@@ -113,15 +119,17 @@ struct OverlayTests {
         }
         // The late page gets the finals it missed at once, then the rest live, each once.
         #expect(lateResult.status == 0, "\(lateResult.stderr)")
-        #expect(try messages(lateResult.stdout).filter { $0["final"] as? Bool == true }
-            .compactMap { $0["text"] as? String } == expected)
+        #expect(
+            try messages(lateResult.stdout).filter { $0["final"] as? Bool == true }
+                .compactMap { $0["text"] as? String } == expected)
     }
 
     private func hostile(_ args: [String]) throws -> [String: Any] {
         let python = try #require(FakeRealtimeServer.python, "CAPTIONTAP_PYTHON is not set")
         let script = Tools.repositoryRoot.appendingPathComponent("Tests/RealtimeServer/hostile_client.py").path
         let result = try RunningProcess(python, [script] + args).wait(timeout: 90)
-        return try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stderr)")
+        return try #require(
+            try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stderr)")
     }
 
     /// Only the overlay's own page may listen (what an OBS Browser Source sends); other web pages,
@@ -135,7 +143,9 @@ struct OverlayTests {
         let rebound = try hostile(["origin", url, "http://evil.example:\(run.port)", "evil.example:\(run.port)"])
         let plain = try hostile(["origin", url, ""])
         let oversize = try hostile(["oversize", url, "100000"])
-        let fuzz = try hostile(["fuzz", url, "--seconds", "6", "--max-bytes", "4096", "--seed", "\(Int.random(in: 1...1_000_000))"])
+        let fuzz = try hostile([
+            "fuzz", url, "--seconds", "6", "--max-bytes", "4096", "--seed", "\(Int.random(in: 1...1_000_000))",
+        ])
         let http = try hostile(["httpfuzz", url, "--seconds", "4"])
         let result = run.process.wait(timeout: 40)
         _ = run.server.stop()
@@ -154,9 +164,10 @@ struct OverlayTests {
 
     /// The page over plain HTTP, then rendered by headless Chromium before and after a caption.
     @Test func servesThePageAndChromiumRendersTheCaption() throws {
-        let chromium = try #require(["/usr/bin/chromium", "/usr/bin/chromium-browser"].first {
-            FileManager.default.isExecutableFile(atPath: $0)
-        }, "headless Chromium is needed: apt-get install chromium (scripts/setup.sh)")
+        let chromium = try #require(
+            ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first {
+                FileManager.default.isExecutableFile(atPath: $0)
+            }, "headless Chromium is needed: apt-get install chromium (scripts/setup.sh)")
         // Yellow text on black lines, so text pixels are easy to count; 3 s before the turn leave
         // time for a screenshot without captions.
         let run = try start(Self.silence(3) + Self.tone(300) + Self.silence(30))
@@ -167,9 +178,11 @@ struct OverlayTests {
         #expect(lines.first == "200", "\(page.stderr)")
         #expect(lines.dropFirst().first == "text/html; charset=utf-8")
         let html = String(lines.last ?? "")
-        for marker in ["<!doctype html>", "captiontap overlay", "\"/captions\"", "new WebSocket(", "URLSearchParams",
-                       "params.get(\"font\")", "params.get(\"size\")", "params.get(\"color\")", "params.get(\"bg\")",
-                       "params.get(\"lines\")", "params.get(\"align\")", "setTimeout(connect"] {
+        for marker in [
+            "<!doctype html>", "captiontap overlay", "\"/captions\"", "new WebSocket(", "URLSearchParams",
+            "params.get(\"font\")", "params.get(\"size\")", "params.get(\"color\")", "params.get(\"bg\")",
+            "params.get(\"lines\")", "params.get(\"align\")", "setTimeout(connect",
+        ] {
             #expect(html.contains(marker), "page lacks \(marker)")
         }
         // Self-contained: nothing loaded from anywhere else.
@@ -182,10 +195,13 @@ struct OverlayTests {
         func chromiumRun(_ output: [String], budget: Int = 1500) throws -> RunResult {
             let profile = try Tools.temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: profile) }
-            return try RunningProcess(chromium, [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
-                "--user-data-dir=\(profile.path)", "--window-size=800,200", "--virtual-time-budget=\(budget)",
-            ] + output + ["http://127.0.0.1:\(run.port)/" + query]).wait(timeout: 40)
+            return try RunningProcess(
+                chromium,
+                [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
+                    "--user-data-dir=\(profile.path)", "--window-size=800,200", "--virtual-time-budget=\(budget)",
+                ] + output + ["http://127.0.0.1:\(run.port)/" + query]
+            ).wait(timeout: 40)
         }
         func textPixels(_ png: String) throws -> Int {
             let count = try helper(["count", png, "ffff00"]).wait(timeout: 20)
@@ -224,74 +240,74 @@ struct OverlayTests {
 
     /// The test's client side, in the test venv (Python websockets, urllib, zlib).
     static let helperScript = #"""
-import asyncio, json, struct, sys, urllib.error, urllib.request, zlib
+        import asyncio, json, struct, sys, urllib.error, urllib.request, zlib
 
-def get(port, path):
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
-            print(r.status)
-            print(r.headers.get("Content-Type"))
-            sys.stdout.write(r.read().decode())
-    except urllib.error.HTTPError as e:
-        print(e.code)
+        def get(port, path):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+                    print(r.status)
+                    print(r.headers.get("Content-Type"))
+                    sys.stdout.write(r.read().decode())
+            except urllib.error.HTTPError as e:
+                print(e.code)
 
-async def listen(port, finals, seconds):
-    import websockets
-    seen = 0
-    async with asyncio.timeout(seconds):
-        async with websockets.connect(f"ws://127.0.0.1:{port}/captions") as ws:
-            print("OPEN", flush=True)
-            async for message in ws:
-                print(message, flush=True)
-                seen += json.loads(message)["final"]
-                if seen >= finals:
-                    return
+        async def listen(port, finals, seconds):
+            import websockets
+            seen = 0
+            async with asyncio.timeout(seconds):
+                async with websockets.connect(f"ws://127.0.0.1:{port}/captions") as ws:
+                    print("OPEN", flush=True)
+                    async for message in ws:
+                        print(message, flush=True)
+                        seen += json.loads(message)["final"]
+                        if seen >= finals:
+                            return
 
-def pixels(path):
-    """Decodes an 8-bit RGB or RGBA PNG (what Chromium writes) into rows of bytes."""
-    data = open(path, "rb").read()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, idat = 8, b""
-    while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + length]
-        if kind == b"IHDR":
-            width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", body)
-            assert depth == 8 and colour in (2, 6) and interlace == 0, (depth, colour, interlace)
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + length
-    bpp = 3 if colour == 2 else 4
-    raw, stride, rows, prev = zlib.decompress(idat), width * bpp, [], bytearray(width * bpp)
-    for y in range(height):
-        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
-        for i in range(stride):
-            a = line[i - bpp] if i >= bpp else 0
-            b, c = prev[i], prev[i - bpp] if i >= bpp else 0
-            if kind == 1: line[i] = (line[i] + a) & 255
-            elif kind == 2: line[i] = (line[i] + b) & 255
-            elif kind == 3: line[i] = (line[i] + (a + b) // 2) & 255
-            elif kind == 4:
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-        rows.append(line)
-        prev = line
-    return rows, bpp
+        def pixels(path):
+            """Decodes an 8-bit RGB or RGBA PNG (what Chromium writes) into rows of bytes."""
+            data = open(path, "rb").read()
+            assert data[:8] == b"\x89PNG\r\n\x1a\n"
+            pos, idat = 8, b""
+            while pos < len(data):
+                length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+                body = data[pos + 8:pos + 8 + length]
+                if kind == b"IHDR":
+                    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", body)
+                    assert depth == 8 and colour in (2, 6) and interlace == 0, (depth, colour, interlace)
+                elif kind == b"IDAT":
+                    idat += body
+                pos += 12 + length
+            bpp = 3 if colour == 2 else 4
+            raw, stride, rows, prev = zlib.decompress(idat), width * bpp, [], bytearray(width * bpp)
+            for y in range(height):
+                kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+                for i in range(stride):
+                    a = line[i - bpp] if i >= bpp else 0
+                    b, c = prev[i], prev[i - bpp] if i >= bpp else 0
+                    if kind == 1: line[i] = (line[i] + a) & 255
+                    elif kind == 2: line[i] = (line[i] + b) & 255
+                    elif kind == 3: line[i] = (line[i] + (a + b) // 2) & 255
+                    elif kind == 4:
+                        p = a + b - c
+                        pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                        line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+                rows.append(line)
+                prev = line
+            return rows, bpp
 
-def count(path, colour):
-    """Pixels within 60 of the colour in every channel."""
-    want = bytes.fromhex(colour)
-    rows, bpp = pixels(path)
-    print(sum(1 for row in rows for x in range(0, len(row), bpp)
-              if all(abs(row[x + k] - want[k]) <= 60 for k in range(3))))
+        def count(path, colour):
+            """Pixels within 60 of the colour in every channel."""
+            want = bytes.fromhex(colour)
+            rows, bpp = pixels(path)
+            print(sum(1 for row in rows for x in range(0, len(row), bpp)
+                      if all(abs(row[x + k] - want[k]) <= 60 for k in range(3))))
 
-mode = sys.argv[1]
-if mode == "get":
-    get(int(sys.argv[2]), sys.argv[3])
-elif mode == "listen":
-    asyncio.run(listen(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])))
-elif mode == "count":
-    count(sys.argv[2], sys.argv[3])
-"""#
+        mode = sys.argv[1]
+        if mode == "get":
+            get(int(sys.argv[2]), sys.argv[3])
+        elif mode == "listen":
+            asyncio.run(listen(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])))
+        elif mode == "count":
+            count(sys.argv[2], sys.argv[3])
+        """#
 }

@@ -69,7 +69,10 @@ struct PipeWireCaptureTests {
         #expect(abs(seconds - Double(reference.count) / 24_000) <= 0.010, "tone lasted \(seconds) s")
         let body = samples[(active.lowerBound + 2400)..<(active.upperBound - 2400)]
         #expect(abs(Signal.frequency(body) - 440) < 1)
-        #expect(abs(Signal.rmsDB(body) - Signal.rmsDB(try WAV.read24kMono(tone)[reference][...].dropFirst(2400).dropLast(2400))) < 1)
+        #expect(
+            abs(
+                Signal.rmsDB(body)
+                    - Signal.rmsDB(try WAV.read24kMono(tone)[reference][...].dropFirst(2400).dropLast(2400))) < 1)
     }
 
     @Test func virtualSinkIsCapturedAndStillHeard() throws {
@@ -78,10 +81,12 @@ struct PipeWireCaptureTests {
         let captured = file("virtual.wav")
         let heard = file("heard.wav")
         let capture = try startCapture(["--virtual-sink", "CaptionTapTest", "--record", captured])
-        let listener = try RunningProcess("pw-record", [
-            "-P", "{ stream.capture.sink=true }", "--target", "test-sink",
-            "--rate", "24000", "--channels", "1", heard,
-        ])
+        let listener = try RunningProcess(
+            "pw-record",
+            [
+                "-P", "{ stream.capture.sink=true }", "--target", "test-sink",
+                "--rate", "24000", "--channels", "1", heard,
+            ])
         Thread.sleep(forTimeInterval: 0.5)
         try playAndWait(tone, target: "CaptionTapTest")
         Thread.sleep(forTimeInterval: 0.3)
@@ -111,11 +116,15 @@ struct PipeWireCaptureTests {
 
         let tone = file("captions-tone.wav")
         try WAV.write24kMono(WAV.tone(hz: 550, seconds: 1.2), to: tone)
-        let captured = file("captions.wav"), heard = file("captions-heard.wav")
+        let captured = file("captions.wav")
+        let heard = file("captions-heard.wav")
         let capture = try startCapture(["--target", "Captions", "--record", captured])
-        let listener = try RunningProcess("pw-record", [
-            "-P", "{ stream.capture.sink=true }", "--target", "test-sink", "--rate", "24000", "--channels", "1", heard,
-        ])
+        let listener = try RunningProcess(
+            "pw-record",
+            [
+                "-P", "{ stream.capture.sink=true }", "--target", "test-sink", "--rate", "24000", "--channels", "1",
+                heard,
+            ])
         Thread.sleep(forTimeInterval: 0.5)
         try playAndWait(tone, target: "Captions")
         Thread.sleep(forTimeInterval: 0.3)
@@ -133,14 +142,19 @@ struct PipeWireCaptureTests {
     /// conf/wireplumber (the captiontap-route rule), loaded by the test daemon with the
     /// application list of scripts/test-config: a matching app goes to Captions, others do not.
     @Test func theWirePlumberRuleRoutesAMatchingAppToCaptions() throws {
-        let routed = file("routed.wav"), other = file("other.wav")
+        let routed = file("routed.wav")
+        let other = file("other.wav")
         try WAV.write24kMono(WAV.tone(hz: 700, seconds: 4, padSeconds: 0), to: routed)
         try WAV.write24kMono(WAV.tone(hz: 1000, seconds: 4, padSeconds: 0), to: other)
-        let appA = try RunningProcess("pw-play", ["-P", "{ application.name=CaptiontapRoutedApp node.name=captiontap-test-routed }", routed])
-        let appB = try RunningProcess("pw-play", ["-P", "{ application.name=SomeOtherApp node.name=captiontap-test-other }", other])
+        let appA = try RunningProcess(
+            "pw-play", ["-P", "{ application.name=CaptiontapRoutedApp node.name=captiontap-test-routed }", routed])
+        let appB = try RunningProcess(
+            "pw-play", ["-P", "{ application.name=SomeOtherApp node.name=captiontap-test-other }", other])
         Thread.sleep(forTimeInterval: 0.7)
         let captured = file("captions-routed.wav")
-        let result = try Tools.captiontap(["run", "--no-captions", "--target", "Captions", "--record", captured, "--duration", "1.5"])
+        let result = try Tools.captiontap([
+            "run", "--no-captions", "--target", "Captions", "--record", captured, "--duration", "1.5",
+        ])
         _ = appA.wait(timeout: 10)
         _ = appB.wait(timeout: 10)
         #expect(result.status == 0, "\(result.stderr)")
@@ -152,14 +166,18 @@ struct PipeWireCaptureTests {
     }
 
     @Test func targetCapturesOneAppStreamOnly() throws {
-        let a = file("a.wav"), b = file("b.wav")
+        let a = file("a.wav")
+        let b = file("b.wav")
         try WAV.write24kMono(WAV.tone(hz: 440, seconds: 5, padSeconds: 0), to: a)
         try WAV.write24kMono(WAV.tone(hz: 1000, seconds: 5, padSeconds: 0), to: b)
-        let appA = try RunningProcess("pw-play", ["-P", "{ node.name=captiontap-test-app-a application.name=AppA }", a])
+        let appA = try RunningProcess(
+            "pw-play", ["-P", "{ node.name=captiontap-test-app-a application.name=AppA }", a])
         let appB = try RunningProcess("pw-play", ["-P", "{ node.name=captiontap-test-app-b }", b])
         Thread.sleep(forTimeInterval: 0.7)
         let recorded = file("app.wav")
-        let result = try Tools.captiontap(["run", "--no-captions", "--target", "captiontap-test-app-a", "--record", recorded, "--duration", "1.5"])
+        let result = try Tools.captiontap([
+            "run", "--no-captions", "--target", "captiontap-test-app-a", "--record", recorded, "--duration", "1.5",
+        ])
         _ = appA.wait(timeout: 10)
         _ = appB.wait(timeout: 10)
         #expect(result.status == 0, "\(result.stderr)")
@@ -194,7 +212,8 @@ struct PipeWireCaptureTests {
     }
 
     @Test func captureResumesAfterTheDaemonRestarts() throws {
-        let before = file("before.wav"), after = file("after.wav")
+        let before = file("before.wav")
+        let after = file("after.wav")
         try WAV.write24kMono(WAV.tone(hz: 440, seconds: 0.8), to: before)
         try WAV.write24kMono(WAV.tone(hz: 880, seconds: 0.8), to: after)
         let recorded = file("restart.wav")
@@ -225,7 +244,8 @@ struct PipeWireCaptureTests {
         let server = try FakeRealtimeServer()
         let turns = file("turns.wav")
         try WAV.write24kMono(WAV.toneTurns([400, 600, 800], gap: 1.2), to: turns)
-        let run = try RunningProcess(Tools.captiontap, ["run", "--target", "test-sink", "--url", server.url, "--format", "jsonl"])
+        let run = try RunningProcess(
+            Tools.captiontap, ["run", "--target", "test-sink", "--url", server.url, "--format", "jsonl"])
         try #require(run.waitForStderr("capturing"), "capture did not start: \(run.stderrSoFar)")
         Thread.sleep(forTimeInterval: 0.5)
         try playAndWait(turns)
@@ -236,7 +256,8 @@ struct PipeWireCaptureTests {
         #expect(result.status == 0, "\(result.stderr)")
         let finals = result.stdout.split(separator: "\n").compactMap { line -> String? in
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  object["final"] as? Bool == true else { return nil }
+                object["final"] as? Bool == true
+            else { return nil }
             return object["text"] as? String
         }
         #expect(finals == ["tone 400 hertz", "tone 600 hertz", "tone 800 hertz"], "\(result.stderr)")
@@ -245,7 +266,9 @@ struct PipeWireCaptureTests {
 
     @Test(.enabled(if: EmbeddedRecognizer.shouldRun, "needs scripts/setup-recognizer.sh"))
     func captionsSpeechPlayedThroughPipeWireOfflineWithTheEmbeddedBackend() throws {
-        let run = try RunningProcess(Tools.captiontap, ["run", "--target", "test-sink", "--format", "jsonl"], environment: EmbeddedRecognizer.noKey)
+        let run = try RunningProcess(
+            Tools.captiontap, ["run", "--target", "test-sink", "--format", "jsonl"],
+            environment: EmbeddedRecognizer.noKey)
         try #require(run.waitForStderr("capturing", timeout: 30), "capture did not start: \(run.stderrSoFar)")
         Thread.sleep(forTimeInterval: 0.5)
         try playAndWait(EmbeddedRecognizer.fixture("jfk.wav"))
@@ -255,7 +278,8 @@ struct PipeWireCaptureTests {
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("embedded backend"), "\(result.stderr)")
         let finals = CaptionLine.finals(result.stdout)
-        let wer = WordErrorRate.score(reference: try EmbeddedRecognizer.reference("jfk"), hypothesis: finals.map(\.text).joined(separator: " "))
+        let wer = WordErrorRate.score(
+            reference: try EmbeddedRecognizer.reference("jfk"), hypothesis: finals.map(\.text).joined(separator: " "))
         #expect(wer <= 0.10, "WER \(wer): \(finals.map(\.text))")
         #expect(result.stderr.contains("; \(finals.count) turns;"), "\(result.stderr)")
     }
@@ -265,9 +289,15 @@ struct PipeWireCaptureTests {
         let tone = file("jack-tone.wav")
         try WAV.write24kMono(WAV.tone(hz: 440, seconds: 1.5, amplitude: 0.5), to: tone)
         let recorded = file("jack.wav")
-        let capture = try RunningProcess("pw-jack", [Tools.captiontap, "run", "--backend", "jack", "--jack-connect", "Test Sink:monitor_FL",
-                                                     "--no-captions", "--record", recorded])
-        try #require(capture.waitForStderr("capturing JACK port captiontap:input"), "JACK capture did not start: \(capture.stderrSoFar)")
+        let capture = try RunningProcess(
+            "pw-jack",
+            [
+                Tools.captiontap, "run", "--backend", "jack", "--jack-connect", "Test Sink:monitor_FL",
+                "--no-captions", "--record", recorded,
+            ])
+        try #require(
+            capture.waitForStderr("capturing JACK port captiontap:input"),
+            "JACK capture did not start: \(capture.stderrSoFar)")
         try playAndWait(tone)
         Thread.sleep(forTimeInterval: 0.3)
         let result = stop(capture)
@@ -283,7 +313,9 @@ struct PipeWireCaptureTests {
         #expect(abs(Double(active.count) / 24_000 - 1.5) <= 0.0263, "tone lasted \(Double(active.count) / 24_000) s")
         let body = samples[(active.lowerBound + 2400)..<(active.upperBound - 2400)]
         #expect(abs(Signal.medianFrequency(body) - 440) < 1)
-        #expect(abs(Signal.rmsDB(body) - Signal.rmsDB(WAV.tone(hz: 440, seconds: 1, amplitude: 0.5, padSeconds: 0)[...])) < 1)
+        #expect(
+            abs(Signal.rmsDB(body) - Signal.rmsDB(WAV.tone(hz: 440, seconds: 1, amplitude: 0.5, padSeconds: 0)[...]))
+                < 1)
     }
 
     /// Runs captiontap-rtprobe (`launcher` + probe arguments) while a tone plays into the test
@@ -311,7 +343,8 @@ struct PipeWireCaptureTests {
         #expect(clean["heap_calls"] == 0, "\(clean)")
         let check = try liveCallbackReport([], ["pipewire", "test-sink", "2", "--allocate"])
         #expect(check["calls", default: 0] >= 20, "\(check)")
-        #expect(check["heap_calls", default: 0] >= check["calls", default: 0], "the counter sees the data thread: \(check)")
+        #expect(
+            check["heap_calls", default: 0] >= check["calls", default: 0], "the counter sees the data thread: \(check)")
     }
 
     /// The same for the JACK process callback (jack_port_get_buffer and the copy), through
@@ -323,31 +356,46 @@ struct PipeWireCaptureTests {
         #expect(clean["heap_calls"] == 0, "\(clean)")
         let check = try liveCallbackReport(["pw-jack"], ["jack", "Test Sink:monitor_FL", "2", "--allocate"])
         #expect(check["calls", default: 0] >= 20, "\(check)")
-        #expect(check["heap_calls", default: 0] >= check["calls", default: 0], "the counter sees the JACK thread: \(check)")
+        #expect(
+            check["heap_calls", default: 0] >= check["calls", default: 0], "the counter sees the JACK thread: \(check)")
     }
 
     @Test func jackErrorsNameTheFix() throws {
-        let unknown = try Tools.run("pw-jack", [Tools.captiontap, "run", "--backend", "jack", "--jack-connect", "No Such:port", "--no-captions", "--record", "/dev/null"])
+        let unknown = try Tools.run(
+            "pw-jack",
+            [
+                Tools.captiontap, "run", "--backend", "jack", "--jack-connect", "No Such:port", "--no-captions",
+                "--record", "/dev/null",
+            ])
         #expect(unknown.status == 2)
-        #expect(unknown.stderr.contains("'No Such:port'") && unknown.stderr.contains("'Test Sink:monitor_FL'"), "\(unknown.stderr)")
+        #expect(
+            unknown.stderr.contains("'No Such:port'") && unknown.stderr.contains("'Test Sink:monitor_FL'"),
+            "\(unknown.stderr)")
         // Without pw-jack the JACK2 library finds no JACK server: one line saying what to do.
         let noServer = try Tools.captiontap(["run", "--backend", "jack", "--no-captions", "--record", "/dev/null"])
         #expect(noServer.status == 1)
         #expect(noServer.stderr.contains("pw-jack captiontap run --backend jack"), "\(noServer.stderr)")
         #expect(noServer.stderr.split(separator: "\n").count == 1, "\(noServer.stderr)")
-        let misuse = try Tools.captiontap(["run", "--backend", "jack", "--target", "x", "--no-captions", "--record", "/dev/null"])
+        let misuse = try Tools.captiontap([
+            "run", "--backend", "jack", "--target", "x", "--no-captions", "--record", "/dev/null",
+        ])
         #expect(misuse.status == 2)
     }
 
     @Test func twoSourcesAtOnceEachGetTheirOwnLabelledCaptions() throws {
         let server = try FakeRealtimeServer()
-        let a = file("source-a.wav"), b = file("source-b.wav")
+        let a = file("source-a.wav")
+        let b = file("source-b.wav")
         try WAV.write24kMono(WAV.toneTurns([300, 500], gap: 1.2), to: a)
         try WAV.write24kMono(WAV.toneTurns([700, 900], gap: 1.2), to: b)
         let srt = file("both.srt")
         // The shipped Captions sink is the second source.
-        let run = try RunningProcess(Tools.captiontap, ["run", "--target", "test-sink", "--target", "Captions", "--url", server.url,
-                                                        "--format", "jsonl", "--srt", srt])
+        let run = try RunningProcess(
+            Tools.captiontap,
+            [
+                "run", "--target", "test-sink", "--target", "Captions", "--url", server.url,
+                "--format", "jsonl", "--srt", srt,
+            ])
         try #require(run.waitForStderr("capturing node 'Captions'"), "capture did not start: \(run.stderrSoFar)")
         Thread.sleep(forTimeInterval: 0.5)
         let playA = try RunningProcess("pw-play", ["--target", "test-sink", a])
@@ -361,12 +409,15 @@ struct PipeWireCaptureTests {
         var bySource: [String: [String]] = [:]
         for line in result.stdout.split(separator: "\n") {
             let o = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-            if o["final"] as? Bool == true { bySource[o["source"] as? String ?? "?", default: []].append(o["text"] as? String ?? "") }
+            if o["final"] as? Bool == true {
+                bySource[o["source"] as? String ?? "?", default: []].append(o["text"] as? String ?? "")
+            }
         }
         #expect(bySource["test-sink"] == ["tone 300 hertz", "tone 500 hertz"], "\(bySource)")
         #expect(bySource["Captions"] == ["tone 700 hertz", "tone 900 hertz"], "\(bySource)")
         // Two sessions, one per source; the shared SRT file labels every cue.
-        #expect(result.stderr.contains("test-sink: sent") && result.stderr.contains("Captions: sent"), "\(result.stderr)")
+        #expect(
+            result.stderr.contains("test-sink: sent") && result.stderr.contains("Captions: sent"), "\(result.stderr)")
         let subtitles = try String(contentsOfFile: srt, encoding: .utf8)
         for expected in ["[test-sink] tone 300 hertz", "[Captions] tone 900 hertz"] {
             #expect(subtitles.contains(expected), "\(subtitles)")
@@ -384,8 +435,10 @@ struct PipeWireCaptureTests {
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.allSatisfy { $0.hasPrefix("✓ ") }, "\(result.stdout)")
-        for expected in ["PipeWire reachable", "default sink: test-sink", "WirePlumber running", "target 'test-sink' exists",
-                         "accepts the WebSocket handshake", "is usable"] {
+        for expected in [
+            "PipeWire reachable", "default sink: test-sink", "WirePlumber running", "target 'test-sink' exists",
+            "accepts the WebSocket handshake", "is usable",
+        ] {
             #expect(lines.contains { $0.contains(expected) }, "missing '\(expected)' in \(result.stdout)")
         }
     }
@@ -395,8 +448,9 @@ struct PipeWireCaptureTests {
         let server = try FakeRealtimeServer(["--api-key", "another-key"])
         var env = ProcessInfo.processInfo.environment
         env["OPENAI_API_KEY"] = key
-        let refused = try Tools.captiontap(["doctor", "--url", server.url, "--target", "no-such-node", "--fifo", "/proc/no/such.fifo"],
-                                           environment: env)
+        let refused = try Tools.captiontap(
+            ["doctor", "--url", server.url, "--target", "no-such-node", "--fifo", "/proc/no/such.fifo"],
+            environment: env)
         _ = server.stop()
         #expect(refused.status == 1)
         let failures = refused.stdout.split(separator: "\n").filter { $0.hasPrefix("✗ ") }

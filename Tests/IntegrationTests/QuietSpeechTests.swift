@@ -7,15 +7,18 @@ import Testing
 @Suite(.serialized, .enabled(if: EmbeddedRecognizer.shouldRun, "needs scripts/setup-recognizer.sh"))
 struct QuietSpeechTests {
     /// jfk.wav phrase by phrase: each must be in the captions, whatever the level.
-    static let jfkPhrases = ["and so my fellow americans", "ask not", "what your country can do for you",
-                             "ask what you can do for your country"]
+    static let jfkPhrases = [
+        "and so my fellow americans", "ask not", "what your country can do for you",
+        "ask what you can do for your country",
+    ]
 
     /// Writes `samples` to a WAV in a temporary directory and captions it offline.
     func caption(_ samples: [Float], name: String) throws -> (finals: [CaptionLine], stdout: String, stderr: String) {
         let path = try Tools.temporaryDirectory().appendingPathComponent(name + ".wav").path
         try WAV.write24kMono(samples, to: path)
-        let result = try Tools.captiontap(["run", "--input", path, "--format", "jsonl", "--drain-timeout", "150"],
-                                          environment: EmbeddedRecognizer.noKey, timeout: 240)
+        let result = try Tools.captiontap(
+            ["run", "--input", path, "--format", "jsonl", "--drain-timeout", "150"],
+            environment: EmbeddedRecognizer.noKey, timeout: 240)
         #expect(result.status == 0, "\(name): \(result.stderr)")
         return (CaptionLine.finals(result.stdout), result.stdout, result.stderr)
     }
@@ -40,7 +43,8 @@ struct QuietSpeechTests {
         let clean = try WAV.read24kMono(EmbeddedRecognizer.fixture("jfk.wav"))
         let reference = try EmbeddedRecognizer.reference("jfk")
         let normal = try caption(clean, name: "jfk-normal")
-        let normalWER = WordErrorRate.score(reference: reference, hypothesis: normal.finals.map(\.text).joined(separator: " "))
+        let normalWER = WordErrorRate.score(
+            reference: reference, hypothesis: normal.finals.map(\.text).joined(separator: " "))
         for level in [-20.0, -40, -50, -60] {
             let name = "jfk at \(Int(level)) dBFS"
             let quiet = SpeechVariants.atAverageLevel(clean, dbfs: level)
@@ -48,8 +52,11 @@ struct QuietSpeechTests {
             let run = try caption(quiet, name: "jfk\(Int(level))")
             expectEveryPhrase(run.finals, name)
             expectNoEmptyFinals(run.stdout, name)
-            let wer = WordErrorRate.score(reference: reference, hypothesis: run.finals.map(\.text).joined(separator: " "))
-            #expect(wer <= normalWER + 0.05, "\(name): WER \(wer) against \(normalWER) at the normal level: \(run.finals.map(\.text))")
+            let wer = WordErrorRate.score(
+                reference: reference, hypothesis: run.finals.map(\.text).joined(separator: " "))
+            #expect(
+                wer <= normalWER + 0.05,
+                "\(name): WER \(wer) against \(normalWER) at the normal level: \(run.finals.map(\.text))")
         }
     }
 
@@ -73,14 +80,17 @@ struct QuietSpeechTests {
         #expect(first.start <= onsetMs + 300, "the first caption starts at \(first.start) ms, speech at \(onsetMs) ms")
         let said = WordErrorRate.words(run.finals.map(\.text).joined(separator: " "))
         #expect(said.starts(with: ["and", "so", "my", "fellow"]), "\(run.finals.map(\.text))")
-        let wer = WordErrorRate.score(reference: try EmbeddedRecognizer.reference("jfk"), hypothesis: said.joined(separator: " "))
+        let wer = WordErrorRate.score(
+            reference: try EmbeddedRecognizer.reference("jfk"), hypothesis: said.joined(separator: " "))
         #expect(wer <= 0.25, "WER \(wer): \(run.finals.map(\.text))")
     }
 
     @Test func noiseAloneIsNotCaptionedEvenWhenQuiet() throws {
         for level in [-60.0, -45] {
-            let run = try caption([Float](repeating: 0, count: 24_000) + SpeechVariants.atAverageLevel(SpeechVariants.noise(seconds: 8), dbfs: level),
-                                  name: "noise\(Int(level))")
+            let run = try caption(
+                [Float](repeating: 0, count: 24_000)
+                    + SpeechVariants.atAverageLevel(SpeechVariants.noise(seconds: 8), dbfs: level),
+                name: "noise\(Int(level))")
             #expect(run.finals.isEmpty, "noise at \(Int(level)) dBFS was captioned: \(run.finals.map(\.text))")
             expectNoEmptyFinals(run.stdout, "noise")
         }

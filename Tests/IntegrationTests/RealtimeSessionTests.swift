@@ -27,14 +27,16 @@ struct RealtimeSessionTests {
     private func finals(_ stdout: String) -> [String] {
         stdout.split(separator: "\n").compactMap { line in
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  object["final"] as? Bool == true else { return nil }
+                object["final"] as? Bool == true
+            else { return nil }
             return object["text"] as? String
         }
     }
 
     @Test func captionsEveryTurnOnceInOrderAndStreamsTheFilesExactPCM() throws {
         let server = try FakeRealtimeServer()
-        let result = try Tools.captiontap(["run", "--input", input, "--url", server.url, "--format", "jsonl"], environment: environment())
+        let result = try Tools.captiontap(
+            ["run", "--input", input, "--url", server.url, "--format", "jsonl"], environment: environment())
         let (status, stats) = server.stop()
         #expect(result.status == 0, "\(result.stderr)")
         #expect(finals(result.stdout) == Self.expected)
@@ -110,10 +112,12 @@ struct RealtimeSessionTests {
         var primary = try FakeRealtimeServer()
         let port = primary.port
         let fallback = try FakeRealtimeServer()
-        let run = try RunningProcess(Tools.captiontap, [
-            "run", "--input", wav, "--pace", "realtime", "--url", primary.url, "--format", "jsonl",
-            "--failover-after", "2", "--fallback-url", fallback.url, "--drain-timeout", "30",
-        ], environment: environment())
+        let run = try RunningProcess(
+            Tools.captiontap,
+            [
+                "run", "--input", wav, "--pace", "realtime", "--url", primary.url, "--format", "jsonl",
+                "--failover-after", "2", "--fallback-url", fallback.url, "--drain-timeout", "30",
+            ], environment: environment())
         // Two turns on the primary, then it goes away for ~8 s.
         let deadline = Date().addingTimeInterval(20)
         while finals(run.stdoutSoFar).count < 2 && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
@@ -128,7 +132,9 @@ struct RealtimeSessionTests {
         #expect(result.status == 0, "\(result.stderr)")
         // Every turn exactly once, in order, across both switches.
         #expect(finals(result.stdout) == frequencies.map { "tone \(Int($0)) hertz" }, "\(result.stderr)")
-        #expect(fallbackStats.contains("\"responses\": ") && !fallbackStats.contains("\"responses\": 0,"), "the fallback captioned nothing: \(fallbackStats)")
+        #expect(
+            fallbackStats.contains("\"responses\": ") && !fallbackStats.contains("\"responses\": 0,"),
+            "the fallback captioned nothing: \(fallbackStats)")
         #expect(!primaryStats.contains("\"responses\": 0,"), "nothing came back to the primary: \(primaryStats)")
         #expect(fallbackStatus == 0, "protocol violations: \(fallbackStats)")
         #expect(result.stderr.components(separatedBy: "continuing on").count == 2, "said once: \(result.stderr)")
@@ -138,7 +144,8 @@ struct RealtimeSessionTests {
         let key = "sk-env-\(UUID().uuidString)"
         let server = try FakeRealtimeServer(["--api-key", key])
         // OPENAI_API_KEY is not sent to a --url that is not api.openai.com over TLS: refused.
-        let withheld = try Tools.captiontap(["run", "--input", input, "--url", server.url], environment: environment(key: key))
+        let withheld = try Tools.captiontap(
+            ["run", "--input", input, "--url", server.url], environment: environment(key: key))
         #expect(withheld.status == 1, "\(withheld.stderr)")
         #expect(withheld.stderr.contains("OPENAI_API_KEY is not sent to 127.0.0.1"), "\(withheld.stderr)")
         #expect(withheld.stderr.contains("HTTP 401"), "\(withheld.stderr)")
@@ -146,8 +153,9 @@ struct RealtimeSessionTests {
         let keyFile = dir.appendingPathComponent("explicit-key").path
         try key.write(toFile: keyFile, atomically: true, encoding: .utf8)
         chmod(keyFile, 0o600)
-        let given = try Tools.captiontap(["run", "--input", input, "--url", server.url, "--api-key-file", keyFile, "--format", "jsonl"],
-                                         environment: environment(key: "sk-other"))
+        let given = try Tools.captiontap(
+            ["run", "--input", input, "--url", server.url, "--api-key-file", keyFile, "--format", "jsonl"],
+            environment: environment(key: "sk-other"))
         _ = server.stop()
         #expect(given.status == 0, "\(given.stderr)")
         #expect(finals(given.stdout) == Self.expected)
@@ -157,14 +165,18 @@ struct RealtimeSessionTests {
     @Test func sessionRotationHasNoAudioGap() throws {
         let server = try FakeRealtimeServer()
         let result = try Tools.captiontap(
-            ["run", "--input", input, "--pace", "realtime", "--url", server.url, "--format", "jsonl",
-             "--session-max-minutes", "0.05"], environment: environment(), timeout: 90)
+            [
+                "run", "--input", input, "--pace", "realtime", "--url", server.url, "--format", "jsonl",
+                "--session-max-minutes", "0.05",
+            ], environment: environment(), timeout: 90)
         _ = server.stop()
         #expect(result.status == 0, "\(result.stderr)")
         #expect(finals(result.stdout) == Self.expected)
         #expect(result.stderr.contains("rotating session"))
         // Sessions after the first carry on where the previous one stopped.
-        let sessions = (1...10).compactMap { try? Data(contentsOf: URL(fileURLWithPath: server.audioPath(session: $0))) }
+        let sessions = (1...10).compactMap {
+            try? Data(contentsOf: URL(fileURLWithPath: server.audioPath(session: $0)))
+        }
         #expect(sessions.count >= 2)
         let file = try Data(contentsOf: URL(fileURLWithPath: input)).dropFirst(44)
         #expect(sessions.reduce(0) { $0 + $1.count } >= file.count, "every sample reached some session")
@@ -200,14 +212,17 @@ struct RealtimeSessionTests {
         let vttText = try String(contentsOfFile: vtt, encoding: .utf8)
         #expect(vttText.hasPrefix("WEBVTT\n\n"))
         #expect(vttText.components(separatedBy: " --> ").count == 5)
-        #expect(vttText.range(of: #"\d\d:\d\d:\d\d\.\d\d\d --> \d\d:\d\d:\d\d\.\d\d\d"#, options: .regularExpression) != nil)
+        #expect(
+            vttText.range(of: #"\d\d:\d\d:\d\d\.\d\d\d --> \d\d:\d\d:\d\d\.\d\d\d"#, options: .regularExpression) != nil
+        )
         #expect(try String(contentsOfFile: obs, encoding: .utf8) == Self.expected.suffix(2).joined(separator: "\n"))
     }
 
     @Test func fifoSurvivesLateLeavingAndReturningReaders() throws {
         let server = try FakeRealtimeServer()
         let fifo = dir.appendingPathComponent("captions.fifo").path
-        let run = try RunningProcess(Tools.captiontap,
+        let run = try RunningProcess(
+            Tools.captiontap,
             ["run", "--input", input, "--pace", "realtime", "--url", server.url, "--fifo", fifo, "--format", "jsonl"],
             environment: environment())
         // Nobody reads at first: the first caption is dropped for the FIFO only.
@@ -221,14 +236,19 @@ struct RealtimeSessionTests {
         while !got.contains("\n") && Date() < deadline {
             var buffer = [UInt8](repeating: 0, count: 4096)
             let n = read(reader, &buffer, buffer.count)
-            if n > 0 { got += String(decoding: buffer[0..<n], as: UTF8.self) } else { Thread.sleep(forTimeInterval: 0.05) }
+            if n > 0 {
+                got += String(decoding: buffer[0..<n], as: UTF8.self)
+            } else {
+                Thread.sleep(forTimeInterval: 0.05)
+            }
         }
         close(reader)
         let result = run.wait(timeout: 60)
         _ = server.stop()
         #expect(result.status == 0, "\(result.stderr)")
         #expect(finals(result.stdout) == Self.expected, "stdout keeps every caption whatever the FIFO does")
-        #expect(result.stderr.contains("captions dropped while no reader was attached"), "drops are counted and reported")
+        #expect(
+            result.stderr.contains("captions dropped while no reader was attached"), "drops are counted and reported")
         let line = got.split(separator: "\n").first.map(String.init)
         #expect(line == Self.expected[1], "the late reader gets the next caption, got \(got)")
         // The FIFO is still a FIFO with 0600 permissions.
@@ -244,8 +264,9 @@ struct RealtimeSessionTests {
         let keyFile = dir.appendingPathComponent("sent-key").path
         try key.write(toFile: keyFile, atomically: true, encoding: .utf8)
         chmod(keyFile, 0o600)
-        let result = try Tools.captiontap(["run", "--verbose", "--input", input, "--url", server.url, "--api-key-file", keyFile],
-                                          environment: environment())
+        let result = try Tools.captiontap(
+            ["run", "--verbose", "--input", input, "--url", server.url, "--api-key-file", keyFile],
+            environment: environment())
         _ = server.stop()
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.split(separator: "\n").map(String.init) == Self.expected)
@@ -259,8 +280,9 @@ struct RealtimeSessionTests {
         try "wrong-key\n".write(toFile: keyFile, atomically: true, encoding: .utf8)
         chmod(keyFile, 0o600)
         let started = Date()
-        let result = try Tools.captiontap(["run", "--input", input, "--pace", "realtime", "--url", server.url, "--api-key-file", keyFile],
-                                          environment: environment())
+        let result = try Tools.captiontap(
+            ["run", "--input", input, "--pace", "realtime", "--url", server.url, "--api-key-file", keyFile],
+            environment: environment())
         _ = server.stop()
         #expect(Date().timeIntervalSince(started) < 10)
         #expect(result.status == 1)
@@ -283,7 +305,8 @@ struct RealtimeSessionTests {
         let server = try FakeRealtimeServer()
         let typescript = dir.appendingPathComponent("typescript").path
         // `script` gives captiontap a terminal of 20 rows; stdout and stderr both go to it.
-        let command = "stty rows 20 cols 150; '\(Tools.captiontap)' run --input '\(input)' --pace realtime --url '\(server.url)'"
+        let command =
+            "stty rows 20 cols 150; '\(Tools.captiontap)' run --input '\(input)' --pace realtime --url '\(server.url)'"
         let tty = try Tools.run("script", ["-q", "-e", "-c", command, typescript], timeout: 90)
         let piped = try Tools.captiontap(["run", "--input", input, "--url", server.url], environment: environment())
         _ = server.stop()
@@ -303,7 +326,8 @@ struct RealtimeSessionTests {
     @Test func noKeyAndNoEmbeddedRecognizerIsAUsageError() throws {
         var env = ProcessInfo.processInfo.environment
         env["OPENAI_API_KEY"] = nil
-        let result = try Tools.captiontap(["run", "--input", input, "--recognizer-dir", dir.appendingPathComponent("none").path], environment: env)
+        let result = try Tools.captiontap(
+            ["run", "--input", input, "--recognizer-dir", dir.appendingPathComponent("none").path], environment: env)
         #expect(result.status == 2)
         #expect(result.stderr.contains("no API key"))
         #expect(result.stderr.contains("OPENAI_API_KEY"))
@@ -312,8 +336,12 @@ struct RealtimeSessionTests {
     @Test func anUnreachableServerIsReportedClearly() throws {
         // Without failover (by default captions would continue on the embedded backend instead,
         // see EmbeddedBackendTests.aBackendThatCannotBeReachedFailsOverToTheEmbeddedOne).
-        let result = try Tools.captiontap(["run", "--input", input, "--url", "ws://127.0.0.1:9/v1/realtime", "--drain-timeout", "2", "--no-failover"],
-                                          environment: environment(), timeout: 60)
+        let result = try Tools.captiontap(
+            [
+                "run", "--input", input, "--url", "ws://127.0.0.1:9/v1/realtime", "--drain-timeout", "2",
+                "--no-failover",
+            ],
+            environment: environment(), timeout: 60)
         #expect(result.status == 1)
         #expect(result.stderr.contains("cannot reach ws://127.0.0.1:9"), "\(result.stderr)")
     }
@@ -321,14 +349,20 @@ struct RealtimeSessionTests {
     @Test func wssVerifiesTheServerCertificate() throws {
         let cert = dir.appendingPathComponent("cert.pem").path
         let key = dir.appendingPathComponent("key.pem").path
-        let made = try Tools.run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
-                                             "-days", "2", "-subj", "/CN=localhost",
-                                             "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
+        let made = try Tools.run(
+            "openssl",
+            [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                "-days", "2", "-subj", "/CN=localhost",
+                "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            ])
         try #require(made.status == 0, "openssl: \(made.stderr)")
         let server = try FakeRealtimeServer(["--tls-cert", cert, "--tls-key", key])
         let url = server.url.replacingOccurrences(of: "ws://", with: "wss://")
         // A self-signed certificate is refused...
-        let refused = try Tools.captiontap(["run", "--input", input, "--url", url, "--drain-timeout", "3", "--no-failover"], environment: environment())
+        let refused = try Tools.captiontap(
+            ["run", "--input", input, "--url", url, "--drain-timeout", "3", "--no-failover"], environment: environment()
+        )
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("certificate is not trusted"), "\(refused.stderr)")
         #expect(refused.stdout.isEmpty)

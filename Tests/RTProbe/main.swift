@@ -118,7 +118,9 @@ while case let n = consumer.read(into: scratch, maxCount: 1 << 16), n > 0 { fram
 
 let calls = Probe.calls.load(ordering: .relaxed)
 let durations = (0..<min(calls, Probe.capacity)).map { Probe.durations[$0] }.sorted()
-func percentile(_ p: Double) -> UInt64 { durations.isEmpty ? 0 : durations[min(durations.count - 1, Int(Double(durations.count) * p))] }
+func percentile(_ p: Double) -> UInt64 {
+    durations.isEmpty ? 0 : durations[min(durations.count - 1, Int(Double(durations.count) * p))]
+}
 let report: [String: Any] = [
     "backend": arguments[0], "calls": calls, "heap_calls": Probe.heapCalls.load(ordering: .relaxed),
     "frames": frames, "dropped": Int(consumer.dropped),

@@ -1,7 +1,7 @@
 import CSndFile
 import CSoxr
-import Glibc
 import CaptionTapCore
+import Glibc
 
 /// Decodes an audio file (anything libsndfile reads: WAV, FLAC, OGG, ...) to 24 kHz mono floats.
 ///
@@ -47,13 +47,18 @@ public final class AudioFileReader {
         // 10 000 channels into a huge block. Real audio lives well inside these bounds.
         guard Self.rates.contains(Int(info.samplerate)), Int(info.channels) <= Self.maxChannels else {
             sf_close(handle)
-            throw .fileUnreadable(path: path, reason: "its header claims \(info.samplerate) Hz and \(info.channels) channels; captiontap reads \(Self.rates.lowerBound)–\(Self.rates.upperBound) Hz and up to \(Self.maxChannels) channels")
+            throw .fileUnreadable(
+                path: path,
+                reason:
+                    "its header claims \(info.samplerate) Hz and \(info.channels) channels; captiontap reads \(Self.rates.lowerBound)–\(Self.rates.upperBound) Hz and up to \(Self.maxChannels) channels"
+            )
         }
         file = handle
         inputRate = Int(info.samplerate)
         inputChannels = Int(info.channels)
         inputFrames = info.frames
-        isPCM16At24kMono = info.format & Int32(SF_FORMAT_SUBMASK) == Int32(SF_FORMAT_PCM_16)
+        isPCM16At24kMono =
+            info.format & Int32(SF_FORMAT_SUBMASK) == Int32(SF_FORMAT_PCM_16)
             && info.samplerate == Int32(PCM16.sampleRate) && info.channels == 1
         interleaved = [Float](repeating: 0, count: blockFrames * Int(info.channels))
         mono = [Float](repeating: 0, count: blockFrames)
@@ -65,7 +70,8 @@ public final class AudioFileReader {
             if resampler == nil {
                 sf_close(handle)
                 file = nil
-                throw .fileUnreadable(path: path, reason: "resampler: \(error.map { String(cString: $0) } ?? "unknown")")
+                throw .fileUnreadable(
+                    path: path, reason: "resampler: \(error.map { String(cString: $0) } ?? "unknown")")
             }
         }
     }
@@ -116,7 +122,9 @@ public final class AudioFileReader {
     private func refill() {
         pending.removeAll(keepingCapacity: true)
         pendingOffset = 0
-        let frames = interleaved.withUnsafeMutableBufferPointer { sf_readf_float(file, $0.baseAddress, Int64(blockFrames)) }
+        let frames = interleaved.withUnsafeMutableBufferPointer {
+            sf_readf_float(file, $0.baseAddress, Int64(blockFrames))
+        }
         let n = Int(max(0, frames))
         let channels = inputChannels
         interleaved.withUnsafeBufferPointer { src in
@@ -134,7 +142,8 @@ public final class AudioFileReader {
             if n == 0 { finished = true }
             return
         }
-        let outCapacity = Int((Double(max(n, blockFrames)) * Double(PCM16.sampleRate) / Double(inputRate)).rounded(.up)) + 256
+        let outCapacity =
+            Int((Double(max(n, blockFrames)) * Double(PCM16.sampleRate) / Double(inputRate)).rounded(.up)) + 256
         if pending.capacity < outCapacity { pending.reserveCapacity(outCapacity) }
         var out = [Float](repeating: 0, count: outCapacity)
         var produced = 0

@@ -64,7 +64,9 @@ public final class JackCapture: @unchecked Sendable {
     /// crashed), or it changed its sample rate under the running resampler. The run ends with
     /// this line instead of going silent.
     public var failure: String? {
-        if notices.serverGone.load(ordering: .acquiring) { return "the JACK server shut down; captions stopped (restart jackd, then captiontap)" }
+        if notices.serverGone.load(ordering: .acquiring) {
+            return "the JACK server shut down; captions stopped (restart jackd, then captiontap)"
+        }
         let rate = notices.rate.load(ordering: .acquiring)
         if rate != 0 && sampleRate != 0 && rate != sampleRate {
             return "the JACK server changed its sample rate from \(sampleRate) to \(rate) Hz; restart captiontap"
@@ -74,8 +76,10 @@ public final class JackCapture: @unchecked Sendable {
 
     /// `process` is always ``JackProcess/onProcess`` in captiontap; it is a parameter only so
     /// `captiontap-rtprobe` can wrap it to count heap calls on the live JACK thread.
-    public init(ring: AudioRing, connectTo: [String], logger: Logger,
-                process: @escaping JackProcess.Callback = JackProcess.onProcess) {
+    public init(
+        ring: AudioRing, connectTo: [String], logger: Logger,
+        process: @escaping JackProcess.Callback = JackProcess.onProcess
+    ) {
         self.ring = ring
         self.process = process
         self.connectTo = connectTo
@@ -100,7 +104,10 @@ public final class JackCapture: @unchecked Sendable {
         }
         self.client = client
         sampleRate = Int(jack_get_sample_rate(client))
-        guard let port = jack_port_register(client, "input", ct_jack_default_audio_type(), UInt(JackPortIsInput.rawValue), 0) else {
+        guard
+            let port = jack_port_register(
+                client, "input", ct_jack_default_audio_type(), UInt(JackPortIsInput.rawValue), 0)
+        else {
             throw .jack(call: "jack_port_register")
         }
         state.pointee.port = port
@@ -120,12 +127,15 @@ public final class JackCapture: @unchecked Sendable {
                 throw .unknownJackPort(source, available: outputPorts(client))
             }
         }
-        logger.info("capturing JACK port \(name) at \(sampleRate) Hz\(connectTo.isEmpty ? " (connect it with jack_connect or a patchbay)" : " from \(connectTo.joined(separator: ", "))")")
+        logger.info(
+            "capturing JACK port \(name) at \(sampleRate) Hz\(connectTo.isEmpty ? " (connect it with jack_connect or a patchbay)" : " from \(connectTo.joined(separator: ", "))")"
+        )
     }
 
     /// Output ports a user could have meant, for the error line.
     private func outputPorts(_ client: OpaquePointer) -> [String] {
-        guard let list = jack_get_ports(client, nil, ct_jack_default_audio_type(), UInt(JackPortIsOutput.rawValue)) else { return [] }
+        guard let list = jack_get_ports(client, nil, ct_jack_default_audio_type(), UInt(JackPortIsOutput.rawValue))
+        else { return [] }
         defer { jack_free(UnsafeMutableRawPointer(mutating: list)) }
         var names: [String] = []
         var i = 0

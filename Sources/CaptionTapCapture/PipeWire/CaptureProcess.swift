@@ -37,8 +37,8 @@ public enum CaptureProcess {
     @inline(__always)
     public static func copy(_ buffer: UnsafeMutablePointer<pw_buffer>, into producer: AudioRing.Producer) {
         guard let spaBuffer = buffer.pointee.buffer, spaBuffer.pointee.n_datas > 0,
-              let datas = spaBuffer.pointee.datas,
-              let base = datas.pointee.data, let chunk = datas.pointee.chunk
+            let datas = spaBuffer.pointee.datas,
+            let base = datas.pointee.data, let chunk = datas.pointee.chunk
         else { return }
         let maxSize = datas.pointee.maxsize
         let offset = min(chunk.pointee.offset, maxSize)

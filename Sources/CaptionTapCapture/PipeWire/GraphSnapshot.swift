@@ -51,7 +51,8 @@ final class GraphSnapshot {
             guard let core = connection.core else { return false }
             let registry = pw_core_get_registry(core, UInt32(PW_VERSION_REGISTRY), 0)
             self.registry = registry
-            _ = ct_pw_registry_add_listener(registry, registryHook, registryEvents, Unmanaged.passUnretained(self).toOpaque())
+            _ = ct_pw_registry_add_listener(
+                registry, registryHook, registryEvents, Unmanaged.passUnretained(self).toOpaque())
             defer {
                 spa_hook_remove(registryHook)
                 if metadata != nil {
@@ -76,11 +77,12 @@ final class GraphSnapshot {
             if let app = dict["application.name"] { clientApplications.append(app) }
         case "PipeWire:Interface:Metadata" where dict["metadata.name"] == "default" && metadata == nil:
             guard let registry,
-                  let proxy = pw_registry_bind(registry, id, type, UInt32(PW_VERSION_METADATA), 0)
+                let proxy = pw_registry_bind(registry, id, type, UInt32(PW_VERSION_METADATA), 0)
             else { return }
             metadata = OpaquePointer(proxy)
             metadataHook.update(repeating: spa_hook(), count: 1)
-            _ = ct_pw_metadata_add_listener(metadata, metadataHook, metadataEvents, Unmanaged.passUnretained(self).toOpaque())
+            _ = ct_pw_metadata_add_listener(
+                metadata, metadataHook, metadataEvents, Unmanaged.passUnretained(self).toOpaque())
         default:
             break
         }
@@ -103,7 +105,7 @@ final class GraphSnapshot {
         let defaultSource = Self.defaultName(defaults["default.audio.source"])
         return nodes.compactMap { id, props -> NodeInfo? in
             guard let mediaClass = props["media.class"], let kind = NodeInfo.kind(forMediaClass: mediaClass),
-                  let name = props["node.name"]
+                let name = props["node.name"]
             else { return nil }
             let isDefault = (kind == .sink && name == defaultSink) || (kind == .source && name == defaultSource)
             return NodeInfo(
@@ -120,7 +122,7 @@ final class GraphSnapshot {
         guard let value, let key = value.range(of: "\"name\"") else { return nil }
         let rest = value[key.upperBound...]
         guard let open = rest.firstIndex(of: "\""),
-              let close = rest[rest.index(after: open)...].firstIndex(of: "\"")
+            let close = rest[rest.index(after: open)...].firstIndex(of: "\"")
         else { return nil }
         return String(rest[rest.index(after: open)..<close])
     }

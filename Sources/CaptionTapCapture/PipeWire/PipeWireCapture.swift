@@ -35,8 +35,10 @@ public final class PipeWireCapture: @unchecked Sendable {
     /// `XDG_RUNTIME_DIR`), as `doctor` and error messages show it.
     public static var daemonSocketPath: String { PipeWireConnection.socketPath }
 
-    public init(target: CaptureTarget, ring: AudioRing, logger: Logger,
-                process: @escaping CaptureProcess.Callback = CaptureProcess.onProcess) {
+    public init(
+        target: CaptureTarget, ring: AudioRing, logger: Logger,
+        process: @escaping CaptureProcess.Callback = CaptureProcess.onProcess
+    ) {
         self.target = target
         self.ring = ring
         self.logger = logger
@@ -209,9 +211,10 @@ public final class PipeWireCapture: @unchecked Sendable {
             let failed = streamFailed.exchange(false, ordering: .acquiringAndReleasing)
             guard connection.isBroken || failed else { continue }
             let started = MonotonicClock.now
-            logger.warning(connection.isBroken
-                ? "PipeWire connection lost (daemon restarted?); reconnecting"
-                : "capture stream failed (target gone?); reconnecting")
+            logger.warning(
+                connection.isBroken
+                    ? "PipeWire connection lost (daemon restarted?); reconnecting"
+                    : "capture stream failed (target gone?); reconnecting")
             connection.locked { tearDownLocked() }
             while !stopping.load(ordering: .acquiring) {
                 do {

@@ -1,7 +1,8 @@
 import CPipeWire
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An application config file found and read by libpipewire itself, the way pw-loopback and

@@ -1,8 +1,9 @@
 import CPipeWire
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The control side of a PipeWire client: a thread loop, a context and a core connection.
@@ -142,4 +143,3 @@ enum MonotonicClock {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 }
-

@@ -1,5 +1,5 @@
-import Foundation
 import CPipeWire
+import Foundation
 
 /// A sink that apps can be routed to, made by loading `libpipewire-module-loopback` into our
 /// own context (as pw-loopback does): its sink side is what we capture (through the monitor),

@@ -153,4 +153,3 @@ public final class AudioPump {
         assembler.flush(emit: emit)
     }
 }
-

@@ -19,7 +19,9 @@ final class StreamResampler {
 
     /// Converts `count` samples; `output` may be the same memory as `samples`. Returns the count
     /// written (at most `capacity`; callers pass at most a quarter of it in, so it always fits).
-    func process(_ samples: UnsafeMutablePointer<Float>, count: Int, into output: UnsafeMutablePointer<Float>, capacity: Int) -> Int {
+    func process(
+        _ samples: UnsafeMutablePointer<Float>, count: Int, into output: UnsafeMutablePointer<Float>, capacity: Int
+    ) -> Int {
         input.removeAll(keepingCapacity: true)
         input.append(contentsOf: UnsafeBufferPointer(start: samples, count: count))
         var produced = 0

@@ -103,14 +103,17 @@ public struct LevelNormalizer: Sendable {
     private func targetGain() -> Float {
         guard let speech = speechLevelDb else { return 0 }
         var gain = min(settings.targetDb - speech, settings.maxGainDb)
-        if let floor = noiseFloorDb, observed >= settings.floorEvidenceSeconds { gain = min(gain, settings.noiseCeilingDb - floor) }
+        if let floor = noiseFloorDb, observed >= settings.floorEvidenceSeconds {
+            gain = min(gain, settings.noiseCeilingDb - floor)
+        }
         return max(0, gain)
     }
 
     /// Ramps linearly from `from` to `to` dB over the window, then keeps samples within ±1.
     private func apply(from: Float, to: Float, _ samples: UnsafeMutableBufferPointer<Float>) {
         guard from != 0 || to != 0 else { return }
-        let a = Self.linear(from), b = Self.linear(to)
+        let a = Self.linear(from)
+        let b = Self.linear(to)
         let step = (b - a) / Float(samples.count)
         for i in samples.indices {
             let scaled = samples[i] * (a + step * Float(i + 1))

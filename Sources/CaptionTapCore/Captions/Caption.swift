@@ -24,7 +24,9 @@ public struct Caption: Sendable, Equatable {
     /// `startMs`/`endMs` lie too): when the text became visible, measured against the words.
     public var atMs: Int?
 
-    public init(text: String, isFinal: Bool, itemID: String, responseID: String?, startMs: Int, endMs: Int, usage: Usage? = nil) {
+    public init(
+        text: String, isFinal: Bool, itemID: String, responseID: String?, startMs: Int, endMs: Int, usage: Usage? = nil
+    ) {
         self.text = text
         self.isFinal = isFinal
         self.itemID = itemID
@@ -43,7 +45,10 @@ public struct Usage: Sendable, Equatable {
     public var inputAudioTokens: Int
     public var cachedTokens: Int
 
-    public init(inputTokens: Int = 0, outputTokens: Int = 0, inputTextTokens: Int = 0, inputAudioTokens: Int = 0, cachedTokens: Int = 0) {
+    public init(
+        inputTokens: Int = 0, outputTokens: Int = 0, inputTextTokens: Int = 0, inputAudioTokens: Int = 0,
+        cachedTokens: Int = 0
+    ) {
         self.inputTokens = inputTokens
         self.outputTokens = outputTokens
         self.inputTextTokens = inputTextTokens
@@ -52,9 +57,11 @@ public struct Usage: Sendable, Equatable {
     }
 
     public static func + (a: Usage, b: Usage) -> Usage {
-        Usage(inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens,
-              inputTextTokens: a.inputTextTokens + b.inputTextTokens, inputAudioTokens: a.inputAudioTokens + b.inputAudioTokens,
-              cachedTokens: a.cachedTokens + b.cachedTokens)
+        Usage(
+            inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens,
+            inputTextTokens: a.inputTextTokens + b.inputTextTokens,
+            inputAudioTokens: a.inputAudioTokens + b.inputAudioTokens,
+            cachedTokens: a.cachedTokens + b.cachedTokens)
     }
 }
 

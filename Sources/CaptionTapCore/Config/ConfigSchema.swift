@@ -99,7 +99,9 @@ public enum ConfigSchema {
     /// Checks one value; the error reads as the rest of `file:line: ...`.
     public static func check(_ value: SPAJSON.Value, for key: Key) -> Result<Value, ConfigError> {
         let name = key.name
-        func fail(_ message: String) -> Result<Value, ConfigError> { .failure(ConfigError(message: "'\(name)' must be \(message)")) }
+        func fail(_ message: String) -> Result<Value, ConfigError> {
+            .failure(ConfigError(message: "'\(name)' must be \(message)"))
+        }
         if case .bare("null") = value { return .success(.unset) }
         let text: String
         switch value {
@@ -159,7 +161,8 @@ public enum ConfigSchema {
     }
 
     private static func distance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
+        let a = Array(a)
+        let b = Array(b)
         var previous = Array(0...b.count)
         for i in 1...max(a.count, 1) where !a.isEmpty {
             var current = [i] + Array(repeating: 0, count: b.count)
@@ -211,14 +214,18 @@ public struct ConfigFile: Sendable {
         entries = []
         for member in members {
             guard member.key == ConfigSchema.section else {
-                throw ConfigError(line: member.line, message: "unknown section '\(member.key)' (captiontap reads only \(ConfigSchema.section))")
+                throw ConfigError(
+                    line: member.line,
+                    message: "unknown section '\(member.key)' (captiontap reads only \(ConfigSchema.section))")
             }
             guard case .object(let settings) = member.value else {
-                throw ConfigError(line: member.line, message: "'\(ConfigSchema.section)' must be an object { key = value ... }")
+                throw ConfigError(
+                    line: member.line, message: "'\(ConfigSchema.section)' must be an object { key = value ... }")
             }
             for setting in settings {
                 guard let key = ConfigSchema.key(named: setting.key) else {
-                    let hint = setting.key == "api-key"
+                    let hint =
+                        setting.key == "api-key"
                         ? " (the key is never read from a config file: use api-key-file or OPENAI_API_KEY)"
                         : ConfigSchema.suggestion(for: setting.key).map { " (did you mean '\($0)'?)" } ?? ""
                     throw ConfigError(line: setting.line, message: "unknown key '\(setting.key)'\(hint)")
@@ -234,7 +241,10 @@ public struct ConfigFile: Sendable {
         // One source per file; across files a later source replaces an earlier one.
         let sources = entries.filter { ConfigSchema.sourceKeys.contains($0.key) && $0.value != .unset }
         if sources.count > 1, let second = sources.dropFirst().first(where: { $0.key != sources[0].key }) {
-            throw ConfigError(line: second.line, message: "'\(second.key)' conflicts with '\(sources[0].key)' on line \(sources[0].line): choose one source")
+            throw ConfigError(
+                line: second.line,
+                message:
+                    "'\(second.key)' conflicts with '\(sources[0].key)' on line \(sources[0].line): choose one source")
         }
     }
 }

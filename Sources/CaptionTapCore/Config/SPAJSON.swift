@@ -84,10 +84,12 @@ public enum SPAJSON {
                     line += 1
                     index += 1
                 case 0, UInt8(ascii: "\t"), UInt8(ascii: " "), UInt8(ascii: "\r"), UInt8(ascii: ":"),
-                     UInt8(ascii: "="), UInt8(ascii: ","):
+                    UInt8(ascii: "="), UInt8(ascii: ","):
                     index += 1
                 case UInt8(ascii: "#"):
-                    while index < bytes.count && bytes[index] != UInt8(ascii: "\n") && bytes[index] != UInt8(ascii: "\r") {
+                    while index < bytes.count && bytes[index] != UInt8(ascii: "\n")
+                        && bytes[index] != UInt8(ascii: "\r")
+                    {
                         index += 1
                     }
                 default:
@@ -174,7 +176,7 @@ public enum SPAJSON {
             loop: while index < bytes.count {
                 switch bytes[index] {
                 case UInt8(ascii: "\t"), UInt8(ascii: " "), UInt8(ascii: "\r"), UInt8(ascii: "\n"), UInt8(ascii: ":"),
-                     UInt8(ascii: ","), UInt8(ascii: "="), UInt8(ascii: "]"), UInt8(ascii: "}"):
+                    UInt8(ascii: ","), UInt8(ascii: "="), UInt8(ascii: "]"), UInt8(ascii: "}"):
                     break loop
                 default:
                     index += 1
@@ -208,8 +210,8 @@ public enum SPAJSON {
                     case UInt8(ascii: "t"): out.append(9)
                     case UInt8(ascii: "u"):
                         guard index + 4 <= bytes.count,
-                              let code = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16),
-                              let scalar = UnicodeScalar(code)
+                            let code = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16),
+                            let scalar = UnicodeScalar(code)
                         else { throw error("bad \\u escape in a string", line: startLine) }
                         index += 4
                         out.append(contentsOf: Array(String(Character(scalar)).utf8))

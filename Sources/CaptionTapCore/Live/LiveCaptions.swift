@@ -95,7 +95,8 @@ public struct LiveCaptions: Sendable {
             t.tailStart = max(t.start, speech - Self.samples(policy.leadMs))
         }
         if let shownTo = t.shownTo, shownTo - t.tailStart > Self.samples(policy.maxTailMs) {
-            let earliest = t.tailStart + Self.samples(policy.minSegmentMs), latest = shownTo - Self.samples(policy.cutMarginMs)
+            let earliest = t.tailStart + Self.samples(policy.minSegmentMs)
+            let latest = shownTo - Self.samples(policy.cutMarginMs)
             if earliest < latest {
                 t.settled = t.shown
                 t.tailStart = min(max(audio.cutPoint(in: earliest..<latest), earliest), latest)
@@ -103,12 +104,15 @@ public struct LiveCaptions: Sendable {
         }
         let refresh = t.shown.isEmpty ? policy.firstWordsRefreshMs : policy.refreshMs
         guard audioEnd - t.tailStart >= Self.samples(policy.firstDecodeMs),
-              audioEnd - (t.decodedTo ?? 0) >= Self.samples(refresh) else {
+            audioEnd - (t.decodedTo ?? 0) >= Self.samples(refresh)
+        else {
             turn = t
             return []
         }
         // Only silence since the last decode (a pause): the text cannot have changed.
-        if let last = t.decodedTo, !t.shown.isEmpty, !audio.hasSpeech(in: last..<audioEnd, comparedTo: t.tailStart..<last) {
+        if let last = t.decodedTo, !t.shown.isEmpty,
+            !audio.hasSpeech(in: last..<audioEnd, comparedTo: t.tailStart..<last)
+        {
             turn = t
             return []
         }
@@ -148,7 +152,8 @@ public struct LiveCaptions: Sendable {
 
     /// The words `a` and `b` begin with alike (case and punctuation aside), as `a` spells them.
     static func commonWords(_ a: String, _ b: String) -> String {
-        let wa = SegmentJoin.words(a), wb = SegmentJoin.words(b)
+        let wa = SegmentJoin.words(a)
+        let wb = SegmentJoin.words(b)
         var n = 0
         while n < min(wa.count, wb.count), SegmentJoin.normalized(wa[n]) == SegmentJoin.normalized(wb[n]) { n += 1 }
         return wa.prefix(n).joined(separator: " ")

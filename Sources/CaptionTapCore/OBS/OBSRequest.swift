@@ -15,7 +15,8 @@ public struct OBSRequest: Sendable, Equatable {
 
     /// Sets a Text source's text, leaving its other settings (font, colour) as they are.
     public static func setText(input: String, text: String) -> OBSRequest {
-        OBSRequest(type: "SetInputSettings",
-                   data: ["inputName": .string(input), "inputSettings": ["text": .string(text)], "overlay": true])
+        OBSRequest(
+            type: "SetInputSettings",
+            data: ["inputName": .string(input), "inputSettings": ["text": .string(text)], "overlay": true])
     }
 }

@@ -77,8 +77,10 @@ public struct OBSWebSocketSession {
     }
 
     /// base64(sha256(base64(sha256(password + salt)) + challenge)), as obs-websocket 5 defines it.
-    public static func authentication(password: String, salt: String, challenge: String,
-                                      sha256: ([UInt8]) -> [UInt8]) -> String {
+    public static func authentication(
+        password: String, salt: String, challenge: String,
+        sha256: ([UInt8]) -> [UInt8]
+    ) -> String {
         let secret = Data(sha256(Array((password + salt).utf8))).base64EncodedString()
         return Data(sha256(Array((secret + challenge).utf8))).base64EncodedString()
     }
@@ -92,10 +94,13 @@ public struct OBSWebSocketSession {
         case (.awaitingHello, OpCode.hello):
             serverVersion = d["obsWebSocketVersion"]?.string
             var identify: [(String, JSONValue)] = [("rpcVersion", .number(Double(Self.rpcVersion)))]
-            if let auth = d["authentication"], let challenge = auth["challenge"]?.string, let salt = auth["salt"]?.string {
+            if let auth = d["authentication"], let challenge = auth["challenge"]?.string,
+                let salt = auth["salt"]?.string
+            {
                 authenticationRequired = true
                 if let password {
-                    let response = Self.authentication(password: password, salt: salt, challenge: challenge, sha256: sha256)
+                    let response = Self.authentication(
+                        password: password, salt: salt, challenge: challenge, sha256: sha256)
                     identify.append(("authentication", .string(response)))
                 }
             }
@@ -107,15 +112,18 @@ public struct OBSWebSocketSession {
             return .ready
         case (.identified, OpCode.requestResponse):
             guard let type = d["requestType"]?.string, let id = d["requestId"]?.string,
-                  let status = d["requestStatus"], let code = status["code"]?.int
+                let status = d["requestStatus"], let code = status["code"]?.int
             else { return .none }
             outstanding = max(0, outstanding - 1)
-            return .response(OBSResponse(requestType: type, requestID: id, code: code,
-                                         comment: status["comment"]?.string, data: d["responseData"]))
+            return .response(
+                OBSResponse(
+                    requestType: type, requestID: id, code: code,
+                    comment: status["comment"]?.string, data: d["responseData"]))
         case (.identified, _):
             return .none  // events, batch responses: not ours
         default:
-            return fail("obs-websocket sent op \(op) while \(state == .awaitingHello ? "waiting for Hello" : "identifying")")
+            return fail(
+                "obs-websocket sent op \(op) while \(state == .awaitingHello ? "waiting for Hello" : "identifying")")
         }
     }
 
@@ -125,8 +133,10 @@ public struct OBSWebSocketSession {
         let id = String(nextRequestID)
         nextRequestID += 1
         outstanding += 1
-        let d: JSONValue = .object([("requestType", .string(request.type)), ("requestId", .string(id)),
-                                    ("requestData", request.data)])
+        let d: JSONValue = .object([
+            ("requestType", .string(request.type)), ("requestId", .string(id)),
+            ("requestData", request.data),
+        ])
         return (id, JSONValue.object([("op", .number(Double(OpCode.request))), ("d", d)]).text)
     }
 

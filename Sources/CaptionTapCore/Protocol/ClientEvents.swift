@@ -15,12 +15,19 @@ public enum ClientEvents {
         if let model = config.model { session.append(("model", .string(model))) }
         session.append(("output_modalities", ["text"]))
         session.append(("instructions", .string(config.sessionInstructions)))
-        session.append(("audio", .object([
-            ("input", .object([
-                ("format", ["type": "audio/pcm", "rate": 24000]),
-                ("turn_detection", .object(vad)),
-            ])),
-        ])))
+        session.append(
+            (
+                "audio",
+                .object([
+                    (
+                        "input",
+                        .object([
+                            ("format", ["type": "audio/pcm", "rate": 24000]),
+                            ("turn_detection", .object(vad)),
+                        ])
+                    )
+                ])
+            ))
         return JSONValue.object([("type", "session.update"), ("session", .object(session))]).text
     }
 
@@ -52,7 +59,9 @@ public enum ClientEvents {
         case .session:
             break  // no `input`: the model sees the whole default conversation
         }
-        return JSONValue.object([("type", "response.create"), ("event_id", .string(eventID)), ("response", .object(response))]).text
+        return JSONValue.object([
+            ("type", "response.create"), ("event_id", .string(eventID)), ("response", .object(response)),
+        ]).text
     }
 
     /// Commits the open turn (used at the end of input).
@@ -81,7 +90,9 @@ public enum ContextMode: Sendable, Equatable, CustomStringConvertible {
         case "turn": self = .turn
         case "session": self = .session
         default:
-            guard argument.hasPrefix("recent:"), let n = Int(argument.dropFirst(7)), (1...50).contains(n) else { return nil }
+            guard argument.hasPrefix("recent:"), let n = Int(argument.dropFirst(7)), (1...50).contains(n) else {
+                return nil
+            }
             self = .recent(n)
         }
     }

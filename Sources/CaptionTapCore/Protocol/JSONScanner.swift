@@ -37,7 +37,8 @@ struct JSONScanner {
     mutating func consumeNull() -> Bool {
         skipSpace()
         guard index + 4 <= bytes.count, bytes[index] == 0x6E, bytes[index + 1] == 0x75,
-              bytes[index + 2] == 0x6C, bytes[index + 3] == 0x6C else { return false }
+            bytes[index + 2] == 0x6C, bytes[index + 3] == 0x6C
+        else { return false }
         index += 4
         return true
     }

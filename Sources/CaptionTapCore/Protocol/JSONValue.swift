@@ -118,7 +118,9 @@ public enum JSONValue: Sendable, Equatable {
         return s.withUTF8 { bytes in
             for (i, b) in bytes.enumerated() {
                 if b < 0x20 || b == 0x22 || b == 0x5C { return true }
-                if b == 0xE2 && i + 2 < bytes.count && bytes[i + 1] == 0x80 && (bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9) {
+                if b == 0xE2 && i + 2 < bytes.count && bytes[i + 1] == 0x80
+                    && (bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9)
+                {
                     return true
                 }
             }

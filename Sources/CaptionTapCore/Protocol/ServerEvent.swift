@@ -94,15 +94,17 @@ public enum ServerEvent: Sendable, Equatable {
             let r = decode(Wire.ResponseEvent.self)?.response
             let parts: [Wire.OutputItem.Part] = (r?.output ?? []).flatMap { $0.content ?? [] }
             let texts: [String] = parts.compactMap { $0.type == "output_text" || $0.type == "text" ? $0.text : nil }
-            return .responseDone(ResponseDone(
-                responseID: r?.id ?? "", status: r?.status ?? "completed", itemID: r?.metadata?["item_id"],
-                usage: r?.usage?.usage, outputText: texts.isEmpty ? nil : texts.joined()))
+            return .responseDone(
+                ResponseDone(
+                    responseID: r?.id ?? "", status: r?.status ?? "completed", itemID: r?.metadata?["item_id"],
+                    usage: r?.usage?.usage, outputText: texts.isEmpty ? nil : texts.joined()))
         case "rate_limits.updated":
             let requests = decode(Wire.RateLimits.self)?.rate_limits?.first { $0.name == "requests" }
             return .rateLimits(requestsRemaining: requests?.remaining, resetSeconds: requests?.reset_seconds)
         case "error":
             let e = decode(Wire.ErrorEvent.self)?.error
-            return .error(ServerError(type: e?.type ?? "error", code: e?.code, message: e?.message ?? "", eventID: e?.event_id))
+            return .error(
+                ServerError(type: e?.type ?? "error", code: e?.code, message: e?.message ?? "", eventID: e?.event_id))
         default:
             return .ignored(type: type)
         }
@@ -116,7 +118,9 @@ public enum ServerEvent: Sendable, Equatable {
         return text.withUTF8 { bytes in
             var scanner = JSONScanner(bytes)
             var fields = ScannedFields()
-            guard scanner.object({ s, key in fields.read(key, &s) }), scanner.atEnd(), let type = fields.type else { return nil }
+            guard scanner.object({ s, key in fields.read(key, &s) }), scanner.atEnd(), let type = fields.type else {
+                return nil
+            }
             switch type {
             case "session.created": return .sessionCreated
             case "session.updated": return .sessionUpdated
@@ -135,9 +139,10 @@ public enum ServerEvent: Sendable, Equatable {
                 return .responseCreated(responseID: r?.id ?? "", itemID: r?.itemID)
             case "response.done":
                 let r = fields.response
-                return .responseDone(ResponseDone(
-                    responseID: r?.id ?? "", status: r?.status ?? "completed", itemID: r?.itemID,
-                    usage: r?.usage, outputText: (r?.texts.isEmpty ?? true) ? nil : r?.texts.joined()))
+                return .responseDone(
+                    ResponseDone(
+                        responseID: r?.id ?? "", status: r?.status ?? "completed", itemID: r?.itemID,
+                        usage: r?.usage, outputText: (r?.texts.isEmpty ?? true) ? nil : r?.texts.joined()))
             case "rate_limits.updated":
                 let requests = fields.rateLimits?.first { $0.name == "requests" }
                 return .rateLimits(requestsRemaining: requests?.remaining, resetSeconds: requests?.resetSeconds)
@@ -204,80 +209,6 @@ public enum ServerEvent: Sendable, Equatable {
     }
 }
 
-/// The wire shapes of the server events captiontap reads (protocol §3, §5, §6); every field
-/// optional, unknown fields ignored.
-enum Wire {
-    struct Envelope: Decodable { var type: String }
-
-    struct AudioBuffer: Decodable {
-        var item_id: String?
-        var audio_start_ms: Int?
-        var audio_end_ms: Int?
-    }
-
-    struct TextEvent: Decodable {
-        var response_id: String?
-        var delta: String?
-        var text: String?
-    }
-
-    struct ResponseEvent: Decodable {
-        struct Response: Decodable {
-            var id: String?
-            var status: String?
-            var metadata: [String: String]?
-            var usage: UsageJSON?
-            var output: [OutputItem]?
-        }
-        var response: Response?
-    }
-
-    struct OutputItem: Decodable {
-        struct Part: Decodable {
-            var type: String?
-            var text: String?
-        }
-        var content: [Part]?
-    }
-
-    struct UsageJSON: Decodable {
-        struct InputDetails: Decodable {
-            var text_tokens: Int?
-            var audio_tokens: Int?
-            var cached_tokens: Int?
-        }
-        var input_tokens: Int?
-        var output_tokens: Int?
-        var input_token_details: InputDetails?
-
-        var usage: Usage {
-            Usage(inputTokens: input_tokens ?? 0, outputTokens: output_tokens ?? 0,
-                  inputTextTokens: input_token_details?.text_tokens ?? 0,
-                  inputAudioTokens: input_token_details?.audio_tokens ?? 0,
-                  cachedTokens: input_token_details?.cached_tokens ?? 0)
-        }
-    }
-
-    struct RateLimits: Decodable {
-        struct Limit: Decodable {
-            var name: String?
-            var remaining: Int?
-            var reset_seconds: Double?
-        }
-        var rate_limits: [Limit]?
-    }
-
-    struct ErrorEvent: Decodable {
-        struct Detail: Decodable {
-            var type: String?
-            var code: String?
-            var message: String?
-            var event_id: String?
-        }
-        var error: Detail?
-    }
-}
-
 /// Top-level fields of a server event as the scanner reads them.
 private struct ScannedFields {
     struct Response {
@@ -307,14 +238,20 @@ private struct ScannedFields {
         if key.equals("audio_end_ms") { return s.optionalInt(&audioEndMs) }
         if key.equals("text") { return s.optionalString(&text) }
         if key.equals("response") {
-            if s.consumeNull() { response = nil; return true }
+            if s.consumeNull() {
+                response = nil
+                return true
+            }
             var r = Response()
             guard s.object({ s, key in Self.readResponse(key, &s, &r) }) else { return false }
             response = r
             return true
         }
         if key.equals("rate_limits") {
-            if s.consumeNull() { rateLimits = nil; return true }
+            if s.consumeNull() {
+                rateLimits = nil
+                return true
+            }
             var limits: [(name: String?, remaining: Int?, resetSeconds: Double?)] = []
             let ok = s.array { s in
                 var limit: (name: String?, remaining: Int?, resetSeconds: Double?) = (nil, nil, nil)
@@ -322,7 +259,10 @@ private struct ScannedFields {
                     if key.equals("name") { return s.optionalString(&limit.name) }
                     if key.equals("remaining") { return s.optionalInt(&limit.remaining) }
                     if key.equals("reset_seconds") {
-                        if s.consumeNull() { limit.resetSeconds = nil; return true }
+                        if s.consumeNull() {
+                            limit.resetSeconds = nil
+                            return true
+                        }
                         guard let d = s.double() else { return false }
                         limit.resetSeconds = d
                         return true
@@ -339,11 +279,16 @@ private struct ScannedFields {
     }
 
     /// False for malformed JSON or a field the decoder would refuse.
-    private static func readResponse(_ key: UnsafeBufferPointer<UInt8>, _ s: inout JSONScanner, _ r: inout Response) -> Bool {
+    private static func readResponse(_ key: UnsafeBufferPointer<UInt8>, _ s: inout JSONScanner, _ r: inout Response)
+        -> Bool
+    {
         if key.equals("id") { return s.optionalString(&r.id) }
         if key.equals("status") { return s.optionalString(&r.status) }
         if key.equals("metadata") {
-            if s.consumeNull() { r.itemID = nil; return true }
+            if s.consumeNull() {
+                r.itemID = nil
+                return true
+            }
             var itemID: String?
             let ok = s.object { s, key in
                 guard let value = s.string() else { return false }  // [String: String] only
@@ -354,8 +299,15 @@ private struct ScannedFields {
             return ok
         }
         if key.equals("usage") {
-            if s.consumeNull() { r.usage = nil; return true }
-            var input: Int?, output: Int?, text: Int?, audio: Int?, cached: Int?
+            if s.consumeNull() {
+                r.usage = nil
+                return true
+            }
+            var input: Int?
+            var output: Int?
+            var text: Int?
+            var audio: Int?
+            var cached: Int?
             let ok = s.object { s, key in
                 if key.equals("input_tokens") { return s.optionalInt(&input) }
                 if key.equals("output_tokens") { return s.optionalInt(&output) }
@@ -370,19 +322,24 @@ private struct ScannedFields {
                 }
                 return s.skipValue()
             }
-            r.usage = Usage(inputTokens: input ?? 0, outputTokens: output ?? 0, inputTextTokens: text ?? 0,
-                            inputAudioTokens: audio ?? 0, cachedTokens: cached ?? 0)
+            r.usage = Usage(
+                inputTokens: input ?? 0, outputTokens: output ?? 0, inputTextTokens: text ?? 0,
+                inputAudioTokens: audio ?? 0, cachedTokens: cached ?? 0)
             return ok
         }
         if key.equals("output") {
-            if s.consumeNull() { r.texts = []; return true }
+            if s.consumeNull() {
+                r.texts = []
+                return true
+            }
             var texts: [String] = []
             let ok = s.array { s in
                 s.object { s, key in
                     guard key.equals("content") else { return s.skipValue() }
                     if s.consumeNull() { return true }
                     return s.array { s in
-                        var type: String?, text: String?
+                        var type: String?
+                        var text: String?
                         let ok = s.object { s, key in
                             if key.equals("type") { return s.optionalString(&type) }
                             if key.equals("text") { return s.optionalString(&text) }
@@ -403,7 +360,10 @@ private struct ScannedFields {
 extension JSONScanner {
     /// Reads a string or `null` into `value`; false for any other type.
     mutating func optionalString(_ value: inout String?) -> Bool {
-        if consumeNull() { value = nil; return true }
+        if consumeNull() {
+            value = nil
+            return true
+        }
         guard let s = string() else { return false }
         value = s
         return true
@@ -411,7 +371,10 @@ extension JSONScanner {
 
     /// Reads an integer or `null` into `value`; false for any other type.
     mutating func optionalInt(_ value: inout Int?) -> Bool {
-        if consumeNull() { value = nil; return true }
+        if consumeNull() {
+            value = nil
+            return true
+        }
         guard let n = int() else { return false }
         value = n
         return true

@@ -16,7 +16,9 @@ public enum WebSocketFrame {
 
     /// Writes one masked, final text frame carrying `payload` to `out` (``frameLength(payload:)``
     /// bytes) and returns its length. `key` is the masking key in wire order (its low byte first).
-    public static func writeMaskedText(_ payload: UnsafeRawBufferPointer, key: UInt32, into out: UnsafeMutableRawPointer) -> Int {
+    public static func writeMaskedText(
+        _ payload: UnsafeRawBufferPointer, key: UInt32, into out: UnsafeMutableRawPointer
+    ) -> Int {
         let n = payload.count
         var h = 0
         out.storeBytes(of: 0x81, toByteOffset: 0, as: UInt8.self)  // FIN | text

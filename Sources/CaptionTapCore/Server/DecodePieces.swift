@@ -12,11 +12,14 @@ public enum DecodePieces {
 
     /// `[start, end)` of each piece of `samples` at `rate`, in order, covering all of it.
     public static func cut(_ samples: ArraySlice<Float>, rate: Int) -> [Range<Int>] {
-        let maxLength = maxSeconds * rate, search = searchSeconds * rate, window = max(1, rate / 32)
+        let maxLength = maxSeconds * rate
+        let search = searchSeconds * rate
+        let window = max(1, rate / 32)
         var pieces: [Range<Int>] = []
         var start = samples.startIndex
         while samples.endIndex - start > maxLength {
-            var best = start + maxLength, quietest = Float.infinity
+            var best = start + maxLength
+            var quietest = Float.infinity
             var at = start + maxLength - search
             while at + window <= start + maxLength {
                 var energy: Float = 0

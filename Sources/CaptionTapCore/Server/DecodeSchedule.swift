@@ -19,7 +19,8 @@ public enum DecodeSchedule {
     public static func next(_ queue: [Entry], served: [Int: Int]) -> Int {
         var best = 0
         for i in queue.indices.dropFirst() {
-            let a = queue[best], b = queue[i]
+            let a = queue[best]
+            let b = queue[i]
             if a.speculative != b.speculative {
                 if a.speculative { best = i }
                 continue

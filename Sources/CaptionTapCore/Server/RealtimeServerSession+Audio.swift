@@ -8,13 +8,20 @@ extension RealtimeServerSession {
     public static let maxBufferSeconds = 300
 
     static func tooMuchAudio(param: String?) -> ProtocolProblem {
-        ProtocolProblem(message: "The embedded backend takes at most \(maxBufferSeconds) s of audio per item or uncommitted buffer; commit or clear the buffer, or send shorter audio.",
-                        code: "input_audio_buffer_full", param: param)
+        ProtocolProblem(
+            message:
+                "The embedded backend takes at most \(maxBufferSeconds) s of audio per item or uncommitted buffer; commit or clear the buffer, or send shorter audio.",
+            code: "input_audio_buffer_full", param: param)
     }
 
     func append(_ event: JSONValue, eventID: String?) -> [Action] {
         guard let b64 = event["audio"]?.string, let data = Data(base64Encoded: b64) else {
-            return [error(ProtocolProblem(message: "Invalid 'audio': not valid base64.", code: "invalid_value", param: "audio"), eventID: eventID)]
+            return [
+                error(
+                    ProtocolProblem(
+                        message: "Invalid 'audio': not valid base64.", code: "invalid_value", param: "audio"),
+                    eventID: eventID)
+            ]
         }
         let vad = session.turnDetection != nil
         // Without VAD the buffer only empties on commit or clear: bounded, so is memory.
@@ -30,7 +37,8 @@ extension RealtimeServerSession {
                 guard vad else { return }
                 var energy: Float = 0
                 for x in window { energy += x * x }
-                let events = segmenter.window(voiced: voiced, end: position, count: window.count, energy: energy / Float(max(1, window.count)))
+                let events = segmenter.window(
+                    voiced: voiced, end: position, count: window.count, energy: energy / Float(max(1, window.count)))
                 for e in events { actions += handle(e) }
             }
         }
@@ -45,7 +53,7 @@ extension RealtimeServerSession {
     func trimAudio() {
         let keep = segmenter.turnStart ?? max(bufferStart, position - (session.prefixPaddingMs + 100) * rate / 1000)
         let drop = min(max(0, keep - audioBase), audio.count)
-        if drop > rate { // trim in chunks: removing from the front copies the rest
+        if drop > rate {  // trim in chunks: removing from the front copies the rest
             audio.removeFirst(drop)
             audioBase += drop
         }
@@ -101,7 +109,8 @@ extension RealtimeServerSession {
     }
 
     func slice(_ start: Int, _ end: Int) -> [Float] {
-        let a = max(0, start - audioBase), b = max(a, min(audio.count, end - audioBase))
+        let a = max(0, start - audioBase)
+        let b = max(a, min(audio.count, end - audioBase))
         return Array(audio[a..<b])
     }
 
@@ -130,8 +139,15 @@ extension RealtimeServerSession {
         }
         guard position - bufferStart >= rate / 10 else {
             let have = Double(max(0, position - bufferStart)) * 1000 / Double(rate)
-            return [error(ProtocolProblem(message: String(format: "Error committing input audio buffer: buffer too small. Expected at least 100ms of audio, but buffer only has %.2fms of audio.", have),
-                                          code: "input_audio_buffer_commit_empty"), eventID: eventID)]
+            return [
+                error(
+                    ProtocolProblem(
+                        message: String(
+                            format:
+                                "Error committing input audio buffer: buffer too small. Expected at least 100ms of audio, but buffer only has %.2fms of audio.",
+                            have),
+                        code: "input_audio_buffer_commit_empty"), eventID: eventID)
+            ]
         }
         // No VAD turn: the whole uncommitted buffer becomes the item.
         let id = events.id("item")
@@ -141,8 +157,12 @@ extension RealtimeServerSession {
         // The speech in the buffer, as the voice detector found it (with the session's prefix
         // padding and 300 ms after), not the raw buffer: leading or trailing silence makes
         // Moonshine return nothing. A buffer without speech gets an empty transcript.
-        let prefix = session.prefixPaddingMs * rate / 1000, tail = 300 * rate / 1000
-        let decodes = voicedSpan.map { decode(slice(max(bufferStart, $0.first - prefix), min(position, $0.last + tail)), for: id) } ?? []
+        let prefix = session.prefixPaddingMs * rate / 1000
+        let tail = 300 * rate / 1000
+        let decodes =
+            voicedSpan.map {
+                decode(slice(max(bufferStart, $0.first - prefix), min(position, $0.last + tail)), for: id)
+            } ?? []
         voicedSpan = nil
         let end = position
         segmenter.clear(at: end)
@@ -190,7 +210,8 @@ extension RealtimeServerSession {
         let n = count * rate / PCM16.sampleRate
         return (0..<n).map { i in
             let x = Double(i) * Double(PCM16.sampleRate) / Double(rate)
-            let j = Int(x), f = Float(x - Double(j))
+            let j = Int(x)
+            let f = Float(x - Double(j))
             return j + 1 < count ? samples[j] * (1 - f) + samples[j + 1] * f : samples[min(j, count - 1)]
         }
     }

@@ -11,11 +11,21 @@ extension RealtimeServerSession {
 
     func createItem(_ event: JSONValue, eventID: String?) -> [Action] {
         guard let item = event["item"], case .object = item else {
-            return [error(ProtocolProblem(message: "Missing required parameter: 'item'.", code: "missing_required_parameter", param: "item"), eventID: eventID)]
+            return [
+                error(
+                    ProtocolProblem(
+                        message: "Missing required parameter: 'item'.", code: "missing_required_parameter",
+                        param: "item"), eventID: eventID)
+            ]
         }
         let id = item["id"]?.string ?? events.id("item")
         if items[id] != nil {
-            return [error(ProtocolProblem(message: "Item with id '\(id.prefix(128))' already exists.", code: "item_already_exists", param: "item.id"), eventID: eventID)]
+            return [
+                error(
+                    ProtocolProblem(
+                        message: "Item with id '\(id.prefix(128))' already exists.", code: "item_already_exists",
+                        param: "item.id"), eventID: eventID)
+            ]
         }
         items[id] = Item(id: id, role: item["role"]?.string ?? "user")
         var actions: [Action] = []
@@ -24,7 +34,12 @@ extension RealtimeServerSession {
             if let b64 = part["audio"]?.string {
                 guard let data = Data(base64Encoded: b64) else {
                     forget(item: id)
-                    return [error(ProtocolProblem(message: "Invalid 'audio': not valid base64.", code: "invalid_value", param: "item.content"), eventID: eventID)]
+                    return [
+                        error(
+                            ProtocolProblem(
+                                message: "Invalid 'audio': not valid base64.", code: "invalid_value",
+                                param: "item.content"), eventID: eventID)
+                    ]
                 }
                 guard data.count / 2 <= Self.maxBufferSeconds * PCM16.sampleRate else {
                     forget(item: id)
@@ -61,17 +76,25 @@ extension RealtimeServerSession {
     }
 
     func notFound(_ id: String?, eventID: String?) -> Action {
-        error(ProtocolProblem(message: "Item with id '\(id?.prefix(128) ?? "")' not found.", code: "item_not_found", param: "item_id"), eventID: eventID)
+        error(
+            ProtocolProblem(
+                message: "Item with id '\(id?.prefix(128) ?? "")' not found.", code: "item_not_found", param: "item_id"),
+            eventID: eventID)
     }
 
     /// An item as `conversation.item.retrieved` shows it: user audio with its transcript once
     /// known, user text, or an assistant message.
     func retrieved(_ item: Item) -> JSONValue {
         var content: [JSONValue] = []
-        if item.hasAudio { content.append(["type": "input_audio", "transcript": item.isReady ? .string(item.transcript) : nil]) }
+        if item.hasAudio {
+            content.append(["type": "input_audio", "transcript": item.isReady ? .string(item.transcript) : nil])
+        }
         if !item.textInput.isEmpty { content.append(["type": "input_text", "text": .string(item.textInput)]) }
-        return ["id": .string(item.id), "type": "message", "object": "realtime.item",
-                "status": item.committed ? "completed" : "in_progress", "role": .string(item.role), "content": .array(content)]
+        return [
+            "id": .string(item.id), "type": "message", "object": "realtime.item",
+            "status": item.committed ? "completed" : "in_progress", "role": .string(item.role),
+            "content": .array(content),
+        ]
     }
 
     /// Removes an item that never got into the conversation, with its decode jobs.
@@ -92,7 +115,8 @@ extension RealtimeServerSession {
         var dropped = 0
         for id in order.prefix(excess) {
             guard let item = items[id], item.isReady || item.role != "user", id != openItem,
-                  !waiting.contains(where: { $0.itemID == id }) else { break }
+                !waiting.contains(where: { $0.itemID == id })
+            else { break }
             forget(item: id)
             transcriptionSent.remove(id)
             transcribed.remove(id)

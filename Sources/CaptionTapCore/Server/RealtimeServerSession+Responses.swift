@@ -6,15 +6,31 @@ extension RealtimeServerSession {
     func createResponse(_ params: JSONValue, eventID: String?) -> [Action] {
         let conversation = params["conversation"]?.string ?? "auto"
         guard conversation == "auto" || conversation == "none" else {
-            return [error(ProtocolProblem(message: "Invalid value: '\(conversation.prefix(64))'. Supported values are: 'auto' and 'none'.", code: "invalid_value", param: "response.conversation"), eventID: eventID)]
+            return [
+                error(
+                    ProtocolProblem(
+                        message:
+                            "Invalid value: '\(conversation.prefix(64))'. Supported values are: 'auto' and 'none'.",
+                        code: "invalid_value", param: "response.conversation"), eventID: eventID)
+            ]
         }
         let modalities = params["output_modalities"]?.array?.compactMap(\.string) ?? session.outputModalities
         if modalities.contains("audio") {
-            return [error(ProtocolProblem(message: "Audio output is not supported by the embedded backend; request output_modalities [\"text\"].",
-                                          code: "unsupported_output_modality", param: "response.output_modalities"), eventID: eventID)]
+            return [
+                error(
+                    ProtocolProblem(
+                        message:
+                            "Audio output is not supported by the embedded backend; request output_modalities [\"text\"].",
+                        code: "unsupported_output_modality", param: "response.output_modalities"), eventID: eventID)
+            ]
         }
         if let tools = params["tools"]?.array, !tools.isEmpty {
-            return [error(ProtocolProblem(message: "Tools are not supported by the embedded backend.", code: "unsupported_tools", param: "response.tools"), eventID: eventID)]
+            return [
+                error(
+                    ProtocolProblem(
+                        message: "Tools are not supported by the embedded backend.", code: "unsupported_tools",
+                        param: "response.tools"), eventID: eventID)
+            ]
         }
         var textTokens = (params["instructions"]?.string ?? session.instructions).count / 4 + 4
         let target: String?
@@ -35,23 +51,34 @@ extension RealtimeServerSession {
             target = order.last { items[$0]?.role == "user" && !(items[$0]?.jobs.isEmpty ?? true) }
         }
         if conversation == "auto", let active = activeDefaultResponse {
-            return [error(ProtocolProblem(message: "Conversation already has an active response in progress: \(active). Wait until the response is finished before creating a new one.",
-                                          code: "conversation_already_has_active_response"), eventID: eventID)]
+            return [
+                error(
+                    ProtocolProblem(
+                        message:
+                            "Conversation already has an active response in progress: \(active). Wait until the response is finished before creating a new one.",
+                        code: "conversation_already_has_active_response"), eventID: eventID)
+            ]
         }
-        let response = ServerEvents.Response(id: events.id("resp"), conversation: conversation, metadata: params["metadata"] ?? .null,
-                                             maxOutputTokens: params["max_output_tokens"] ?? "inf")
+        let response = ServerEvents.Response(
+            id: events.id("resp"), conversation: conversation, metadata: params["metadata"] ?? .null,
+            maxOutputTokens: params["max_output_tokens"] ?? "inf")
         return actions + begin(Request(response: response, itemID: target, textTokens: textTokens)) + deliverReady()
     }
 
     /// The item a response's `input` asks about: an `item_reference`, or inline audio that
     /// becomes a hidden item of its own (its decode actions come along).
-    private func inputTarget(_ input: JSONValue, textTokens: inout Int) -> Result<(item: String?, actions: [Action]), ProtocolProblem> {
+    private func inputTarget(_ input: JSONValue, textTokens: inout Int) -> Result<
+        (item: String?, actions: [Action]), ProtocolProblem
+    > {
         var target: String?
         var actions: [Action] = []
         for (i, entry) in (input.array ?? []).enumerated() {
             if entry["type"]?.string == "item_reference" {
                 guard let ref = entry["id"]?.string, items[ref] != nil else {
-                    return .failure(ProtocolProblem(message: "Item with id '\(entry["id"]?.string?.prefix(128) ?? "")' not found.", code: "item_not_found", param: "response.input[\(i)].id"))
+                    return .failure(
+                        ProtocolProblem(
+                            message: "Item with id '\(entry["id"]?.string?.prefix(128) ?? "")' not found.",
+                            code: "item_not_found", param: "response.input[\(i)].id"))
                 }
                 target = ref
                 continue
@@ -90,7 +117,8 @@ extension RealtimeServerSession {
     }
 
     private func beginAutomatic(_ item: String) -> [Action] {
-        let response = ServerEvents.Response(id: events.id("resp"), conversation: "auto", metadata: .null, maxOutputTokens: "inf")
+        let response = ServerEvents.Response(
+            id: events.id("resp"), conversation: "auto", metadata: .null, maxOutputTokens: "inf")
         let textTokens = session.instructions.count / 4 + 4
         return begin(Request(response: response, itemID: items[item] == nil ? nil : item, textTokens: textTokens))
     }
@@ -104,7 +132,12 @@ extension RealtimeServerSession {
     func cancelResponse(_ event: JSONValue, eventID: String?) -> [Action] {
         let id = event["response_id"]?.string ?? activeDefaultResponse
         guard let index = waiting.firstIndex(where: { $0.id == id }) else {
-            return [error(ProtocolProblem(message: "Cancellation failed: no active response found.", code: "response_cancel_not_active"), eventID: eventID)]
+            return [
+                error(
+                    ProtocolProblem(
+                        message: "Cancellation failed: no active response found.", code: "response_cancel_not_active"),
+                    eventID: eventID)
+            ]
         }
         let request = waiting.remove(at: index)
         if activeDefaultResponse == request.id { activeDefaultResponse = nil }
@@ -116,9 +149,11 @@ extension RealtimeServerSession {
         if activeDefaultResponse == request.id { activeDefaultResponse = nil }
         let outID = events.id("item")
         let previous = order.last
-        let usage = ServerEvents.Usage(textTokens: request.textTokens, audioSeconds: request.itemID.flatMap { items[$0]?.seconds } ?? 0,
-                                       outputWords: ServerEvents.words(text).count)
-        let sent = events.textResponse(request.response, outputItem: outID, previous: previous, text: text, usage: usage)
+        let usage = ServerEvents.Usage(
+            textTokens: request.textTokens, audioSeconds: request.itemID.flatMap { items[$0]?.seconds } ?? 0,
+            outputWords: ServerEvents.words(text).count)
+        let sent = events.textResponse(
+            request.response, outputItem: outID, previous: previous, text: text, usage: usage)
         if request.response.inBand {
             order.append(outID)
             items[outID] = Item(id: outID, role: "assistant", committed: true)

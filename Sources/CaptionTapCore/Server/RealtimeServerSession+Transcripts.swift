@@ -26,7 +26,8 @@ extension RealtimeServerSession {
     /// add up to the `.completed` transcript exactly.
     func streamTranscription(_ id: String, final: Bool, force: Bool = false) -> [Action] {
         guard session.wantsInputTranscription, force || !transcriptionSent.contains(id) && isTranscriptHead(id),
-              var item = items[id], item.failure == nil else { return [] }
+            var item = items[id], item.failure == nil
+        else { return [] }
         let target: String
         if final {
             target = item.transcript
@@ -60,7 +61,10 @@ extension RealtimeServerSession {
                         actions += respond(request, text: "")
                         continue
                     }
-                    guard item.isReady else { remaining.append(request); continue }
+                    guard item.isReady else {
+                        remaining.append(request)
+                        continue
+                    }
                     actions += respond(request, text: item.transcript)
                 } else {
                     actions += respond(request, text: "")
@@ -88,12 +92,15 @@ extension RealtimeServerSession {
             }
             transcriptionSent.insert(id)
             if let failure = item.failure {
-                let problem = ProtocolProblem(message: "The recognizer could not transcribe this audio: \(failure)", code: "transcription_failed", type: "server_error")
+                let problem = ProtocolProblem(
+                    message: "The recognizer could not transcribe this audio: \(failure)", code: "transcription_failed",
+                    type: "server_error")
                 actions.append(.send(events.transcriptionFailed(item: id, problem: problem)))
                 continue
             }
             actions += streamTranscription(id, final: true, force: true)
-            actions.append(.send(events.transcriptionCompleted(item: id, transcript: item.transcript, seconds: item.seconds)))
+            actions.append(
+                .send(events.transcriptionCompleted(item: id, transcript: item.transcript, seconds: item.seconds)))
         }
         return actions
     }

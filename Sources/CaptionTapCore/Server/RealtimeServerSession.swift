@@ -101,8 +101,10 @@ public final class RealtimeServerSession {
     var automaticPending: [String] = []
 
     /// A session of `kind`, speaking `dialect`; `model` is what the client asked for (echoed).
-    public init(model: String, frontEnd: SpeechFrontEnd, kind: SessionObject.Kind = .realtime, dialect: ProtocolDialect = .ga,
-                sessionSeconds: Int = 3600, now: Int = Int(Date().timeIntervalSince1970), policy: TurnSegmenter.Policy = .init()) {
+    public init(
+        model: String, frontEnd: SpeechFrontEnd, kind: SessionObject.Kind = .realtime, dialect: ProtocolDialect = .ga,
+        sessionSeconds: Int = 3600, now: Int = Int(Date().timeIntervalSince1970), policy: TurnSegmenter.Policy = .init()
+    ) {
         self.model = model
         self.frontEnd = frontEnd
         self.rate = frontEnd.sampleRate
@@ -131,20 +133,36 @@ public final class RealtimeServerSession {
     /// Handles one text frame from the client.
     public func receive(text: String) -> [Action] {
         guard let event = JSONValue.parse(text), case .object = event else {
-            return [error(ProtocolProblem(message: "The server failed to parse the event: not a JSON object.", code: "invalid_json"), eventID: nil)]
+            return [
+                error(
+                    ProtocolProblem(
+                        message: "The server failed to parse the event: not a JSON object.", code: "invalid_json"),
+                    eventID: nil)
+            ]
         }
         let eventID = event["event_id"]?.string
         guard let type = event["type"]?.string else {
-            return [error(ProtocolProblem(message: "Missing required parameter: 'type'.", code: "missing_required_parameter", param: "type"), eventID: eventID)]
+            return [
+                error(
+                    ProtocolProblem(
+                        message: "Missing required parameter: 'type'.", code: "missing_required_parameter",
+                        param: "type"), eventID: eventID)
+            ]
         }
         if session.kind == .transcription, Self.realtimeOnly.contains(type) {
-            return [error(ProtocolProblem(message: "'\(type)' is not available in a transcription session; connect without ?intent=transcription for responses.",
-                                          code: "unsupported_event", param: "type"), eventID: eventID)]
+            return [
+                error(
+                    ProtocolProblem(
+                        message:
+                            "'\(type)' is not available in a transcription session; connect without ?intent=transcription for responses.",
+                        code: "unsupported_event", param: "type"), eventID: eventID)
+            ]
         }
         switch type {
         case "input_audio_buffer.append": return append(event, eventID: eventID)
         case "session.update": return updateSession(event["session"] ?? .null, beta: false, eventID: eventID)
-        case "transcription_session.update": return updateSession(event["session"] ?? .null, beta: true, eventID: eventID)
+        case "transcription_session.update":
+            return updateSession(event["session"] ?? .null, beta: true, eventID: eventID)
         case "input_audio_buffer.commit": return commit(eventID: eventID)
         case "input_audio_buffer.clear": return clearBuffer()
         case "response.create": return createResponse(event["response"] ?? .object([]), eventID: eventID)
@@ -153,7 +171,12 @@ public final class RealtimeServerSession {
         case "conversation.item.retrieve": return retrieveItem(event["item_id"]?.string, eventID: eventID)
         case "conversation.item.delete": return deleteItem(event["item_id"]?.string, eventID: eventID)
         default:
-            return [error(ProtocolProblem(message: "The embedded backend does not support '\(type.prefix(64))'.", code: "unsupported_event", param: "type"), eventID: eventID)]
+            return [
+                error(
+                    ProtocolProblem(
+                        message: "The embedded backend does not support '\(type.prefix(64))'.",
+                        code: "unsupported_event", param: "type"), eventID: eventID)
+            ]
         }
     }
 
@@ -162,7 +185,12 @@ public final class RealtimeServerSession {
 
     /// A binary frame: the protocol is JSON text only.
     public func receiveBinary() -> [Action] {
-        [error(ProtocolProblem(message: "Binary frames are not supported; send JSON text events.", code: "invalid_json"), eventID: nil)]
+        [
+            error(
+                ProtocolProblem(
+                    message: "Binary frames are not supported; send JSON text events.", code: "invalid_json"),
+                eventID: nil)
+        ]
     }
 
     // MARK: Session updates
@@ -174,11 +202,17 @@ public final class RealtimeServerSession {
         var candidate = session
         if (beta || update["type"]?.string == "transcription") && session.kind == .realtime {
             guard position == 0 && items.isEmpty else {
-                return [error(ProtocolProblem(message: "A session that has received audio cannot become a transcription session; open a new one with ?intent=transcription.",
-                                              code: "invalid_value", param: "session.type"), eventID: eventID)]
+                return [
+                    error(
+                        ProtocolProblem(
+                            message:
+                                "A session that has received audio cannot become a transcription session; open a new one with ?intent=transcription.",
+                            code: "invalid_value", param: "session.type"), eventID: eventID)
+                ]
             }
-            candidate = SessionObject(transcriptionID: session.json["id"]?.string ?? events.id("sess"), model: nil,
-                                      expiresAt: session.json["expires_at"]?.int ?? 0)
+            candidate = SessionObject(
+                transcriptionID: session.json["id"]?.string ?? events.id("sess"), model: nil,
+                expiresAt: session.json["expires_at"]?.int ?? 0)
         }
         let problem: ProtocolProblem?
         switch beta ? SessionObject.fromBeta(update) : .success(update) {
@@ -196,12 +230,15 @@ public final class RealtimeServerSession {
 
     func applyVADSettings() {
         frontEnd.threshold = session.vadThreshold
-        segmenter.settings = .init(prefixPaddingMs: session.prefixPaddingMs, silenceDurationMs: session.silenceDurationMs)
+        segmenter.settings = .init(
+            prefixPaddingMs: session.prefixPaddingMs, silenceDurationMs: session.silenceDurationMs)
     }
 
     // MARK: Event building
 
     func send(_ type: String, _ fields: JSONValue) -> Action { .send(events.event(type, fields)) }
 
-    func error(_ problem: ProtocolProblem, eventID: String?) -> Action { .send(events.error(problem, eventID: eventID)) }
+    func error(_ problem: ProtocolProblem, eventID: String?) -> Action {
+        .send(events.error(problem, eventID: eventID))
+    }
 }

@@ -22,7 +22,8 @@ public enum SegmentJoin {
     /// sentence; `next` starts its output with a capital) and take `next`'s punctuation (it heard
     /// what follows). Words are separated by single spaces.
     public static func join(_ previous: String, _ next: String) -> String {
-        let p = words(previous), n = words(next)
+        let p = words(previous)
+        let n = words(next)
         guard !p.isEmpty else { return n.joined(separator: " ") }
         guard !n.isEmpty else { return p.joined(separator: " ") }
         guard let match = overlap(p, n) else { return (p + n).joined(separator: " ") }
@@ -42,7 +43,8 @@ public enum SegmentJoin {
     /// word into `next`. A one-word overlap counts only at the very start of `next` or if the word
     /// has five letters or more.
     static func overlap(_ p: [Substring], _ n: [Substring]) -> Overlap? {
-        let pn = p.map(normalized), nn = n.map(normalized)
+        let pn = p.map(normalized)
+        let nn = n.map(normalized)
         // An overlap that reaches the very end of `previous` is taken over one that skips words.
         for trim in 0...min(maxTrailingWords, p.count - 1) {
             for k in stride(from: min(maxOverlapWords, p.count - trim, n.count), through: trim == 0 ? 1 : 2, by: -1) {

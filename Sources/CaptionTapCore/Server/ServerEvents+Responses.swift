@@ -33,7 +33,9 @@ extension ServerEvents {
     }
 
     mutating func responseCreated(_ response: Response) -> String {
-        event("response.created", ["response": Self.responseJSON(response, status: "in_progress", output: [], usage: .null)])
+        event(
+            "response.created",
+            ["response": Self.responseJSON(response, status: "in_progress", output: [], usage: .null)])
     }
 
     mutating func responseCancelled(_ response: Response) -> String {
@@ -44,20 +46,33 @@ extension ServerEvents {
 
     /// The whole text answer: output item, content part, word-sized deltas, done events, and for
     /// an in-band response the assistant item entering the conversation after `previous`.
-    mutating func textResponse(_ response: Response, outputItem outID: String, previous: String?, text: String, usage: Usage) -> [String] {
-        var item: JSONValue = ["id": .string(outID), "object": "realtime.item", "type": "message", "status": "in_progress", "role": "assistant", "content": []]
-        let ids: [(String, JSONValue)] = [("response_id", .string(response.id)), ("item_id", .string(outID)), ("output_index", 0), ("content_index", 0)]
+    mutating func textResponse(
+        _ response: Response, outputItem outID: String, previous: String?, text: String, usage: Usage
+    ) -> [String] {
+        var item: JSONValue = [
+            "id": .string(outID), "object": "realtime.item", "type": "message", "status": "in_progress",
+            "role": "assistant", "content": [],
+        ]
+        let ids: [(String, JSONValue)] = [
+            ("response_id", .string(response.id)), ("item_id", .string(outID)), ("output_index", 0),
+            ("content_index", 0),
+        ]
         let prior: JSONValue = ["previous_item_id": Self.optional(previous), "item": item]
-        var events = [event("response.output_item.added", ["response_id": .string(response.id), "output_index": 0, "item": item])]
+        var events = [
+            event("response.output_item.added", ["response_id": .string(response.id), "output_index": 0, "item": item])
+        ]
         if response.inBand { events.append(event("conversation.item.added", prior)) }
         events.append(event("response.content_part.added", .object(ids + [("part", ["type": "text", "text": ""])])))
         for word in Self.words(text) {
             events.append(event("response.output_text.delta", .object(ids + [("delta", .string(word))])))
         }
         events.append(event("response.output_text.done", .object(ids + [("text", .string(text))])))
-        events.append(event("response.content_part.done", .object(ids + [("part", ["type": "text", "text": .string(text)])])))
-        item = item.setting(["status"], to: "completed").setting(["content"], to: [["type": "output_text", "text": .string(text)]])
-        events.append(event("response.output_item.done", ["response_id": .string(response.id), "output_index": 0, "item": item]))
+        events.append(
+            event("response.content_part.done", .object(ids + [("part", ["type": "text", "text": .string(text)])])))
+        item = item.setting(["status"], to: "completed").setting(
+            ["content"], to: [["type": "output_text", "text": .string(text)]])
+        events.append(
+            event("response.output_item.done", ["response_id": .string(response.id), "output_index": 0, "item": item]))
         if response.inBand {
             events.append(event("conversation.item.done", ["previous_item_id": Self.optional(previous), "item": item]))
         }

@@ -26,8 +26,10 @@ struct ServerEvents {
     }
 
     static func errorBody(_ problem: ProtocolProblem, eventID: String?) -> JSONValue {
-        ["type": .string(problem.type), "code": .string(problem.code), "message": .string(problem.message),
-         "param": problem.param.map(JSONValue.string) ?? .null, "event_id": eventID.map(JSONValue.string) ?? .null]
+        [
+            "type": .string(problem.type), "code": .string(problem.code), "message": .string(problem.message),
+            "param": problem.param.map(JSONValue.string) ?? .null, "event_id": eventID.map(JSONValue.string) ?? .null,
+        ]
     }
 
     // MARK: Session
@@ -58,9 +60,12 @@ struct ServerEvents {
     }
 
     mutating func timeoutTriggered(item: String, startMs: Int, endMs: Int) -> String {
-        event("input_audio_buffer.timeout_triggered", [
-            "audio_start_ms": .number(Double(startMs)), "audio_end_ms": .number(Double(endMs)), "item_id": .string(item),
-        ])
+        event(
+            "input_audio_buffer.timeout_triggered",
+            [
+                "audio_start_ms": .number(Double(startMs)), "audio_end_ms": .number(Double(endMs)),
+                "item_id": .string(item),
+            ])
     }
 
     mutating func committed(item: String, previous: String?) -> String {
@@ -78,28 +83,39 @@ struct ServerEvents {
     }
 
     static func userAudioItem(_ id: String, status: String = "completed", transcript: String? = nil) -> JSONValue {
-        ["id": .string(id), "type": "message", "object": "realtime.item", "status": .string(status), "role": "user",
-         "content": [["type": "input_audio", "transcript": optional(transcript)]]]
+        [
+            "id": .string(id), "type": "message", "object": "realtime.item", "status": .string(status), "role": "user",
+            "content": [["type": "input_audio", "transcript": optional(transcript)]],
+        ]
     }
 
     // MARK: Input transcription
 
     mutating func transcriptionDelta(item: String, delta: String) -> String {
-        event("conversation.item.input_audio_transcription.delta", ["item_id": .string(item), "content_index": 0, "delta": .string(delta)])
+        event(
+            "conversation.item.input_audio_transcription.delta",
+            ["item_id": .string(item), "content_index": 0, "delta": .string(delta)])
     }
 
     mutating func transcriptionCompleted(item: String, transcript: String, seconds: Double) -> String {
-        event("conversation.item.input_audio_transcription.completed", [
-            "item_id": .string(item), "content_index": 0, "transcript": .string(transcript),
-            "usage": ["type": "duration", "seconds": .number(seconds)],
-        ])
+        event(
+            "conversation.item.input_audio_transcription.completed",
+            [
+                "item_id": .string(item), "content_index": 0, "transcript": .string(transcript),
+                "usage": ["type": "duration", "seconds": .number(seconds)],
+            ])
     }
 
     mutating func transcriptionFailed(item: String, problem: ProtocolProblem) -> String {
-        event("conversation.item.input_audio_transcription.failed", [
-            "item_id": .string(item), "content_index": 0,
-            "error": ["type": .string(problem.type), "code": .string(problem.code), "message": .string(problem.message), "param": nil],
-        ])
+        event(
+            "conversation.item.input_audio_transcription.failed",
+            [
+                "item_id": .string(item), "content_index": 0,
+                "error": [
+                    "type": .string(problem.type), "code": .string(problem.code), "message": .string(problem.message),
+                    "param": nil,
+                ],
+            ])
     }
 
     static func optional(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }

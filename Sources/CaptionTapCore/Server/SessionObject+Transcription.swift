@@ -7,7 +7,8 @@ extension SessionObject {
     /// A transcription session (`?intent=transcription`). `model` is the URL's `model`, if any:
     /// a transcription model there becomes the session's transcription model.
     public init(transcriptionID id: String, model: String?, expiresAt: Int) {
-        let transcriptionModel = model.flatMap { Self.isTranscriptionModel($0) ? $0 : nil } ?? Self.defaultTranscriptionModel
+        let transcriptionModel =
+            model.flatMap { Self.isTranscriptionModel($0) ? $0 : nil } ?? Self.defaultTranscriptionModel
         kind = .transcription
         json = [
             "type": "transcription",
@@ -21,7 +22,7 @@ extension SessionObject {
                     "transcription": ["model": .string(transcriptionModel), "language": nil, "prompt": ""],
                     "noise_reduction": nil,
                     "turn_detection": Self.defaultServerVAD,
-                ],
+                ]
             ],
         ]
     }
@@ -38,17 +39,24 @@ extension SessionObject {
 
     mutating func applyTranscription(update: JSONValue) -> ProtocolProblem? {
         if let type = update["type"]?.string, type != "transcription" {
-            return ProtocolProblem(message: "This is a transcription session; session.type must be 'transcription', got '\(type.prefix(64))'.",
-                                   code: "invalid_value", param: "session.type")
+            return ProtocolProblem(
+                message:
+                    "This is a transcription session; session.type must be 'transcription', got '\(type.prefix(64))'.",
+                code: "invalid_value", param: "session.type")
         }
-        if case .object(let pairs) = update, let unknown = pairs.first(where: { !Self.transcriptionKeys.contains($0.0) }) {
-            return ProtocolProblem(message: "Unknown parameter: 'session.\(unknown.0.prefix(64))'.", code: "unknown_parameter",
-                                   param: "session.\(unknown.0.prefix(64))")
+        if case .object(let pairs) = update,
+            let unknown = pairs.first(where: { !Self.transcriptionKeys.contains($0.0) })
+        {
+            return ProtocolProblem(
+                message: "Unknown parameter: 'session.\(unknown.0.prefix(64))'.", code: "unknown_parameter",
+                param: "session.\(unknown.0.prefix(64))")
         }
         if let include = update["include"], !include.isNull {
-            guard let values = include.array, values.allSatisfy({ $0.string.map(Self.includeValues.contains) == true }) else {
-                return ProtocolProblem(message: "include may only hold 'item.input_audio_transcription.logprobs'.", code: "invalid_value",
-                                       param: "session.include")
+            guard let values = include.array, values.allSatisfy({ $0.string.map(Self.includeValues.contains) == true })
+            else {
+                return ProtocolProblem(
+                    message: "include may only hold 'item.input_audio_transcription.logprobs'.", code: "invalid_value",
+                    param: "session.include")
             }
         }
         return applyInput(Self.merge(json, update), input: update["audio"]?["input"])
@@ -59,7 +67,9 @@ extension SessionObject {
     /// A beta `transcription_session.update` session object in the GA shape, or why it is refused.
     public static func fromBeta(_ beta: JSONValue) -> Result<JSONValue, ProtocolProblem> {
         guard case .object(let pairs) = beta else {
-            return .failure(ProtocolProblem(message: "Invalid 'session': expected an object.", code: "invalid_type", param: "session"))
+            return .failure(
+                ProtocolProblem(
+                    message: "Invalid 'session': expected an object.", code: "invalid_type", param: "session"))
         }
         var input: [(String, JSONValue)] = []
         var ga: [(String, JSONValue)] = [("type", "transcription")]
@@ -67,8 +77,11 @@ extension SessionObject {
             switch key {
             case "input_audio_format":
                 guard value.isNull || value.string == "pcm16" else {
-                    return .failure(ProtocolProblem(message: "Only pcm16 input audio is supported; got '\(value.string?.prefix(32) ?? "another format")'.",
-                                                    code: "invalid_value", param: "session.input_audio_format"))
+                    return .failure(
+                        ProtocolProblem(
+                            message:
+                                "Only pcm16 input audio is supported; got '\(value.string?.prefix(32) ?? "another format")'.",
+                            code: "invalid_value", param: "session.input_audio_format"))
                 }
                 input.append(("format", ["type": "audio/pcm", "rate": 24000]))
             case "input_audio_transcription": input.append(("transcription", value))
@@ -77,8 +90,10 @@ extension SessionObject {
             case "include": ga.append(("include", value))
             case "modalities", "client_secret": continue  // text is all there is; no ephemeral keys here
             default:
-                return .failure(ProtocolProblem(message: "Unknown parameter: 'session.\(key.prefix(64))'.", code: "unknown_parameter",
-                                                param: "session.\(key.prefix(64))"))
+                return .failure(
+                    ProtocolProblem(
+                        message: "Unknown parameter: 'session.\(key.prefix(64))'.", code: "unknown_parameter",
+                        param: "session.\(key.prefix(64))"))
             }
         }
         if !input.isEmpty { ga.append(("audio", ["input": .object(input)])) }

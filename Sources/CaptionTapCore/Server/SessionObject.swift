@@ -18,10 +18,12 @@ public struct SessionObject: Sendable {
     /// written for the cloud work unchanged; the transcript comes from the local recognizer either
     /// way, and the requested name is echoed.
     public static func isSupported(model: String) -> Bool {
-        let known = ["gpt-realtime", "gpt-realtime-mini", "gpt-4o-realtime-preview", "gpt-4o-mini-realtime-preview",
-                     "gpt-4o-realtime", "gpt-4o-mini-realtime", "gpt-4o-transcribe", "gpt-4o-mini-transcribe",
-                     "gpt-4o-transcribe-diarize", "gpt-transcribe", "gpt-live-transcribe", "gpt-realtime-whisper",
-                     "whisper-1", "captiontap-local"]
+        let known = [
+            "gpt-realtime", "gpt-realtime-mini", "gpt-4o-realtime-preview", "gpt-4o-mini-realtime-preview",
+            "gpt-4o-realtime", "gpt-4o-mini-realtime", "gpt-4o-transcribe", "gpt-4o-mini-transcribe",
+            "gpt-4o-transcribe-diarize", "gpt-transcribe", "gpt-live-transcribe", "gpt-realtime-whisper",
+            "whisper-1", "captiontap-local",
+        ]
         return model.count <= 128 && known.contains { model == $0 || model.hasPrefix($0 + "-") }
     }
 
@@ -103,30 +105,37 @@ public struct SessionObject: Sendable {
     /// Applies a client `session` object; on a problem the session is left unchanged.
     public mutating func apply(update: JSONValue) -> ProtocolProblem? {
         guard case .object = update else {
-            return ProtocolProblem(message: "Invalid 'session': expected an object.", code: "invalid_type", param: "session")
+            return ProtocolProblem(
+                message: "Invalid 'session': expected an object.", code: "invalid_type", param: "session")
         }
         if kind == .transcription { return applyTranscription(update: update) }
         if let type = update["type"]?.string, type != "realtime" {
-            return ProtocolProblem(message: "Only 'realtime' sessions can be updated here; got '\(type.prefix(64))'. Transcription sessions start with ?intent=transcription.",
-                                   code: "invalid_value", param: "session.type")
+            return ProtocolProblem(
+                message:
+                    "Only 'realtime' sessions can be updated here; got '\(type.prefix(64))'. Transcription sessions start with ?intent=transcription.",
+                code: "invalid_value", param: "session.type")
         }
         if let model = update["model"]?.string, !Self.isSupported(model: model) {
-            return ProtocolProblem(message: "The model '\(model.prefix(128))' does not exist or you do not have access to it.",
-                                   code: "model_not_found", param: "session.model")
+            return ProtocolProblem(
+                message: "The model '\(model.prefix(128))' does not exist or you do not have access to it.",
+                code: "model_not_found", param: "session.model")
         }
         if let modalities = update["output_modalities"]?.array {
             if modalities.contains(where: { $0.string == "audio" }) {
-                return ProtocolProblem(message: "Audio output is not supported by the embedded backend; use output_modalities [\"text\"].",
-                                       code: "unsupported_output_modality", param: "session.output_modalities")
+                return ProtocolProblem(
+                    message: "Audio output is not supported by the embedded backend; use output_modalities [\"text\"].",
+                    code: "unsupported_output_modality", param: "session.output_modalities")
             }
             if modalities.count != 1 || modalities[0].string != "text" {
-                return ProtocolProblem(message: "output_modalities must be [\"text\"].", code: "invalid_value",
-                                       param: "session.output_modalities")
+                return ProtocolProblem(
+                    message: "output_modalities must be [\"text\"].", code: "invalid_value",
+                    param: "session.output_modalities")
             }
         }
         if let tools = update["tools"]?.array, !tools.isEmpty {
-            return ProtocolProblem(message: "Tools are not supported by the embedded backend.",
-                                   code: "unsupported_tools", param: "session.tools")
+            return ProtocolProblem(
+                message: "Tools are not supported by the embedded backend.",
+                code: "unsupported_tools", param: "session.tools")
         }
         return applyInput(Self.merge(json, update), input: update["audio"]?["input"])
     }
@@ -136,17 +145,20 @@ public struct SessionObject: Sendable {
     mutating func applyInput(_ merged: JSONValue, input: JSONValue?) -> ProtocolProblem? {
         if let format = input?["format"], !format.isNull {
             if let type = format["type"]?.string, type != "audio/pcm" {
-                return ProtocolProblem(message: "Only audio/pcm input is supported; got '\(type.prefix(64))'.",
-                                       code: "invalid_value", param: "session.audio.input.format.type")
+                return ProtocolProblem(
+                    message: "Only audio/pcm input is supported; got '\(type.prefix(64))'.",
+                    code: "invalid_value", param: "session.audio.input.format.type")
             }
             if let rate = format["rate"], !rate.isNull, rate.int != 24000 {
-                return ProtocolProblem(message: "Input audio must be 24000 Hz PCM; got \(rate.int.map(String.init) ?? "another rate").",
-                                       code: "invalid_value", param: "session.audio.input.format.rate")
+                return ProtocolProblem(
+                    message: "Input audio must be 24000 Hz PCM; got \(rate.int.map(String.init) ?? "another rate").",
+                    code: "invalid_value", param: "session.audio.input.format.rate")
             }
         }
         if let model = input?["transcription"]?["model"]?.string, !Self.isSupported(model: model) {
-            return ProtocolProblem(message: "The transcription model '\(model.prefix(128))' is not supported.", code: "invalid_value",
-                                   param: "session.audio.input.transcription.model")
+            return ProtocolProblem(
+                message: "The transcription model '\(model.prefix(128))' is not supported.", code: "invalid_value",
+                param: "session.audio.input.transcription.model")
         }
         guard let td = input?["turn_detection"] else {
             json = merged
@@ -166,27 +178,38 @@ public struct SessionObject: Sendable {
         if type == "semantic_vad" {
             let full = merge(defaultSemanticVAD, td)
             guard let eagerness = full["eagerness"]?.string, eagernessSilenceMs[eagerness] != nil else {
-                return .failure(ProtocolProblem(message: "eagerness must be one of low, medium, high, auto.", code: "invalid_value",
-                                                param: "session.audio.input.turn_detection.eagerness"))
+                return .failure(
+                    ProtocolProblem(
+                        message: "eagerness must be one of low, medium, high, auto.", code: "invalid_value",
+                        param: "session.audio.input.turn_detection.eagerness"))
             }
             return .success(full)
         }
         guard type == "server_vad" else {
-            return .failure(ProtocolProblem(message: "Turn detection must be server_vad, semantic_vad or null; got '\(type.prefix(64))'.",
-                                            code: "invalid_value", param: "session.audio.input.turn_detection.type"))
+            return .failure(
+                ProtocolProblem(
+                    message: "Turn detection must be server_vad, semantic_vad or null; got '\(type.prefix(64))'.",
+                    code: "invalid_value", param: "session.audio.input.turn_detection.type"))
         }
         let full = merge(defaultServerVAD, td)
         if let t = full["threshold"]?.double, !(0...1).contains(t) {
-            return .failure(ProtocolProblem(message: "threshold must be between 0 and 1.", code: "invalid_value",
-                                            param: "session.audio.input.turn_detection.threshold"))
+            return .failure(
+                ProtocolProblem(
+                    message: "threshold must be between 0 and 1.", code: "invalid_value",
+                    param: "session.audio.input.turn_detection.threshold"))
         }
         for key in ["prefix_padding_ms", "silence_duration_ms"] where full[key].map(isValidMs) == false {
-            return .failure(ProtocolProblem(message: "\(key) must be a number of milliseconds from 0 to \(maxVADMs).",
-                                            code: "invalid_value", param: "session.audio.input.turn_detection.\(key)"))
+            return .failure(
+                ProtocolProblem(
+                    message: "\(key) must be a number of milliseconds from 0 to \(maxVADMs).",
+                    code: "invalid_value", param: "session.audio.input.turn_detection.\(key)"))
         }
         if let idle = full["idle_timeout_ms"], !idle.isNull, idle.int.map(idleTimeoutRange.contains) != true {
-            return .failure(ProtocolProblem(message: "idle_timeout_ms must be null or from \(idleTimeoutRange.lowerBound) to \(idleTimeoutRange.upperBound) milliseconds.",
-                                            code: "invalid_value", param: "session.audio.input.turn_detection.idle_timeout_ms"))
+            return .failure(
+                ProtocolProblem(
+                    message:
+                        "idle_timeout_ms must be null or from \(idleTimeoutRange.lowerBound) to \(idleTimeoutRange.upperBound) milliseconds.",
+                    code: "invalid_value", param: "session.audio.input.turn_detection.idle_timeout_ms"))
         }
         return .success(full)
     }

@@ -9,7 +9,8 @@ extension OutOfBandTranscriber: LiveAudio {
 
     /// Samples `from ..< to` of the audio history as floats (clamped to what the history holds).
     public func historySamples(from: Int, to: Int) -> [Float] {
-        let start = max(from, historyStartSample), end = min(to, totalSamples)
+        let start = max(from, historyStartSample)
+        let end = min(to, totalSamples)
         guard end > start else { return [] }
         let pcm = UnsafeMutableRawPointer.allocate(byteCount: (end - start) * 2, alignment: 16)
         defer { pcm.deallocate() }
@@ -35,7 +36,9 @@ extension OutOfBandTranscriber: LiveAudio {
     public func speechOnset(in range: Range<Int>) -> Int? {
         let energies = windowEnergies(range)
         let floor = max((energies.max() ?? 0) / 100, 1e-5)  // a tenth in amplitude; −50 dBFS
-        return energies.firstIndex { $0 >= floor }.map { max(range.lowerBound, historyStartSample) + $0 * PCM16.sampleRate / 50 }
+        return energies.firstIndex { $0 >= floor }.map {
+            max(range.lowerBound, historyStartSample) + $0 * PCM16.sampleRate / 50
+        }
     }
 
     /// Whether `range` holds a 20 ms window louder than a tenth of `reference`'s loudest (and

@@ -3,8 +3,9 @@ import Foundation
 /// Finals leave in commit order; old turns are forgotten.
 extension OutOfBandTranscriber {
     func caption(_ turn: Turn, final: Bool) -> Caption {
-        Caption(text: turn.text, isFinal: final, itemID: turn.itemID, responseID: turn.responseID,
-                startMs: turn.startMs, endMs: turn.endMs, usage: final ? turn.usage : nil)
+        Caption(
+            text: turn.text, isFinal: final, itemID: turn.itemID, responseID: turn.responseID,
+            startMs: turn.startMs, endMs: turn.endMs, usage: final ? turn.usage : nil)
     }
 
     /// Emits every final whose predecessors are all out: captions stay in commit order.

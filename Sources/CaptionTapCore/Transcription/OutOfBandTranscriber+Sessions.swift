@@ -34,12 +34,15 @@ extension OutOfBandTranscriber {
             replayFromSample = min(replayFromSample, lastCommittedEndSample ?? 0)
         }
         if replayFromSample < historyStartSample {
-            actions.append(.warning(
-                "\((historyStartSample - replayFromSample) / PCM16.sampleRate) s of audio are older than the \(config.replayLimitSeconds) s replay buffer and cannot be transcribed"))
+            actions.append(
+                .warning(
+                    "\((historyStartSample - replayFromSample) / PCM16.sampleRate) s of audio are older than the \(config.replayLimitSeconds) s replay buffer and cannot be transcribed"
+                ))
             replayFromSample = historyStartSample
             let historyStartMs = historyStartSample * 1000 / PCM16.sampleRate
             for i in unfinished where turns[i].state == .awaitingReplay && turns[i].endMs <= historyStartMs {
-                actions += settleLost(turnAt: i, reason: "its audio is older than the \(config.replayLimitSeconds) s replay buffer")
+                actions += settleLost(
+                    turnAt: i, reason: "its audio is older than the \(config.replayLimitSeconds) s replay buffer")
             }
         }
         liveEpoch = epoch
@@ -64,7 +67,8 @@ extension OutOfBandTranscriber {
         while position < totalSamples {
             let n = min(2400, totalSamples - position)
             readHistory(from: position, count: n, into: pcm)
-            actions.append(.send(epoch: epoch, text: encoder.encode(pcm16: UnsafeRawBufferPointer(start: pcm, count: n * 2))))
+            actions.append(
+                .send(epoch: epoch, text: encoder.encode(pcm16: UnsafeRawBufferPointer(start: pcm, count: n * 2))))
             position += n
         }
         epochSentSamples[epoch, default: 0] += totalSamples - sample

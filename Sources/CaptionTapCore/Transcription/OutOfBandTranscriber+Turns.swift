@@ -26,7 +26,9 @@ extension OutOfBandTranscriber {
         case .responseCreated(let responseID, let item):
             // Only a turn waiting for this very answer: a late event from a lost session must not
             // pull a turn that waits for replay onto a dead connection.
-            if let i = unfinished.first(where: { turns[$0].epoch == epoch && turns[$0].itemID == item && turns[$0].isRequested }) {
+            if let i = unfinished.first(where: {
+                turns[$0].epoch == epoch && turns[$0].itemID == item && turns[$0].isRequested
+            }) {
                 turns[i].state = .streaming(responseID: responseID)
                 turns[i].responseID = responseID
                 turns[i].text = ""
@@ -92,10 +94,14 @@ extension OutOfBandTranscriber {
         // Only recent turns can overlap replayed audio: walk back until turns end before it.
         for i in turns.indices.reversed() {
             if turns[i].endMs <= start && turns[i].startMs < start - 60_000 { break }
-            if turns[i].state != .awaitingReplay && turns[i].epoch != epoch && mostlyCovers(turns[i], start, end) { return actions }
+            if turns[i].state != .awaitingReplay && turns[i].epoch != epoch && mostlyCovers(turns[i], start, end) {
+                return actions
+            }
         }
-        turns.append(Turn(itemID: item, epoch: epoch, startMs: start, endMs: max(end, start), state: .requested(eventID: ""),
-                          committedAt: now))
+        turns.append(
+            Turn(
+                itemID: item, epoch: epoch, startMs: start, endMs: max(end, start), state: .requested(eventID: ""),
+                committedAt: now))
         return actions + request(turnAt: turns.count - 1, now: now)
     }
 
@@ -118,7 +124,10 @@ extension OutOfBandTranscriber {
         turns[i].text = ""
         lostTurns += 1
         let lost = LostTurn(itemID: turns[i].itemID, startMs: turns[i].startMs, endMs: turns[i].endMs, reason: reason)
-        return [.warning("the transcript of \(lost.itemID) (\(lost.startMs)–\(lost.endMs) ms) is lost: \(reason)"), .lost(lost)]
+        return [
+            .warning("the transcript of \(lost.itemID) (\(lost.startMs)–\(lost.endMs) ms) is lost: \(reason)"),
+            .lost(lost),
+        ]
             + emitFinals(now: nil)
     }
 
@@ -157,7 +166,9 @@ extension OutOfBandTranscriber {
     func responseDone(_ done: ServerEvent.ResponseDone, epoch: Int, now: Double) -> [Action] {
         var index = turnIndex(responseID: done.responseID, epoch: epoch)
         if index == nil, let item = done.itemID {
-            index = unfinished.first { turns[$0].epoch == epoch && turns[$0].itemID == item && turns[$0].state != .final }
+            index = unfinished.first {
+                turns[$0].epoch == epoch && turns[$0].itemID == item && turns[$0].state != .final
+            }
         }
         guard let i = index else { return [] }
         if let usage = done.usage {
@@ -174,10 +185,13 @@ extension OutOfBandTranscriber {
 
     func serverError(_ error: ServerEvent.ServerError, epoch: Int, now: Double) -> [Action] {
         if let eventID = error.eventID,
-           let i = unfinished.first(where: { turns[$0].epoch == epoch && turns[$0].state == .requested(eventID: eventID) })
+            let i = unfinished.first(where: {
+                turns[$0].epoch == epoch && turns[$0].state == .requested(eventID: eventID)
+            })
         {
-            return retry(turnAt: i, now: now, reason: error.isRateLimit ? "rate limited" : "\(error.type): \(error.message)",
-                         rateLimited: error.isRateLimit)
+            return retry(
+                turnAt: i, now: now, reason: error.isRateLimit ? "rate limited" : "\(error.type): \(error.message)",
+                rateLimited: error.isRateLimit)
         }
         if let eventID = error.eventID, eventID == commitEventID {
             // The final commit found nothing to commit: the turn is already closed.
@@ -193,7 +207,10 @@ extension OutOfBandTranscriber {
         guard turns[i].attempts < config.maxAttempts else {
             turns[i].state = .final
             turns[i].text = ""
-            return [.warning("giving up on the transcript of \(turns[i].itemID) after \(config.maxAttempts) tries: \(reason)")]
+            return [
+                .warning(
+                    "giving up on the transcript of \(turns[i].itemID) after \(config.maxAttempts) tries: \(reason)")
+            ]
                 + emitFinals(now: now)
         }
         let backoff = config.retryBaseSeconds * Double(1 << (turns[i].attempts - 1))

@@ -213,7 +213,8 @@ public final class OutOfBandTranscriber {
 
     /// Every turn has its final caption out and no speech is left open.
     public var isDrained: Bool {
-        inputFinished && barrier == nil && liveEpoch != nil && emitted == turns.count && (liveEpoch.map { open[$0] == nil } ?? true)
+        inputFinished && barrier == nil && liveEpoch != nil && emitted == turns.count
+            && (liveEpoch.map { open[$0] == nil } ?? true)
             && commitEventID == nil
     }
 

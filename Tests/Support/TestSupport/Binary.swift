@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What a finished process left behind.
@@ -34,9 +35,9 @@ public final class RunningProcess: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
+        defer { for pointer in argv { free(pointer) } }
         let env = (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { env.forEach { free($0) } }
+        defer { for pointer in env { free(pointer) } }
         // Test threads (libdispatch workers) block signals; a child inherits that mask and would
         // never see SIGTERM or SIGINT. Start it with nothing blocked and default handlers.
         var attributes = posix_spawnattr_t()
@@ -57,7 +58,10 @@ public final class RunningProcess: @unchecked Sendable {
     }
 
     deinit {
-        if exitStatus == nil { kill(pid, SIGKILL); _ = poll() }
+        if exitStatus == nil {
+            kill(pid, SIGKILL)
+            _ = poll()
+        }
         unlink(outPath)
         unlink(errPath)
     }
@@ -75,7 +79,8 @@ public final class RunningProcess: @unchecked Sendable {
         var status: Int32 = 0
         var usage = rusage()
         if wait4(pid, &status, WNOHANG, &usage) == pid {
-            cpuSeconds = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+            cpuSeconds =
+                Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
                 + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
             peakRSSMiB = Double(usage.ru_maxrss) / 1024
             let code = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
@@ -130,7 +135,9 @@ public enum Tools {
     public static var rtprobe: String { productsDirectory.appendingPathComponent("captiontap-rtprobe").path }
 
     /// Runs `captiontap ARGS` to completion.
-    public static func captiontap(_ arguments: [String], environment: [String: String]? = nil, timeout: Double = 60) throws -> RunResult {
+    public static func captiontap(_ arguments: [String], environment: [String: String]? = nil, timeout: Double = 60)
+        throws -> RunResult
+    {
         try RunningProcess(captiontap, arguments, environment: environment).wait(timeout: timeout)
     }
 

@@ -13,14 +13,19 @@ public final class FakePipeWireBuffer {
         samples = .allocate(capacity: frames)
         for i in 0..<frames { samples[i] = Float(i % 1000) / 1000 }
         chunk.initialize(to: spa_chunk(offset: 0, size: UInt32(frames * 4), stride: 4, flags: 0))
-        data.initialize(to: spa_data(
-            type: UInt32(SPA_DATA_MemPtr.rawValue), flags: 0, fd: -1, mapoffset: 0,
-            maxsize: UInt32(frames * 4), data: UnsafeMutableRawPointer(samples), chunk: chunk))
+        data.initialize(
+            to: spa_data(
+                type: UInt32(SPA_DATA_MemPtr.rawValue), flags: 0, fd: -1, mapoffset: 0,
+                maxsize: UInt32(frames * 4), data: UnsafeMutableRawPointer(samples), chunk: chunk))
         spa.initialize(to: spa_buffer(n_metas: 0, n_datas: 1, metas: nil, datas: data))
         pw.initialize(to: pw_buffer(buffer: spa, user_data: nil, size: 0, requested: 0))
     }
 
     deinit {
-        samples.deallocate(); chunk.deallocate(); data.deallocate(); spa.deallocate(); pw.deallocate()
+        samples.deallocate()
+        chunk.deallocate()
+        data.deallocate()
+        spa.deallocate()
+        pw.deallocate()
     }
 }

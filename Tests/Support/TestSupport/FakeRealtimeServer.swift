@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The loopback Realtime test server (Tests/RealtimeServer/fake_realtime.py), run in the venv
@@ -20,13 +21,21 @@ public final class FakeRealtimeServer {
     /// Starts the server with extra flags (fault injection, `--api-key`).
     public init(_ flags: [String] = []) throws {
         guard let python = Self.python else {
-            throw POSIXError(.ENOENT, userInfo: [NSLocalizedDescriptionKey: "CAPTIONTAP_PYTHON is not set: run the tests with scripts/test.sh"])
+            throw POSIXError(
+                .ENOENT,
+                userInfo: [
+                    NSLocalizedDescriptionKey: "CAPTIONTAP_PYTHON is not set: run the tests with scripts/test.sh"
+                ])
         }
         directory = try Tools.temporaryDirectory()
         let script = Tools.repositoryRoot.appendingPathComponent("Tests/RealtimeServer/fake_realtime.py").path
-        process = try RunningProcess(python, [script, "--port", "0", "--strict",
-                                              "--log", directory.appendingPathComponent("events.jsonl").path,
-                                              "--audio-out", directory.appendingPathComponent("audio.pcm").path] + flags)
+        process = try RunningProcess(
+            python,
+            [
+                script, "--port", "0", "--strict",
+                "--log", directory.appendingPathComponent("events.jsonl").path,
+                "--audio-out", directory.appendingPathComponent("audio.pcm").path,
+            ] + flags)
         let deadline = Date().addingTimeInterval(20)
         var found: Int?
         while found == nil && Date() < deadline && process.isRunning {
@@ -37,7 +46,8 @@ public final class FakeRealtimeServer {
             }
         }
         guard let found else {
-            throw POSIXError(.ETIMEDOUT, userInfo: [NSLocalizedDescriptionKey: "fake server did not start: \(process.stderrSoFar)"])
+            throw POSIXError(
+                .ETIMEDOUT, userInfo: [NSLocalizedDescriptionKey: "fake server did not start: \(process.stderrSoFar)"])
         }
         port = found
     }
@@ -65,7 +75,9 @@ public final class FakeRealtimeServer {
 
 extension WAV {
     /// Silence-separated tone bursts: the fake server transcribes each as "tone F hertz".
-    public static func toneTurns(_ frequencies: [Double], seconds: Double = 1.0, gap: Double = 1.5, amplitude: Float = 0.3) -> [Float] {
+    public static func toneTurns(
+        _ frequencies: [Double], seconds: Double = 1.0, gap: Double = 1.5, amplitude: Float = 0.3
+    ) -> [Float] {
         var out = [Float](repeating: 0, count: Int(gap * 24_000))
         for f in frequencies {
             out += (0..<Int(seconds * 24_000)).map { amplitude * Float(sin(2 * Double.pi * f * Double($0) / 24_000)) }

@@ -5,7 +5,8 @@ public enum Signal {
     /// Power of `frequency` in `samples` (Goertzel), normalised by length.
     public static func power(_ samples: ArraySlice<Float>, frequency: Double, rate: Double = 24_000) -> Double {
         let k = 2 * cos(2 * Double.pi * frequency / rate)
-        var s1 = 0.0, s2 = 0.0
+        var s1 = 0.0
+        var s2 = 0.0
         for x in samples {
             let s0 = Double(x) + k * s1 - s2
             s2 = s1
@@ -25,7 +26,12 @@ public enum Signal {
             if previous < 0 && x >= 0 {
                 // Linear interpolation of the crossing instant.
                 let t = Double(offset) + Double(-previous / (x - previous))
-                if first == nil { first = t } else { crossings += 1; last = t }
+                if first == nil {
+                    first = t
+                } else {
+                    crossings += 1
+                    last = t
+                }
             }
             previous = x
         }
@@ -42,7 +48,9 @@ public enum Signal {
     /// First and one-past-last sample whose magnitude exceeds `threshold`.
     /// The median of ``frequency(_:rate:)`` over consecutive `window`-sample windows: one
     /// glitch (a dropout while the machine is loaded) spoils one window, not the estimate.
-    public static func medianFrequency(_ samples: ArraySlice<Float>, window: Int = 2400, rate: Double = 24_000) -> Double {
+    public static func medianFrequency(_ samples: ArraySlice<Float>, window: Int = 2400, rate: Double = 24_000)
+        -> Double
+    {
         var estimates: [Double] = []
         var start = samples.startIndex
         while start + window <= samples.endIndex {
@@ -55,7 +63,7 @@ public enum Signal {
 
     public static func activeRange(_ samples: [Float], threshold: Float = 0.05) -> Range<Int>? {
         guard let start = samples.firstIndex(where: { abs($0) > threshold }),
-              let end = samples.lastIndex(where: { abs($0) > threshold })
+            let end = samples.lastIndex(where: { abs($0) > threshold })
         else { return nil }
         return start..<(end + 1)
     }

@@ -30,7 +30,9 @@ public enum SpeechVariants {
     /// Whispered speech: every 20 ms frame's spectral envelope (linear prediction, order 20) driven
     /// by noise instead of the voice, at the frame's own energy, overlap-added. No pitch is left.
     public static func whispered(_ samples: [Float], seed: UInt64 = 1) -> [Float] {
-        let frame = 480, hop = 240, order = 20
+        let frame = 480
+        let hop = 240
+        let order = 20
         var random = SeededNoise(seed: seed)
         var out = [Float](repeating: 0, count: samples.count + frame)
         let window = (0..<frame).map { Float(0.5 - 0.5 * cos(2 * Double.pi * Double($0) / Double(frame))) }
@@ -75,17 +77,26 @@ public enum SpeechVariants {
 
     /// A two-pole low-pass (RBJ biquad, Q 0.707) at 24 kHz, run twice (24 dB per octave).
     public static func lowPass(_ samples: [Float], cutoff: Double) -> [Float] {
-        let w = 2 * Double.pi * cutoff / 24_000, alpha = sin(w) / (2 * 0.7071)
+        let w = 2 * Double.pi * cutoff / 24_000
+        let alpha = sin(w) / (2 * 0.7071)
         let a0 = 1 + alpha
-        let b0 = Float((1 - cos(w)) / 2 / a0), b1 = Float((1 - cos(w)) / a0)
-        let a1 = Float(-2 * cos(w) / a0), a2 = Float((1 - alpha) / a0)
+        let b0 = Float((1 - cos(w)) / 2 / a0)
+        let b1 = Float((1 - cos(w)) / a0)
+        let a1 = Float(-2 * cos(w) / a0)
+        let a2 = Float((1 - alpha) / a0)
         var out = samples
         for _ in 0..<2 {
-            var x1: Float = 0, x2: Float = 0, y1: Float = 0, y2: Float = 0
+            var x1: Float = 0
+            var x2: Float = 0
+            var y1: Float = 0
+            var y2: Float = 0
             for i in out.indices {
                 let x = out[i]
                 let y = b0 * x + b1 * x1 + b0 * x2 - a1 * y1 - a2 * y2
-                x2 = x1; x1 = x; y2 = y1; y1 = y
+                x2 = x1
+                x1 = x
+                y2 = y1
+                y1 = y
                 out[i] = y
             }
         }
@@ -116,9 +127,9 @@ public enum SpeechVariants {
 /// Uniform noise in [−1, 1) from a 64-bit linear congruential generator: the same every run.
 struct SeededNoise {
     private var state: UInt64
-    init(seed: UInt64) { state = seed &* 6364136223846793005 &+ 1442695040888963407 }
+    init(seed: UInt64) { state = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407 }
     mutating func next() -> Float {
-        state = state &* 6364136223846793005 &+ 1442695040888963407
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
         return Float(Int64(bitPattern: state) >> 40) / Float(1 << 23)
     }
 }

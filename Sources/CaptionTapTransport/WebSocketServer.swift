@@ -45,84 +45,6 @@ public final class WebSocketServer: @unchecked Sendable {
         }
     }
 
-    public struct Options: Sendable {
-        public var host: String
-        /// 0 picks a free port; ``start()`` returns the one bound.
-        public var port: Int
-        /// The only path a handshake is accepted on (anything else gets 404).
-        public var path: String
-        /// When set, handshakes must carry `Authorization: Bearer <token>` (else 401).
-        public var bearerToken: String?
-        /// Answers plain HTTP GETs by path (query string removed; nil answer: 404). Runs on the
-        /// service thread, so it must be quick. Other methods get 405.
-        public var httpHandler: (@Sendable (_ path: String) -> HTTPResponse?)?
-        /// A connection with this many messages still queued (a stuck or very slow reader) is
-        /// dropped at the next ``send(_:_:)``, so a sender never accumulates without bound; nil:
-        /// no limit.
-        public var maxQueuedMessages: Int?
-        /// The largest message a client may send (all its fragments together); a larger one
-        /// closes the connection with 1009 before it is buffered further.
-        public var maxMessageBytes: Int
-        /// Which browser pages may open a WebSocket here (see ``OriginPolicy``).
-        public var origins: OriginPolicy
-        /// An idle connection is pinged after this many seconds and dropped when nothing valid
-        /// (a pong, a message) arrives for twice as long: a vanished client frees its slot.
-        public var idleSeconds: UInt16
-        /// Request headers handed to the application with ``Event/opened(_:_:)`` (lower-case
-        /// names, e.g. `openai-beta`); others are not read.
-        public var forwardedHeaders: [String] = []
-        public init(
-            host: String, port: Int, path: String, bearerToken: String? = nil,
-            httpHandler: (@Sendable (_ path: String) -> HTTPResponse?)? = nil, maxQueuedMessages: Int? = nil,
-            maxMessageBytes: Int = 1 << 20, origins: OriginPolicy = .listed([]), idleSeconds: UInt16 = 30,
-            forwardedHeaders: [String] = []
-        ) {
-            self.host = host
-            self.port = port
-            self.path = path
-            self.bearerToken = bearerToken
-            self.httpHandler = httpHandler
-            self.maxQueuedMessages = maxQueuedMessages
-            self.maxMessageBytes = maxMessageBytes
-            self.origins = origins
-            self.idleSeconds = idleSeconds
-            self.forwardedHeaders = forwardedHeaders
-        }
-    }
-
-    /// Which web pages may connect. A browser always sends `Origin` with a WebSocket handshake,
-    /// and any page the user has open can try `ws://127.0.0.1:PORT`; other clients send none.
-    public enum OriginPolicy: Sendable, Equatable {
-        /// Handshakes without `Origin` are accepted; with one, only these origins
-        /// (`scheme://host[:port]`, compared exactly).
-        case listed([String])
-        /// Only pages this server served itself: `Origin` must be `http://` + the `Host` header,
-        /// and on a loopback listener `Host` must name loopback (no DNS rebinding).
-        case sameOrigin
-    }
-
-    /// Whether a handshake with these headers may proceed under `policy`.
-    public static func originAllowed(_ origin: String?, host: String?, policy: OriginPolicy, loopbackListener: Bool)
-        -> Bool
-    {
-        guard let origin, !origin.isEmpty else { return true }
-        switch policy {
-        case .listed(let allowed):
-            return allowed.contains(origin)
-        case .sameOrigin:
-            guard let host, origin == "http://" + host else { return false }
-            guard loopbackListener else { return true }
-            let name =
-                host.hasPrefix("[") ? String(host.prefix { $0 != "]" }.dropFirst()) : String(host.prefix { $0 != ":" })
-            return name == "localhost" || name == "::1" || name.hasPrefix("127.")
-        }
-    }
-
-    /// Whether `host` (a listening address) is a loopback one.
-    public static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
-    }
-
     public enum StartError: Error, Equatable, CustomStringConvertible {
         case cannotListen(host: String, port: Int)
         public var description: String {
@@ -269,39 +191,6 @@ public final class WebSocketServer: @unchecked Sendable {
         for connection in byID.values { onEvent(.closed(connection.id)) }
         byID.removeAll()
         connections.removeAll()
-    }
-
-    private func header(_ wsi: OpaquePointer?, _ token: lws_token_indexes) -> String? {
-        let length = Int(lws_hdr_total_length(wsi, token))
-        guard length > 0 else { return nil }
-        var buffer = [CChar](repeating: 0, count: length + 1)
-        let n = lws_hdr_copy(wsi, &buffer, Int32(buffer.count), token)
-        guard n >= 0 else { return nil }
-        return String(decoding: buffer.prefix(Int(n)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    /// A header lws has no token for, by lower-case name; nil when absent or over 256 bytes.
-    private func customHeader(_ wsi: OpaquePointer?, _ name: String) -> String? {
-        let key = name + ":"
-        let length = Int(lws_hdr_custom_length(wsi, key, Int32(key.utf8.count)))
-        guard length > 0, length <= 256 else { return nil }
-        var buffer = [CChar](repeating: 0, count: length + 1)
-        let n = lws_hdr_custom_copy(wsi, &buffer, Int32(buffer.count), key, Int32(key.utf8.count))
-        guard n >= 0 else { return nil }
-        return String(decoding: buffer.prefix(Int(n)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    private func query(_ wsi: OpaquePointer?) -> String {
-        var parts: [String] = []
-        var buffer = [CChar](repeating: 0, count: 1024)
-        var index: Int32 = 0
-        while case let n = lws_hdr_copy_fragment(wsi, &buffer, Int32(buffer.count), WSI_TOKEN_HTTP_URI_ARGS, index),
-            n > 0
-        {
-            parts.append(String(decoding: buffer.prefix(Int(n)).map { UInt8(bitPattern: $0) }, as: UTF8.self))
-            index += 1
-        }
-        return parts.joined(separator: "&")
     }
 
     fileprivate func handle(

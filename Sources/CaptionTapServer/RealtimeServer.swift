@@ -165,11 +165,7 @@ public final class RealtimeServer: @unchecked Sendable {
 
     private func refuse(_ id: Int, code: Int, problem: ProtocolProblem) {
         let error: JSONValue = [
-            "type": "error", "event_id": .string("event_refused_\(id)"),
-            "error": [
-                "type": .string(problem.type), "code": .string(problem.code), "message": .string(problem.message),
-                "param": problem.param.map(JSONValue.string) ?? .null, "event_id": nil,
-            ],
+            "type": "error", "event_id": .string("event_refused_\(id)"), "error": problem.errorObject(eventID: nil),
         ]
         socket.send(id, error.text)
         socket.close(id, code: code, reason: problem.code)

@@ -43,7 +43,7 @@ class BetaValidator:
             model = self.adapter.validate_python(candidate)
         except pydantic.ValidationError as exc:
             return str(exc)
-        extras = [p for p in collect_extras(model) if p not in {"session.id", "session.object", "session.expires_at"}]
+        extras = [p for p in collect_extras(model) if p not in Validator.ALLOWED_SERVER_EXTRAS]
         return f"unexpected fields {extras}" if extras else None
 
 

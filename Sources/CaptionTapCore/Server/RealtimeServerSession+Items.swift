@@ -56,10 +56,7 @@ extension RealtimeServerSession {
         items[id]?.committed = true
         let previous = order.last
         order.append(id)
-        let json: JSONValue = [
-            "id": .string(id), "type": "message", "object": "realtime.item", "status": "completed",
-            "role": .string(items[id]?.role ?? "user"), "content": .array(content),
-        ]
+        let json = ServerEvents.messageItem(id, role: items[id]?.role ?? "user", status: "completed", content: content)
         return actions + events.itemEntered(json, previous: previous).map(Action.send)
     }
 
@@ -90,11 +87,8 @@ extension RealtimeServerSession {
             content.append(["type": "input_audio", "transcript": item.isReady ? .string(item.transcript) : nil])
         }
         if !item.textInput.isEmpty { content.append(["type": "input_text", "text": .string(item.textInput)]) }
-        return [
-            "id": .string(item.id), "type": "message", "object": "realtime.item",
-            "status": item.committed ? "completed" : "in_progress", "role": .string(item.role),
-            "content": .array(content),
-        ]
+        return ServerEvents.messageItem(
+            item.id, role: item.role, status: item.committed ? "completed" : "in_progress", content: content)
     }
 
     /// Removes an item that never got into the conversation, with its decode jobs.

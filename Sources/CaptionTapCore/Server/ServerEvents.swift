@@ -22,14 +22,7 @@ struct ServerEvents {
     }
 
     mutating func error(_ problem: ProtocolProblem, eventID: String?) -> String {
-        event("error", ["error": Self.errorBody(problem, eventID: eventID)])
-    }
-
-    static func errorBody(_ problem: ProtocolProblem, eventID: String?) -> JSONValue {
-        [
-            "type": .string(problem.type), "code": .string(problem.code), "message": .string(problem.message),
-            "param": problem.param.map(JSONValue.string) ?? .null, "event_id": eventID.map(JSONValue.string) ?? .null,
-        ]
+        event("error", ["error": problem.errorObject(eventID: eventID)])
     }
 
     // MARK: Session
@@ -82,11 +75,17 @@ struct ServerEvents {
         return [event("conversation.item.added", fields), event("conversation.item.done", fields)]
     }
 
-    static func userAudioItem(_ id: String, status: String = "completed", transcript: String? = nil) -> JSONValue {
+    /// A conversation item of type `message`, as items are shown in `conversation.item.*` events.
+    static func messageItem(_ id: String, role: String, status: String, content: [JSONValue]) -> JSONValue {
         [
-            "id": .string(id), "type": "message", "object": "realtime.item", "status": .string(status), "role": "user",
-            "content": [["type": "input_audio", "transcript": optional(transcript)]],
+            "id": .string(id), "type": "message", "object": "realtime.item", "status": .string(status),
+            "role": .string(role), "content": .array(content),
         ]
+    }
+
+    /// A committed turn: user audio whose transcript is not known yet.
+    static func userAudioItem(_ id: String) -> JSONValue {
+        messageItem(id, role: "user", status: "completed", content: [["type": "input_audio", "transcript": nil]])
     }
 
     // MARK: Input transcription

@@ -256,6 +256,14 @@ public struct ProtocolProblem: Error, Sendable, Equatable {
         self.param = param
         self.type = type
     }
+
+    /// The `error` object of an `error` event; `eventID` is the client event it answers, if any.
+    public func errorObject(eventID: String?) -> JSONValue {
+        [
+            "type": .string(type), "code": .string(code), "message": .string(message),
+            "param": param.map(JSONValue.string) ?? .null, "event_id": eventID.map(JSONValue.string) ?? .null,
+        ]
+    }
 }
 
 extension JSONValue {

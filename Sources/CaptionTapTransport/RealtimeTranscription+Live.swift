@@ -24,8 +24,7 @@ extension RealtimeTranscription {
         logger.debug("live decode \(job.id) [\(job.from / 24)–\(job.to / 24) ms] → \(text ?? "(dropped)")")
         for case .partial(let itemID, let text, let stable) in liveCaptions.decoded(job: job, text: text) {
             let onset = transcriber.openTurn.map { $0.itemID == itemID ? $0.start : job.from } ?? job.from
-            if liveOnsets[itemID] == nil {
-                liveOnsets[itemID] = onset
+            if liveTurnsShown.insert(itemID).inserted {
                 // The turn's audio starts with the prefix padding: speech began that much later.
                 let speech = onset + options.transcriber.session.prefixMs * PCM16.sampleRate / 1000
                 firstTextMs.append(max(0, (transcriber.totalSamples - speech) * 1000 / PCM16.sampleRate))
@@ -53,7 +52,7 @@ extension RealtimeTranscription {
         guard options.live != nil else { return caption }
         guard caption.isFinal else { return nil }
         liveCaptions.finalShown(itemID: caption.itemID)
-        liveOnsets[caption.itemID] = nil
+        liveTurnsShown.remove(caption.itemID)
         if firstTextMs.count > 20_000 { firstTextMs.removeFirst(10_000) }
         return caption
     }

@@ -72,8 +72,8 @@ public final class RealtimeTranscription: @unchecked Sendable {
     var worker: Thread?
     // Live-caption state (worker thread).
     var liveCaptions = LiveCaptions()
-    /// Turns with a live partial shown, and where their speech began (for first-text latency).
-    var liveOnsets: [String: Int] = [:]
+    /// Turns with a live partial shown (their first-text latency is counted once).
+    var liveTurnsShown: Set<String> = []
     /// Per turn: audio ms from speech onset to its first live partial; from speech end to final.
     var firstTextMs: [Int] = []
     var finalLatencyMs: [Int] = []

@@ -42,12 +42,12 @@ enum LiveBench {
         let python = try peerPython()
         for fixture in ["jfk", "two_cities"] {
             for mode in ["on", "off"] {
-                let (lines, cpu, rss) = try play(fixture, live: mode, binary: binary, env: env)
-                report(fixture, "live \(mode)", turns(lines, silenceMs: silenceMs), cpu: cpu, rss: rss)
+                let (lines, audio, cpu, rss) = try play(fixture, live: mode, binary: binary, env: env)
+                report(fixture, "live \(mode)", turns(lines, audio: audio, silenceMs: silenceMs), cpu: cpu, rss: rss)
             }
             if let python {
-                let (lines, cpu, rss) = try peer(fixture, python: python)
-                report(fixture, "sherpa-onnx peer", turns(lines, silenceMs: 0), cpu: cpu, rss: rss)
+                let (lines, audio, cpu, rss) = try peer(fixture, python: python)
+                report(fixture, "sherpa-onnx peer", turns(lines, audio: audio, silenceMs: 0), cpu: cpu, rss: rss)
             }
         }
     }
@@ -68,7 +68,7 @@ enum LiveBench {
     }
 
     static func play(_ fixture: String, live: String, binary: String, env: [String: String]) throws -> (
-        [Line], cpu: Double, rss: Double
+        [Line], audio: [Float], cpu: Double, rss: Double
     ) {
         let wav = Tools.repositoryRoot.appendingPathComponent("Tests/Fixtures/speech/\(fixture).wav").path
         let recording = FileManager.default.temporaryDirectory.appendingPathComponent("live-bench-\(getpid()).wav").path
@@ -86,8 +86,7 @@ enum LiveBench {
         Thread.sleep(forTimeInterval: 3)
         run.interrupt()
         let result = run.wait(timeout: 60)
-        onsets = try WAV.read24kMono(recording)
-        return (parse(result.stdout), cpu, run.peakRSSMiB)
+        return (parse(result.stdout), try WAV.read24kMono(recording), cpu, run.peakRSSMiB)
     }
 
     static func parse(_ stdout: String) -> [Line] {
@@ -105,7 +104,7 @@ enum LiveBench {
 
     /// sherpa-onnx's simulated streaming on the same file, fed in real time (no PipeWire): its
     /// CPU over the whole feed, and its captions on the file's own clock.
-    static func peer(_ fixture: String, python: String) throws -> ([Line], cpu: Double, rss: Double) {
+    static func peer(_ fixture: String, python: String) throws -> ([Line], audio: [Float], cpu: Double, rss: Double) {
         let root = Tools.repositoryRoot
         let wav = root.appendingPathComponent("Tests/Fixtures/speech/\(fixture).wav").path
         let script = root.appendingPathComponent("Tests/Bench/sherpa_streaming_peer.py").path
@@ -121,22 +120,16 @@ enum LiveBench {
             Thread.sleep(forTimeInterval: 0.1)
         }
         let result = run.wait(timeout: 10)
-        onsets = try WAV.read24kMono(wav)
-        return (parse(result.stdout), cpu, run.peakRSSMiB)
+        return (parse(result.stdout), try WAV.read24kMono(wav), cpu, run.peakRSSMiB)
     }
 
-    /// What the run captured (its audio clock), to find where speech really begins in a turn.
-    nonisolated(unsafe) static var onsets: [Float] = []
-
-    /// The first 20 ms of `start ..< end` (ms) louder than a tenth of the turn's loudest: the
-    /// server's turn start reaches back by its prefix padding, or to the end of the last turn.
-    static func speechOnset(_ start: Int, _ end: Int) -> Int {
-        let window = 480
-        let windows = stride(from: start * 24, to: min(end * 24, onsets.count) - window, by: window).map { at in
-            (at, (onsets[at..<at + window].reduce(Float(0)) { $0 + $1 * $1 } / Float(window)).squareRoot())
-        }
-        guard let loudest = windows.map(\.1).max(), loudest > 0 else { return start + prefixMs }
-        return (windows.first { $0.1 >= loudest / 10 }?.0 ?? start * 24) / 24
+    /// Where speech really begins in the turn `start ..< end` (ms) of `audio` (what the run
+    /// heard, on its clock): the server's turn start reaches back by its prefix padding, or to the
+    /// end of the last turn. The first 10 ms within 20 dB of the turn's loudest.
+    static func speechOnset(_ start: Int, _ end: Int, in audio: [Float]) -> Int {
+        let range = min(start * 24, audio.count)..<min(end * 24, audio.count)
+        guard let at = SpeechVariants.onset(Array(audio[range]), withinDB: 20) else { return start + prefixMs }
+        return start + at / 24
     }
 
     /// How far into the final a caption is right: the last word of the final it shows such that
@@ -176,10 +169,10 @@ enum LiveBench {
         return venv + "/bin/python"
     }
 
-    static func turns(_ lines: [Line], silenceMs: Int) -> [Turn] {
+    static func turns(_ lines: [Line], audio: [Float], silenceMs: Int) -> [Turn] {
         lines.filter(\.final).map { final in
             let shown = lines.filter { $0.item == final.item && $0.at <= final.at }
-            let onset = speechOnset(final.start, final.end)
+            let onset = speechOnset(final.start, final.end, in: audio)
             let speechEnd = max(onset + 1, final.end - silenceMs)
             let total = max(1, final.words.count)
             func spoken(_ n: Int) -> Int { onset + (speechEnd - onset) * n / total }

@@ -53,7 +53,7 @@ extension RunCommand {
     }
 
     func makeTranscription(
-        _ backend: Backend, live: LiveCaptionRecognizer?, logger: Logger, sinks: [CaptionSink],
+        _ backend: Backend, live: PartialRecognizer?, logger: Logger, sinks: [CaptionSink],
         onCaption: @escaping (Caption) -> Void
     ) throws(CLIError) -> RealtimeTranscription {
         var config = OutOfBandTranscriber.Config(session: try session.sessionConfig())
@@ -68,7 +68,7 @@ extension RunCommand {
         options.connectTimeoutSeconds = session.drainTimeout
         // Deltas only need prompt handling when something shows partials.
         options.promptPartials = sinks.contains { $0.showsPartials }
-        options.live = live?.recognizer
+        options.live = live
         let transcription = RealtimeTranscription(options: options, logger: logger, onCaption: onCaption)
         transcription.onLost = { turn in for sink in sinks { sink.lost(turn) } }
         return transcription

@@ -10,7 +10,7 @@ extension RunCommand {
     /// The recognizer that shows live captions while people speak (`--live`), shared by every
     /// source: the in-process embedded backend's own when there is one (no second copy of the
     /// model), else one loaded for the purpose. Nil with `--live off`, or `auto` without it.
-    func makeLiveRecognizer(_ backend: Backend, logger: Logger) throws(CLIError) -> LiveCaptionRecognizer? {
+    func makeLiveRecognizer(_ backend: Backend, logger: Logger) throws(CLIError) -> PartialRecognizer? {
         // A file read faster than real time is transcribed before anyone could read partials.
         guard output.live == .on || output.live == .auto && (input == nil || pace == .realtime) else { return nil }
         #if canImport(CaptionTapRecognizer)
@@ -31,7 +31,7 @@ extension RunCommand {
             let server = backend.embedded
             let live = LiveRecognizer(engine: engine) { server?.hasQueuedDecodes ?? false }
             logger.debug("live captions on (\(engine.name))")
-            return LiveCaptionRecognizer(recognizer: live, stop: { live.stop() }, totals: { live.decoded })
+            return live
         #else
             if output.live == .on {
                 throw CLIError.usage(
@@ -40,25 +40,6 @@ extension RunCommand {
             return nil
         #endif
     }
-}
-
-/// The live-caption recognizer of a run, and how much work it did (for the exit summary).
-final class LiveCaptionRecognizer {
-    let recognizer: PartialRecognizer
-    private let stopper: () -> Void
-    private let totals: () -> (audio: Double, busy: Double)
-
-    init(
-        recognizer: PartialRecognizer, stop: @escaping () -> Void, totals: @escaping () -> (audio: Double, busy: Double)
-    ) {
-        self.recognizer = recognizer
-        stopper = stop
-        self.totals = totals
-    }
-
-    func stop() { stopper() }
-    /// Seconds of audio decoded for partials and seconds spent decoding them.
-    var decoded: (audio: Double, busy: Double) { totals() }
 }
 
 extension RunCommand {
@@ -70,7 +51,7 @@ extension RunCommand {
     }
 
     /// What live captions cost: recognizer time per second of audio captured.
-    func reportLive(_ live: LiveCaptionRecognizer, seconds: Double, logger: Logger) {
+    func reportLive(_ live: PartialRecognizer, seconds: Double, logger: Logger) {
         let work = live.decoded
         guard seconds > 0 else { return }
         logger.info(

@@ -185,7 +185,7 @@ struct RunCommand: ParsableCommand {
         defer { embedded?.stop() }
         var obsClient: OBSClient?
         var status: StatusLine?
-        var live: LiveCaptionRecognizer?
+        var live: PartialRecognizer?
         let streamState = StreamState()
         if targets.count > 1 {
             return try captureSeveral(logger: logger, chunk: chunk)

@@ -35,7 +35,7 @@ extension OutOfBandTranscriber: LiveAudio {
     /// tenth of the loudest so far and than −50 dBFS; nil when nothing is.
     public func speechOnset(in range: Range<Int>) -> Int? {
         let energies = windowEnergies(range)
-        let floor = max((energies.max() ?? 0) / 100, 1e-5)  // a tenth in amplitude; −50 dBFS
+        let floor = Self.speechFloor(loudest: energies.max() ?? 0)
         return energies.firstIndex { $0 >= floor }.map {
             max(range.lowerBound, historyStartSample) + $0 * PCM16.sampleRate / 50
         }
@@ -44,10 +44,13 @@ extension OutOfBandTranscriber: LiveAudio {
     /// Whether `range` holds a 20 ms window louder than a tenth of `reference`'s loudest (and
     /// than −50 dBFS): speech, rather than the pause between phrases.
     public func hasSpeech(in range: Range<Int>, comparedTo reference: Range<Int>) -> Bool {
-        let level = windowEnergies(reference).max() ?? 0
-        let floor = max(level / 100, 1e-5)
+        let floor = Self.speechFloor(loudest: windowEnergies(reference).max() ?? 0)
         return windowEnergies(range).contains { $0 >= floor }
     }
+
+    /// The window energy that counts as speech beside `loudest`: a tenth of it in amplitude, and
+    /// at least −50 dBFS.
+    static func speechFloor(loudest: Float) -> Float { max(loudest / 100, 1e-5) }
 
     /// Mean energy of each 20 ms window of `range` (absolute samples).
     func windowEnergies(_ range: Range<Int>) -> [Float] {

@@ -66,13 +66,13 @@ public enum SpeechVariants {
         return lowPass((0..<Int(seconds * 24_000)).map { _ in random.next() }, cutoff: 4000)
     }
 
-    /// Where speech starts: the first 10 ms frame within 30 dB of the clip's loudest frame.
-    public static func onset(_ samples: [Float]) -> Int? {
+    /// Where speech starts: the first 10 ms frame within `withinDB` (30 dB) of the clip's loudest frame.
+    public static func onset(_ samples: [Float], withinDB: Float = 30) -> Int? {
         let frames = stride(from: 0, to: samples.count - 240, by: 240).map { i in
             samples[i..<i + 240].reduce(Float(0)) { $0 + $1 * $1 }
         }
         guard let loudest = frames.max(), loudest > 0 else { return nil }
-        return frames.firstIndex { $0 >= loudest / 1000 }.map { $0 * 240 }
+        return frames.firstIndex { $0 >= loudest / pow(10, withinDB / 10) }.map { $0 * 240 }
     }
 
     /// A two-pole low-pass (RBJ biquad, Q 0.707) at 24 kHz, run twice (24 dB per octave).

@@ -57,99 +57,151 @@ public final class AudioPump {
 
     /// Runs until the file ends or `shouldStop` says so, then flushes the last partial chunk.
     public func run(maxSeconds: Double? = nil, until shouldStop: () -> Bool) {
-        var assembler = ChunkAssembler(chunkSamples: chunk.samples)
-        var encoder = AppendEventEncoder(maxSamples: chunk.samples)
-        let scratchCount = 8192
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
-        defer { scratch.deallocate() }
-        let started = Date()
         // Callers validate the duration; anything not finite or beyond ~10^5 years means no limit
         // rather than a trap in the conversion.
         let limit = maxSeconds.flatMap { $0 > 0 && $0 < 1e12 ? Int64($0 * Double(PCM16.sampleRate)) : nil }
-        var lastDropReport = Date.distantPast
-        var reportedDrops: UInt64 = 0
-
-        func emit(_ samples: UnsafeBufferPointer<Float>) {
-            let (event, pcm) = encoder.encode(samples)
-            stats.samplesSent += Int64(samples.count)
-            stats.chunks += 1
-            onChunk(event, pcm)
-        }
-        func feed(_ count: Int) {
-            var n = count
-            if let limit { n = Int(min(Int64(n), max(0, limit - stats.samplesSent - Int64(assembler.pending)))) }
-            assembler.append(UnsafeBufferPointer(start: scratch, count: n), emit: emit)
-        }
-        func reachedLimit() -> Bool {
-            guard let limit else { return false }
-            return stats.samplesSent + Int64(assembler.pending) >= limit
-        }
-
-        func drain(_ ring: AudioRing, rate: Int, resampler: StreamResampler?) {
-            let consumer = ring.consumer
-            while !shouldStop() && !reachedLimit() {
-                var n = consumer.read(into: scratch, maxCount: scratchCount / 4)
-                if n > 0 {
-                    if let resampler { n = resampler.process(scratch, count: n, into: scratch, capacity: scratchCount) }
-                    feed(n)
-                    continue
-                }
-                // Overflow is counted by the ring; it is reported here, at most once a second.
-                let dropped = consumer.dropped
-                if dropped > reportedDrops, Date().timeIntervalSince(lastDropReport) >= 1 {
-                    logger.warning(
-                        "capture ring overflowed: dropped \(dropped - reportedDrops) samples (\((dropped - reportedDrops) * 1000 / UInt64(rate)) ms); the worker fell behind",
-                        metadata: ["ring.dropped.total": "\(dropped)"])
-                    reportedDrops = dropped
-                    lastDropReport = Date()
-                }
-                Thread.sleep(forTimeInterval: Self.pollInterval)
-            }
-            stats.droppedSamples = consumer.dropped
-        }
-
+        let run = PumpRun(chunk: chunk, limit: limit, logger: logger, onChunk: onChunk)
         switch input {
         case .ring(let ring):
-            drain(ring, rate: PCM16.sampleRate, resampler: nil)
+            run.drain(ring, rate: PCM16.sampleRate, resampler: nil, until: shouldStop)
         case .ringAtRate(let ring, let rate):
-            drain(ring, rate: rate, resampler: rate == PCM16.sampleRate ? nil : StreamResampler(inputRate: rate))
+            let resampler = rate == PCM16.sampleRate ? nil : StreamResampler(inputRate: rate)
+            run.drain(ring, rate: rate, resampler: resampler, until: shouldStop)
         case .file(let reader, .fast) where reader.isPCM16At24kMono:
-            // The file's samples are already the wire's: read ten chunks at a time and base64
-            // each as it is. Same chunks, same bytes as the float path below.
-            let blockSamples = 10 * chunk.samples
-            let samples = UnsafeMutablePointer<Int16>.allocate(capacity: blockSamples)
-            defer { samples.deallocate() }
-            reading: while !shouldStop() && !reachedLimit() {
-                var want = blockSamples
-                if let limit { want = Int(min(Int64(want), limit - stats.samplesSent)) }
-                let n = reader.readPCM16(into: UnsafeMutableBufferPointer(start: samples, count: want))
-                if n == 0 { break }
-                for i in 0..<n { samples[i] = samples[i].littleEndian }
-                var offset = 0
-                while offset < n {
-                    if offset > 0 && shouldStop() { break reading }
-                    let count = min(chunk.samples, n - offset)
-                    let pcm = UnsafeRawBufferPointer(start: samples + offset, count: count * 2)
-                    let event = encoder.encode(pcm16: pcm)
-                    stats.samplesSent += Int64(count)
-                    stats.chunks += 1
-                    onChunk(event, pcm)
-                    offset += count
-                }
-            }
+            run.copyPCM16(reader, until: shouldStop)
         case .file(let reader, let pace):
-            let block = pace == .realtime ? PCM16.sampleRate / 50 : scratchCount
-            while !shouldStop() && !reachedLimit() {
-                let n = reader.read(into: UnsafeMutableBufferPointer(start: scratch, count: block))
-                if n == 0 { break }
-                feed(n)
-                if pace == .realtime {
-                    let due = Double(stats.samplesSent + Int64(assembler.pending)) / Double(PCM16.sampleRate)
-                    let ahead = due - Date().timeIntervalSince(started)
-                    if ahead > 0 { Thread.sleep(forTimeInterval: ahead) }
+            run.read(reader, realtime: pace == .realtime, until: shouldStop)
+        }
+        run.finish()
+        stats = run.stats
+    }
+}
+
+/// One `AudioPump.run`: the chunking state shared by the three inputs, and one method per input.
+private final class PumpRun {
+    static let scratchCount = 8192
+
+    let chunk: ChunkPolicy
+    /// Samples to send in all (`--duration`), or nil.
+    let limit: Int64?
+    let logger: Logger
+    let onChunk: (String, UnsafeRawBufferPointer) -> Void
+    var stats = AudioPump.Stats()
+    private var assembler: ChunkAssembler
+    private var encoder: AppendEventEncoder
+    private let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
+
+    init(
+        chunk: ChunkPolicy, limit: Int64?, logger: Logger, onChunk: @escaping (String, UnsafeRawBufferPointer) -> Void
+    ) {
+        self.chunk = chunk
+        self.limit = limit
+        self.logger = logger
+        self.onChunk = onChunk
+        assembler = ChunkAssembler(chunkSamples: chunk.samples)
+        encoder = AppendEventEncoder(maxSamples: chunk.samples)
+    }
+
+    deinit { scratch.deallocate() }
+
+    private var reachedLimit: Bool {
+        guard let limit else { return false }
+        return stats.samplesSent + Int64(assembler.pending) >= limit
+    }
+
+    /// Chunks `count` samples from the scratch buffer, cut at the limit.
+    private func feed(_ count: Int) {
+        var n = count
+        if let limit { n = Int(min(Int64(n), max(0, limit - stats.samplesSent - Int64(assembler.pending)))) }
+        assembler.append(UnsafeBufferPointer(start: scratch, count: n), emit: emit)
+    }
+
+    /// Sends what is left in the assembler as a last, shorter chunk.
+    func finish() { assembler.flush(emit: emit) }
+
+    private func emit(_ samples: UnsafeBufferPointer<Float>) {
+        let (event, pcm) = encoder.encode(samples)
+        stats.samplesSent += Int64(samples.count)
+        stats.chunks += 1
+        onChunk(event, pcm)
+    }
+
+    /// Live capture: drains the ring every poll interval, converting from `rate` if needed.
+    func drain(_ ring: AudioRing, rate: Int, resampler: StreamResampler?, until shouldStop: () -> Bool) {
+        let consumer = ring.consumer
+        var drops = DropReport(rate: rate)
+        while !shouldStop() && !reachedLimit {
+            var n = consumer.read(into: scratch, maxCount: Self.scratchCount / 4)
+            if n > 0 {
+                if let resampler {
+                    n = resampler.process(scratch, count: n, into: scratch, capacity: Self.scratchCount)
                 }
+                feed(n)
+                continue
+            }
+            drops.check(consumer.dropped, logger: logger)
+            Thread.sleep(forTimeInterval: AudioPump.pollInterval)
+        }
+        stats.droppedSamples = consumer.dropped
+    }
+
+    /// A file whose samples are already the wire's (24 kHz mono PCM16) read fast: ten chunks at
+    /// a time, each base64-encoded as it is. Same chunks, same bytes as `read`.
+    func copyPCM16(_ reader: AudioFileReader, until shouldStop: () -> Bool) {
+        let blockSamples = 10 * chunk.samples
+        let samples = UnsafeMutablePointer<Int16>.allocate(capacity: blockSamples)
+        defer { samples.deallocate() }
+        reading: while !shouldStop() && !reachedLimit {
+            var want = blockSamples
+            if let limit { want = Int(min(Int64(want), limit - stats.samplesSent)) }
+            let n = reader.readPCM16(into: UnsafeMutableBufferPointer(start: samples, count: want))
+            if n == 0 { break }
+            for i in 0..<n { samples[i] = samples[i].littleEndian }
+            var offset = 0
+            while offset < n {
+                if offset > 0 && shouldStop() { break reading }
+                let count = min(chunk.samples, n - offset)
+                let pcm = UnsafeRawBufferPointer(start: samples + offset, count: count * 2)
+                let event = encoder.encode(pcm16: pcm)
+                stats.samplesSent += Int64(count)
+                stats.chunks += 1
+                onChunk(event, pcm)
+                offset += count
             }
         }
-        assembler.flush(emit: emit)
+    }
+
+    /// Any other file, decoded to floats: as fast as possible, or paced to play in real time.
+    func read(_ reader: AudioFileReader, realtime: Bool, until shouldStop: () -> Bool) {
+        let started = Date()
+        let block = realtime ? PCM16.sampleRate / 50 : Self.scratchCount
+        while !shouldStop() && !reachedLimit {
+            let n = reader.read(into: UnsafeMutableBufferPointer(start: scratch, count: block))
+            if n == 0 { break }
+            feed(n)
+            guard realtime else { continue }
+            let due = Double(stats.samplesSent + Int64(assembler.pending)) / Double(PCM16.sampleRate)
+            let ahead = due - Date().timeIntervalSince(started)
+            if ahead > 0 { Thread.sleep(forTimeInterval: ahead) }
+        }
+    }
+}
+
+/// Ring overflow is counted by the ring and reported here, at most once a second, in
+/// milliseconds at the ring's own rate.
+private struct DropReport {
+    let rate: Int
+    private var reported: UInt64 = 0
+    private var lastReport = Date.distantPast
+
+    init(rate: Int) { self.rate = rate }
+
+    mutating func check(_ dropped: UInt64, logger: Logger) {
+        guard dropped > reported, Date().timeIntervalSince(lastReport) >= 1 else { return }
+        logger.warning(
+            "capture ring overflowed: dropped \(dropped - reported) samples (\((dropped - reported) * 1000 / UInt64(rate)) ms); the worker fell behind",
+            metadata: ["ring.dropped.total": "\(dropped)"])
+        reported = dropped
+        lastReport = Date()
     }
 }

@@ -82,11 +82,6 @@ struct OutputOptions: ParsableArguments {
         return address
     }
 
-    /// Opens every requested sink; any failure is a usage error naming the path.
-    func makeSinks(logger: Logger, live: Bool) throws(CLIError) -> [CaptionSink] {
-        try makeSinks(label: nil, severalSources: false, live: live) + makeSharedFileSinks(logger: logger)
-    }
-
     /// The line outputs (stdout, FIFO), labelled with the source when there are several. With
     /// several sources a terminal gets finals only: two partial lines cannot share one row.
     func makeSinks(label: String?, severalSources: Bool, live: Bool) throws(CLIError) -> [CaptionSink] {

@@ -126,7 +126,8 @@ struct RunCommand: ParsableCommand {
     }
 
     /// What the status line calls the source.
-    private var sourceDescription: String {
+    var sourceDescription: String {
+        if targets.count > 1 { return "\(targets.count) sources" }
         if let input { return URL(fileURLWithPath: input).lastPathComponent }
         if backend == .jack { return "JACK \(jackConnect.first ?? "captiontap:input")" }
         if let target { return "target \(target)" }
@@ -171,154 +172,34 @@ struct RunCommand: ParsableCommand {
         try command.capture()
     }
 
+    /// One source or several, the same way: outputs → sources → pump → drain → report.
     private func capture() throws {
         let logger = global.bootstrapLogging()
-        let chunk = try! ChunkPolicy(milliseconds: chunkMs)
         if noCaptions && record == nil && eventsOut == nil {
             throw CLIError.usage("--no-captions needs --record FILE.wav or --events-out FILE, or nothing is produced")
         }
-
+        if targets.count > 1 && (record != nil || eventsOut != nil || noCaptions) {
+            throw CLIError.usage(
+                "--record, --events-out and --no-captions take one source; several --target values each need a session")
+        }
+        let chunk = try! ChunkPolicy(milliseconds: chunkMs)
         // Everything that can be wrong with the command line is checked before capture starts.
-        var transcriptionSetup: RealtimeTranscription?
-        var sinks: [CaptionSink] = []
-        var embedded: RealtimeServer?
-        defer { embedded?.stop() }
-        var obsClient: OBSClient?
-        var status: StatusLine?
-        var live: PartialRecognizer?
-        let streamState = StreamState()
-        if targets.count > 1 {
-            return try captureSeveral(logger: logger, chunk: chunk)
-        }
-        if !noCaptions {
-            let backend = try makeBackend(logger: logger)
-            embedded = backend.embedded
-            live = try makeLiveRecognizer(backend, logger: logger)
-            sinks = try output.makeSinks(logger: logger, live: live != nil)
-            if let (client, sink) = try obs.connect(lines: output.obsLines, logger: logger) {
-                obsClient = client
-                sinks.append(sink)
-            }
-            let captionSinks = sinks
-            let liveTimeline = input == nil || pace == .realtime
-            let prices = session
-            let statusLine =
-                noStatus
-                ? nil
-                : StatusLine(
-                    source: sourceDescription, backend: backend.name,
-                    showCost: embedded == nil, connected: { [streamState] in streamState.value?.isStreaming ?? false })
-            status = statusLine
-            transcriptionSetup = try makeTranscription(backend, live: live, logger: logger, sinks: captionSinks) {
-                [streamState] caption in
-                for sink in captionSinks { sink.caption(caption) }
-                guard let statusLine, caption.isFinal else { return }
-                // On a live timeline the audio's end is `endMs` after streaming began.
-                let delay =
-                    liveTimeline
-                    ? streamState.started.map { Date().timeIntervalSince($0) - Double(caption.endMs) / 1000 } : nil
-                statusLine.caption(caption, cost: caption.usage.map(prices.cost), delaySeconds: delay)
-            }
-            transcriptionSetup?.onBackendChange = { [statusLine] name in statusLine?.setBackend(name) }
-            streamState.value = transcriptionSetup
-        }
-
-        let transcription = transcriptionSetup
+        let outputs = try makeOutputs(logger: logger)
+        defer { outputs.backend?.embedded?.stop() }
+        let taps = try openTaps()
+        // Every source starts before any session: a mistyped target fails fast.
+        let sources = try startSources(logger: logger)
+        defer { for source in sources { source.stop() } }
         let stop = StopSignal()
         let signals = SignalHandling.install(stop: stop, logger: logger)
         defer { _ = signals }
-
-        let recorder = try record.map { path in
-            try cliCatching { () throws(CaptureError) in try PCM16WavWriter(path: path) }
+        var runs: [SourceRun] = []
+        for source in sources {
+            runs.append(
+                try makeSourceRun(source, outputs: outputs, taps: taps, chunk: chunk, stop: stop, logger: logger))
         }
-        let events = try eventsOut.map { path -> FileHandle in
-            guard FileManager.default.createFile(atPath: path, contents: nil),
-                let handle = FileHandle(forWritingAtPath: path)
-            else { throw CLIError.usage("cannot write events file '\(path)'") }
-            return handle
-        }
-
-        let audioInput: AudioInput
-        var capture: PipeWireCapture?
-        var jack: JackCapture?
-        if backend == .jack {
-            let ring = AudioRing(minimumCapacity: 1 << 19)  // ~5.5 s at 96 kHz, 10.9 s at 48 kHz
-            let live = JackCapture(ring: ring, connectTo: jackConnect, logger: logger)
-            try cliCatching { () throws(CaptureError) in try live.start() }
-            jack = live
-            audioInput = .ringAtRate(ring, rate: live.sampleRate)
-        } else if let input {
-            let reader = try cliCatching { () throws(CaptureError) in try AudioFileReader(path: input) }
-            logger.info(
-                "reading \(input): \(reader.inputRate) Hz, \(reader.inputChannels) ch, \(String(format: "%.2f", reader.duration)) s"
-            )
-            audioInput = .file(reader, pace: pace ?? .fast)
-        } else {
-            let target: CaptureTarget =
-                if let target { .node(target) } else if let virtualSink { .virtualSink(name: virtualSink) } else {
-                    .defaultOutput
-                }
-            // ~10.9 s at 24 kHz: the worker can stall that long before audio is dropped.
-            let ring = AudioRing(minimumCapacity: 1 << 18)
-            let live = PipeWireCapture(target: target, ring: ring, logger: logger)
-            try cliCatching { () throws(CaptureError) in try live.start() }
-            capture = live
-            audioInput = .ring(ring)
-        }
-        transcription?.start()
-
-        // A file read fast is paced by the session's backlog; live capture never waits.
-        let pacing = input != nil ? transcription.map(FilePacing.init) : nil
-        let pump = AudioPump(input: audioInput, chunk: chunk, logger: logger) { event, pcm in
-            recorder?.write(pcm)
-            if let status { status.audio(rms: Self.rms(pcm)) }
-            if let events { events.write(Data((event + "\n").utf8)) }
-            if let pacing {
-                pacing.handOver(event: event, pcm: pcm) { stop.isStopped }
-            } else {
-                transcription?.audio(event: event, pcm: pcm)
-            }
-        }
-        logger.debug("streaming audio")
-        streamState.started = Date()
-        status?.start()
-        pump.run(maxSeconds: duration) { stop.isStopped || transcription?.fatalOutcome != nil || jack?.failure != nil }
-        let captureFailure = jack?.failure
-        transcription?.wakeForAudio()
-        capture?.stop()
-        jack?.stop()
-        recorder?.close()
-        try events?.close()
-        let stats = pump.stats
-        logger.info(
-            "captured \(String(format: "%.2f", stats.seconds)) s of audio in \(stats.chunks) chunks; dropped \(stats.droppedSamples) samples"
-        )
-
-        guard let transcription else {
-            if let captureFailure { throw CLIError.failure(captureFailure) }
-            return
-        }
-        let outcome = transcription.finish(timeout: session.drainTimeout)
-        live?.stop()
-        status?.stop()
-        for sink in sinks { sink.close() }
-        if let obsClient {
-            obsClient.finish(timeout: 2)
-            logger.info("\(OBSOptions.summary(obsClient.statistics, textSource: obs.obsTextSource))")
-        }
-        for case let fifo as FIFOSink in sinks where fifo.droppedLines > 0 {
-            logger.info(
-                "FIFO \(fifo.path): \(fifo.droppedLines) captions dropped while no reader was attached or it was full")
-        }
-        for case let overlay as OverlaySink in sinks where overlay.droppedPages > 0 {
-            logger.info(
-                "overlay: \(overlay.droppedPages) pages dropped for falling \(OverlaySink.maxQueuedMessages) captions behind"
-            )
-        }
-        report(transcription.statistics, embedded: embedded != nil, logger: logger)
-        if let live { reportLive(live, seconds: transcription.statistics.audioSecondsSent, logger: logger) }
-        try check(outcome)
-        // Captions of what was captured are out; then say why capture ended early.
-        if let captureFailure { throw CLIError.failure(captureFailure) }
+        let lifecycle = RunLifecycle(command: self, outputs: outputs, runs: runs, logger: logger)
+        try lifecycle.pump(maxSeconds: duration, stop: stop)
+        try lifecycle.finish(drainTimeout: session.drainTimeout)
     }
 }

@@ -37,21 +37,6 @@ enum SignalHandling {
     }
 }
 
-/// Set once streaming starts, read by the caption and status threads.
-final class StreamState: @unchecked Sendable {
-    private let lock = NSLock()
-    private var _value: RealtimeTranscription?
-    private var _started: Date?
-    var value: RealtimeTranscription? {
-        get { lock.withLock { _value } }
-        set { lock.withLock { _value = newValue } }
-    }
-    var started: Date? {
-        get { lock.withLock { _started } }
-        set { lock.withLock { _started = newValue } }
-    }
-}
-
 /// Where live audio comes from.
 enum CaptureBackend: String, ExpressibleByArgument, CaseIterable {
     case pipewire, jack

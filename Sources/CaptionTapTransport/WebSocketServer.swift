@@ -87,8 +87,10 @@ public final class WebSocketServer: @unchecked Sendable {
     private var byID: [ConnectionID: Connection] = [:]
     private var nextID = 1
     private var pendingHandshakes: [UInt: Handshake] = [:]
-    private var httpBodies: [UInt: [UInt8]] = [:]
-    private var frame: [UInt8] = []
+    /// HTTP bodies waiting for their socket to become writable (``respond(_:key:)``).
+    var httpBodies: [UInt: [UInt8]] = [:]
+    /// The outgoing frame, reused: lws needs LWS_PRE bytes of room before every payload.
+    var frame: [UInt8] = []
 
     /// `onEvent` runs on the service thread.
     public init(options: Options, onEvent: @escaping (Event) -> Void) {
@@ -193,34 +195,14 @@ public final class WebSocketServer: @unchecked Sendable {
         connections.removeAll()
     }
 
+    /// lws's protocol callback, on the service thread: one method per reason it acts on.
     fileprivate func handle(
         _ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _ input: UnsafeMutableRawPointer?, _ length: Int
     ) -> Int32 {
         let key = UInt(bitPattern: Int(bitPattern: wsi.map { UnsafeRawPointer($0) }))
         switch reason {
         case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-            // The handshake: right path, and the bearer token when one is required.
-            let uri = header(wsi, WSI_TOKEN_GET_URI) ?? ""
-            if uri != options.path {
-                _ = lws_return_http_status(wsi, 404, "Invalid URL (GET \(uri))")
-                return -1
-            }
-            let origin = header(wsi, WSI_TOKEN_ORIGIN)
-            if !Self.originAllowed(
-                origin, host: header(wsi, WSI_TOKEN_HOST), policy: options.origins,
-                loopbackListener: Self.isLoopback(options.host))
-            {
-                _ = lws_return_http_status(wsi, 403, "Origin not allowed")
-                return -1
-            }
-            if let token = options.bearerToken, header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) != "Bearer \(token)" {
-                _ = lws_return_http_status(wsi, 401, "Incorrect API key provided.")
-                return -1
-            }
-            let q = query(wsi)
-            var headers: [String: String] = [:]
-            for name in options.forwardedHeaders { headers[name] = customHeader(wsi, name) }
-            pendingHandshakes[key] = Handshake(path: q.isEmpty ? uri : uri + "?" + q, headers: headers)
+            return admit(wsi, key: key)
         case LWS_CALLBACK_ESTABLISHED:
             guard let wsi else { return -1 }
             let connection = Connection(id: nextID, wsi: wsi)
@@ -230,116 +212,115 @@ public final class WebSocketServer: @unchecked Sendable {
             onEvent(.opened(connection.id, pendingHandshakes.removeValue(forKey: key) ?? Handshake(path: options.path)))
         case LWS_CALLBACK_RECEIVE:
             guard let connection = connections[key] else { return -1 }
-            if connection.receiving.isEmpty { connection.binary = lws_frame_is_binary(wsi) != 0 }
-            if connection.receiving.count + length + Int(lws_remaining_packet_payload(wsi)) > options.maxMessageBytes {
-                connection.receiving = []
-                var reason = Array("message too large".utf8)
-                lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, &reason, reason.count)
-                tooLarge.add(1, ordering: .relaxed)
-                return -1
-            }
-            if let input, length > 0 {
-                connection.receiving.append(contentsOf: UnsafeRawBufferPointer(start: input, count: length))
-            }
-            if lws_is_final_fragment(wsi) != 0 && lws_remaining_packet_payload(wsi) == 0 {
-                let message = connection.receiving
-                connection.receiving.removeAll(keepingCapacity: true)
-                onEvent(
-                    connection.binary
-                        ? .binary(connection.id) : .text(connection.id, String(decoding: message, as: UTF8.self)))
-            }
+            return receive(wsi, connection, input, length)
         case LWS_CALLBACK_SERVER_WRITEABLE:
             guard let connection = connections[key] else { return -1 }
             return write(connection)
         case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-            let work = inbox.withLock { queue -> [@Sendable () -> Void] in
-                defer { queue.removeAll() }
-                return queue
-            }
-            for item in work { item() }
-            for id in dropping.withLock({ set -> Set<ConnectionID> in
-                defer { set.removeAll() }
-                return set
-            }) {
-                // Its socket may never become writable again: kill it without waiting for that.
-                if let connection = byID[id] {
-                    lws_set_timeout(connection.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC)
-                }
-            }
-            let ready = outgoing.withLock { Array($0.keys) } + closing.withLock { Array($0.keys) }
-            for id in ready {
-                if let connection = byID[id] {
-                    lws_callback_on_writable(connection.wsi)
-                } else {
-                    outgoing.withLock { _ = $0.removeValue(forKey: id) }
-                    closing.withLock { _ = $0.removeValue(forKey: id) }
-                }
-            }
+            serviceInbox()
         case LWS_CALLBACK_HTTP:
             guard options.httpHandler != nil else { break }
             return respond(wsi, key: key)
         case LWS_CALLBACK_HTTP_WRITEABLE:
             guard let body = httpBodies.removeValue(forKey: key) else { break }
-            frame.removeAll(keepingCapacity: true)
-            frame.append(contentsOf: repeatElement(0, count: ct_lws_pre()))
-            frame.append(contentsOf: body)
-            // lws keeps whatever the socket does not take now and sends it before anything else.
-            let written = frame.withUnsafeMutableBufferPointer { buf in
-                lws_write(wsi, buf.baseAddress! + ct_lws_pre(), body.count, LWS_WRITE_HTTP_FINAL)
-            }
-            if written < body.count { return -1 }
-            return lws_http_transaction_completed(wsi) != 0 ? -1 : 0
+            return writeHTTPBody(wsi, body)
         case LWS_CALLBACK_CLOSED_HTTP:
             httpBodies[key] = nil
         case LWS_CALLBACK_CLOSED:
-            pendingHandshakes[key] = nil
-            if let connection = connections.removeValue(forKey: key) {
-                byID[connection.id] = nil
-                outgoing.withLock { _ = $0.removeValue(forKey: connection.id) }
-                closing.withLock { _ = $0.removeValue(forKey: connection.id) }
-                onEvent(.closed(connection.id))
-            }
+            closed(key)
         default:
             break
         }
         return 0
     }
 
-    /// Answers a plain HTTP request through ``Options/httpHandler``: the headers now, the body
-    /// when the socket is writable. Errors get a status page and close the connection.
-    private func respond(_ wsi: OpaquePointer?, key: UInt) -> Int32 {
-        guard let handler = options.httpHandler else { return 0 }
-        guard let uri = header(wsi, WSI_TOKEN_GET_URI) else {
-            _ = lws_return_http_status(wsi, 405, nil)
+    /// The handshake: right path, an allowed origin, and the bearer token when one is required.
+    private func admit(_ wsi: OpaquePointer?, key: UInt) -> Int32 {
+        let uri = header(wsi, WSI_TOKEN_GET_URI) ?? ""
+        if uri != options.path {
+            _ = lws_return_http_status(wsi, 404, "Invalid URL (GET \(uri))")
             return -1
         }
-        let path = String(uri.prefix { $0 != "?" })
-        guard let response = handler(path) else {
-            _ = lws_return_http_status(wsi, 404, nil)
+        let origin = header(wsi, WSI_TOKEN_ORIGIN)
+        if !Self.originAllowed(
+            origin, host: header(wsi, WSI_TOKEN_HOST), policy: options.origins,
+            loopbackListener: Self.isLoopback(options.host))
+        {
+            _ = lws_return_http_status(wsi, 403, "Origin not allowed")
             return -1
         }
-        var headers = [UInt8](repeating: 0, count: ct_lws_pre() + 1024)
-        let failed = headers.withUnsafeMutableBufferPointer { buf -> Bool in
-            let start = buf.baseAddress! + ct_lws_pre()
-            let end = buf.baseAddress! + buf.count - 1
-            var p: UnsafeMutablePointer<UInt8>? = start
-            if lws_add_http_common_headers(wsi, 200, response.contentType, lws_filepos_t(response.body.count), &p, end)
-                != 0
-            {
-                return true
-            }
-            let noStore = Array("no-store".utf8)
-            if lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL, noStore, Int32(noStore.count), &p, end)
-                != 0
-            {
-                return true
-            }
-            return lws_finalize_write_http_header(wsi, start, &p, end) != 0
+        if let token = options.bearerToken, header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) != "Bearer \(token)" {
+            _ = lws_return_http_status(wsi, 401, "Incorrect API key provided.")
+            return -1
         }
-        if failed { return -1 }
-        httpBodies[key] = response.body
-        lws_callback_on_writable(wsi)
+        let q = query(wsi)
+        var headers: [String: String] = [:]
+        for name in options.forwardedHeaders { headers[name] = customHeader(wsi, name) }
+        pendingHandshakes[key] = Handshake(path: q.isEmpty ? uri : uri + "?" + q, headers: headers)
         return 0
+    }
+
+    /// One fragment of a message: gathered up to ``Options/maxMessageBytes`` (beyond it the
+    /// connection is closed with 1009), handed on when the message is complete.
+    private func receive(
+        _ wsi: OpaquePointer?, _ connection: Connection, _ input: UnsafeMutableRawPointer?, _ length: Int
+    ) -> Int32 {
+        if connection.receiving.isEmpty { connection.binary = lws_frame_is_binary(wsi) != 0 }
+        if connection.receiving.count + length + Int(lws_remaining_packet_payload(wsi)) > options.maxMessageBytes {
+            connection.receiving = []
+            var reason = Array("message too large".utf8)
+            lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, &reason, reason.count)
+            tooLarge.add(1, ordering: .relaxed)
+            return -1
+        }
+        if let input, length > 0 {
+            connection.receiving.append(contentsOf: UnsafeRawBufferPointer(start: input, count: length))
+        }
+        if lws_is_final_fragment(wsi) != 0 && lws_remaining_packet_payload(wsi) == 0 {
+            let message = connection.receiving
+            connection.receiving.removeAll(keepingCapacity: true)
+            onEvent(
+                connection.binary
+                    ? .binary(connection.id) : .text(connection.id, String(decoding: message, as: UTF8.self)))
+        }
+        return 0
+    }
+
+    /// Woken from another thread: runs posted work, kills dropped connections and asks for a
+    /// writable callback wherever something is queued.
+    private func serviceInbox() {
+        let work = inbox.withLock { queue -> [@Sendable () -> Void] in
+            defer { queue.removeAll() }
+            return queue
+        }
+        for item in work { item() }
+        for id in dropping.withLock({ set -> Set<ConnectionID> in
+            defer { set.removeAll() }
+            return set
+        }) {
+            // Its socket may never become writable again: kill it without waiting for that.
+            if let connection = byID[id] {
+                lws_set_timeout(connection.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC)
+            }
+        }
+        let ready = outgoing.withLock { Array($0.keys) } + closing.withLock { Array($0.keys) }
+        for id in ready {
+            if let connection = byID[id] {
+                lws_callback_on_writable(connection.wsi)
+            } else {
+                outgoing.withLock { _ = $0.removeValue(forKey: id) }
+                closing.withLock { _ = $0.removeValue(forKey: id) }
+            }
+        }
+    }
+
+    private func closed(_ key: UInt) {
+        pendingHandshakes[key] = nil
+        guard let connection = connections.removeValue(forKey: key) else { return }
+        byID[connection.id] = nil
+        outgoing.withLock { _ = $0.removeValue(forKey: connection.id) }
+        closing.withLock { _ = $0.removeValue(forKey: connection.id) }
+        onEvent(.closed(connection.id))
     }
 
     /// Writes queued messages until the socket would block; closes when asked and drained.

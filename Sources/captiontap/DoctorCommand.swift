@@ -31,90 +31,102 @@ struct DoctorCommand: ParsableCommand {
     @Option(name: .customLong("timeout"), help: "Seconds to wait for the backend's WebSocket handshake.")
     var timeout = 5.0
 
-    struct Check {
-        var ok: Bool
-        var text: String
+    /// The checks so far: each printed as it is made, so a slow handshake shows where it is.
+    final class Checklist {
+        private(set) var failed = 0
+        func report(_ ok: Bool, _ text: String) {
+            if !ok { failed += 1 }
+            print("\(ok ? "✓" : "✗") \(text)")
+        }
     }
 
     func run() throws {
         let logger = global.bootstrapLogging()
-        var checks: [Check] = []
-        func report(_ ok: Bool, _ text: String) {
-            checks.append(Check(ok: ok, text: text))
-            print("\(ok ? "✓" : "✗") \(text)")
-        }
+        let checks = Checklist()
+        checkPipeWire(checks)
+        let needsRecognizer = checkBackend(checks, logger: logger)
+        checkRecognizer(checks, needed: needsRecognizer)
+        checkOutputs(checks, logger: logger)
+        if checks.failed > 0 { throw ExitCode(1) }
+    }
 
-        // PipeWire, the default sink, WirePlumber, the target.
+    /// PipeWire, the default sink, WirePlumber, the target.
+    private func checkPipeWire(_ checks: Checklist) {
         do {
             let graph = try PipeWireCapture.inspectGraph()
-            report(true, "PipeWire reachable at \(PipeWireCapture.daemonSocketPath)")
+            checks.report(true, "PipeWire reachable at \(PipeWireCapture.daemonSocketPath)")
             if let sink = graph.nodes.first(where: { $0.kind == .sink && $0.isDefault }) {
-                report(true, "default sink: \(sink.name) (\(sink.description))")
+                checks.report(true, "default sink: \(sink.name) (\(sink.description))")
             } else {
-                report(false, "no default sink: connect an output device or select one with 'wpctl set-default ID'")
+                checks.report(
+                    false, "no default sink: connect an output device or select one with 'wpctl set-default ID'")
             }
             if graph.clients.contains("WirePlumber") {
-                report(true, "WirePlumber running")
+                checks.report(true, "WirePlumber running")
             } else {
-                report(
+                checks.report(
                     false, "WirePlumber is not running, so streams are never linked: systemctl --user start wireplumber"
                 )
             }
-            if let target {
-                if let node = graph.nodes.first(where: { $0.matches(target: target) }) {
-                    report(true, "target '\(target)' exists: \(node.kind.rawValue) \(node.name)")
-                } else {
-                    report(false, "target '\(target)' not found: run 'captiontap devices' for names and serials")
-                }
+            guard let target else { return }
+            if let node = graph.nodes.first(where: { $0.matches(target: target) }) {
+                checks.report(true, "target '\(target)' exists: \(node.kind.rawValue) \(node.name)")
+            } else {
+                checks.report(false, "target '\(target)' not found: run 'captiontap devices' for names and serials")
             }
         } catch {
-            report(false, error.description)
+            checks.report(false, error.description)
         }
+    }
 
-        // The key and the backend.
+    /// The key and the backend. Returns whether run would use the embedded recognizer (no key,
+    /// no --url).
+    private func checkBackend(_ checks: Checklist, logger: Logger) -> Bool {
         let endpoint = session.endpoint()
         let key = try? session.apiKey { logger.warning("\($0)") }
         let cloud = session.url == SessionOptions.defaultURL
         if session.withholdsEnvironmentKey() {
-            report(
+            checks.report(
                 true,
                 "OPENAI_API_KEY is set but not sent to \(endpoint.hostHeader) (only to api.openai.com over TLS): give that backend a key with --api-key-file"
             )
         }
         switch (key, cloud) {
         case (.some(let k), _):
-            report(
+            checks.report(
                 true,
                 "API key present (\(session.apiKeyFile.map { "from \($0)" } ?? "from OPENAI_API_KEY"), \(k.count) characters)"
             )
         case (nil, true):
-            report(
+            checks.report(
                 true,
                 "no API key: run captions offline with the embedded backend (set OPENAI_API_KEY or --api-key-file for OpenAI)"
             )
         case (nil, false):
-            report(true, "no API key needed for \(endpoint.hostHeader) (none set)")
+            checks.report(true, "no API key needed for \(endpoint.hostHeader) (none set)")
         }
         if key != nil || !cloud {
             let (ok, text) = Self.handshake(endpoint: endpoint, key: key ?? nil, timeout: timeout)
-            report(ok, text)
+            checks.report(ok, text)
         }
+        return key == nil && cloud
+    }
 
-        // The embedded recognizer: required when run would use it (no key, no --url).
-        let needed = key == nil && cloud
+    /// The embedded recognizer (required when run would use it) and live captions.
+    private func checkRecognizer(_ checks: Checklist, needed: Bool) {
         var installed = false
         do {
             let files = try recognizer.files()
             installed = true
-            report(
+            checks.report(
                 true,
                 "embedded recognizer installed: Moonshine base-en \(files.precision.rawValue) + Silero VAD in \(files.directory)"
             )
         } catch {
             if needed {
-                report(false, error.message)
+                checks.report(false, error.message)
             } else {
-                report(
+                checks.report(
                     true,
                     "embedded recognizer not installed (not needed with a key or --url; \(RecognizerFiles.setupCommand) adds it)"
                 )
@@ -122,38 +134,38 @@ struct DoctorCommand: ParsableCommand {
         }
         switch (live, installed) {
         case (.off, _):
-            report(true, "live captions: off (--live off): captions appear when each turn ends")
+            checks.report(true, "live captions: off (--live off): captions appear when each turn ends")
         case (_, true):
-            report(
+            checks.report(
                 true,
                 "live captions: on: the embedded recognizer shows words while people speak\(needed ? "" : " (it loads beside the cloud session: see the README for the memory it takes)")"
             )
         case (.auto, false):
-            report(
+            checks.report(
                 true,
                 "live captions: off: the embedded recognizer is not installed (\(RecognizerFiles.setupCommand) adds them)"
             )
         case (.on, false):
-            report(false, "live captions: --live on needs the embedded recognizer: run \(RecognizerFiles.setupCommand)")
+            checks.report(
+                false, "live captions: --live on needs the embedded recognizer: run \(RecognizerFiles.setupCommand)")
         }
+    }
 
-        // Outputs.
+    /// The FIFO and OBS.
+    private func checkOutputs(_ checks: Checklist, logger: Logger) {
         if let fifo {
-            report(
-                Self.fifoUsable(fifo),
-                Self.fifoUsable(fifo)
+            let usable = Self.fifoUsable(fifo)
+            checks.report(
+                usable,
+                usable
                     ? "FIFO path \(fifo) is usable"
                     : "FIFO path \(fifo) is not usable: it must be a FIFO, or not exist in a writable directory")
         }
-
         if let url = obs.obs, let endpoint = WebSocketEndpoint(url) {
             for (ok, text) in Self.obsChecks(endpoint: endpoint, options: obs, timeout: timeout, logger: logger) {
-                report(ok, text)
+                checks.report(ok, text)
             }
         }
-
-        let failed = checks.filter { !$0.ok }.count
-        if failed > 0 { throw ExitCode(1) }
     }
 
     /// Opens a WebSocket to the backend and closes it again.

@@ -29,7 +29,7 @@ extension OutOfBandTranscriber {
             if let i = unfinished.first(where: {
                 turns[$0].epoch == epoch && turns[$0].itemID == item && turns[$0].isRequested
             }) {
-                turns[i].state = .streaming(responseID: responseID)
+                turns[i].state = .streaming
                 turns[i].responseID = responseID
                 turns[i].text = ""
             }

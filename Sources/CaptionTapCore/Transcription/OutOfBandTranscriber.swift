@@ -47,7 +47,8 @@ public final class OutOfBandTranscriber {
     enum TurnState: Equatable {
         case requested(eventID: String)
         case waitingToRetry(at: Double)
-        case streaming(responseID: String)
+        /// Its response is streaming text (the response id is the turn's `responseID`).
+        case streaming
         /// Its session died before it was transcribed; waiting to be re-detected in replayed audio.
         case awaitingReplay
         case final
@@ -59,6 +60,8 @@ public final class OutOfBandTranscriber {
         var startMs: Int
         var endMs: Int
         var state: TurnState
+        /// The response transcribing it, from `response.created` until it is requested again or
+        /// its session is lost; a final caption carries it.
         var responseID: String?
         var text = ""
         var usage: Usage?
@@ -72,7 +75,7 @@ public final class OutOfBandTranscriber {
         var silent = false
 
         var isRequested: Bool { if case .requested = state { true } else { false } }
-        var isStreaming: Bool { if case .streaming = state { true } else { false } }
+        var isStreaming: Bool { state == .streaming }
     }
 
     struct OpenSpeech {

@@ -19,7 +19,7 @@ let recognizerTargets: [Target] =
         ),
         .target(
             name: "CaptionTapRecognizer",
-            dependencies: ["CaptionTapCore", "CaptionTapServer", "CSherpaLoader", "CSoxr"],
+            dependencies: ["CaptionTapCore", "CaptionTapServerCore", "CaptionTapServer", "CSherpaLoader", "CSoxr"],
             swiftSettings: [.unsafeFlags(["-Xcc", "-I", "-Xcc", recognizerInclude])]
         ),
     ] : []
@@ -50,8 +50,13 @@ let package = Package(
         // SHA-256 for obs-websocket authentication (libwebsockets links OpenSSL already).
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
-        // Pure Swift: ring, sample conversion, protocol events. No C imports, no I/O.
+        // Pure Swift, no C imports, no I/O: the capture ring and samples, the Realtime client
+        // protocol and its out-of-band transcriber, captions and live-caption scheduling, the
+        // obs-websocket protocol, config parsing.
         .target(name: "CaptionTapCore"),
+        // Pure Swift, no I/O: the embedded backend's side of the Realtime protocol (sessions,
+        // server events, turn segmentation, segment joining), driven by CaptionTapServer.
+        .target(name: "CaptionTapServerCore", dependencies: ["CaptionTapCore"]),
 
         // Adapters: PipeWire capture, file decoding, WAV recording.
         .target(
@@ -74,7 +79,7 @@ let package = Package(
         .target(
             name: "CaptionTapServer",
             dependencies: [
-                "CaptionTapCore", "CaptionTapTransport",
+                "CaptionTapCore", "CaptionTapServerCore", "CaptionTapTransport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -96,7 +101,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "captiontap-bench",
-            dependencies: ["CaptionTapCore", "CaptionTapCapture", "CaptionTapServer", "CPipeWire", "TestSupport"]
+            dependencies: [
+                "CaptionTapCore", "CaptionTapServerCore", "CaptionTapCapture", "CaptionTapServer", "CPipeWire",
+                "TestSupport",
+            ]
                 + recognizerDependency,
             path: "Sources/captiontap-bench"
         ),
@@ -120,16 +128,18 @@ let package = Package(
             name: "TestSupport", dependencies: ["CaptionTapCapture", "CPipeWire"], path: "Tests/Support/TestSupport"),
 
         .testTarget(name: "CaptionTapCoreTests", dependencies: ["CaptionTapCore"]),
-        .testTarget(name: "CaptionTapSinksTests", dependencies: ["CaptionTapCore", "CaptionTapSinks"]),
+        .testTarget(name: "CaptionTapServerCoreTests", dependencies: ["CaptionTapCore", "CaptionTapServerCore"]),
+        .testTarget(name: "CaptionTapSinksTests", dependencies: ["CaptionTapCore", "CaptionTapSinks", "TestSupport"]),
         .testTarget(name: "CaptionTapTransportTests", dependencies: ["CaptionTapCore", "CaptionTapTransport"]),
         .testTarget(
             name: "CaptionTapCaptureTests",
             dependencies: [
                 "CaptionTapCore", "CaptionTapCapture", "CMallocCounter", "CPipeWire", "CSndFile", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            resources: [.copy("Fixtures")]
+            ]
         ),
+        // The command line: usage errors and their exit codes, run as the built binary.
+        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["CaptionTapCore", "CaptionTapCapture", "TestSupport"]

@@ -1,6 +1,7 @@
 import CSoxr
 import CaptionTapCore
 import CaptionTapServer
+import CaptionTapServerCore
 import Foundation
 import Synchronization
 

@@ -1,6 +1,7 @@
 import CSherpaLoader
 import CaptionTapCore
 import CaptionTapServer
+import CaptionTapServerCore
 import Foundation
 import Synchronization
 

@@ -2,6 +2,7 @@ import CSherpaLoader
 import CSoxr
 import CaptionTapCore
 import CaptionTapServer
+import CaptionTapServerCore
 
 /// One session's front end: 24 kHz → 16 kHz with libsoxr, level normalization
 /// (``LevelNormalizer``), then Silero VAD over 512-sample (32 ms) windows. The windows it emits are

@@ -1,4 +1,5 @@
 import CaptionTapCore
+import CaptionTapServerCore
 import CaptionTapTransport
 import Foundation
 import Logging

@@ -1,4 +1,5 @@
 import CaptionTapCore
+import CaptionTapServerCore
 
 /// What the embedded backend needs from a recognizer: a voice-activity front end per session,
 /// and transcription of finished segments.

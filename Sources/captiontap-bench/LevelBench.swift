@@ -3,6 +3,7 @@
 // session is driven in-process exactly as serve drives it (captiontap's own session.update),
 // decodes run synchronously, so the figures are deterministic and independent of machine load.
 import CaptionTapCore
+import CaptionTapServerCore
 import Foundation
 import TestSupport
 

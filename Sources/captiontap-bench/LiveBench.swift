@@ -29,7 +29,7 @@ enum LiveBench {
     static let prefixMs = 300, silenceMs = 800
 
     static func run(binary: String) throws {
-        let dir = try Tools.temporaryDirectory()
+        let dir = try TemporaryDirectory.create()
         let script = Tools.repositoryRoot.appendingPathComponent("scripts/headless-pipewire.sh").path
         let started = try Tools.run("bash", [script, "start", dir.path])
         guard started.status == 0 else {

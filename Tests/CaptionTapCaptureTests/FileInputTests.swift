@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 @Suite struct FileInputTests {
-    static let fixtures = Bundle.module.resourceURL!.appendingPathComponent("Fixtures")
+    static let fixtures = Tools.repositoryRoot.appendingPathComponent("Tests/Fixtures")
 
     /// Writes a 48 kHz stereo 32-bit float WAV of a 1 kHz tone (left and right identical).
     private func writeStereoFloatTone(path: String, seconds: Double, hz: Double) {
@@ -26,7 +26,7 @@ import Testing
     }
 
     @Test func stereoFloat48kBecomes24kMonoWithDurationAndPitchKept() throws {
-        let dir = try Tools.temporaryDirectory()
+        let dir = try TemporaryDirectory.create()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("tone48k.wav").path
         writeStereoFloatTone(path: path, seconds: 2.5, hz: 1000)
@@ -43,8 +43,8 @@ import Testing
     }
 
     @Test func speechFixtureResampledMatchesThe24kOriginal() throws {
-        let original = try WAV.read24kMono(Self.fixtures.appendingPathComponent("jfk.wav").path)
-        let converted = try WAV.read24kMono(Self.fixtures.appendingPathComponent("jfk_48k_stereo_f32.wav").path)
+        let original = try WAV.read24kMono(Self.fixtures.appendingPathComponent("speech/jfk.wav").path)
+        let converted = try WAV.read24kMono(Self.fixtures.appendingPathComponent("formats/jfk_48k_stereo_f32.wav").path)
         #expect(original.count == 264_000)
         #expect(abs(converted.count - original.count) <= 1)
         // sox resampled it one way, soxr the other: the waveforms should nearly coincide.
@@ -61,10 +61,10 @@ import Testing
     }
 
     @Test func a24kMonoPCM16FileIsPassedThroughBitExactly() throws {
-        let dir = try Tools.temporaryDirectory()
+        let dir = try TemporaryDirectory.create()
         defer { try? FileManager.default.removeItem(at: dir) }
         let recorded = dir.appendingPathComponent("out.wav").path
-        let input = Self.fixtures.appendingPathComponent("jfk.wav").path
+        let input = Self.fixtures.appendingPathComponent("speech/jfk.wav").path
         let result = try Tools.captiontap(["run", "--no-captions", "-q", "--input", input, "--record", recorded])
         #expect(result.status == 0, "\(result.stderr)")
         // The recording holds exactly the PCM that would be streamed: the file's own samples.
@@ -82,7 +82,7 @@ import Testing
         #expect(missing.stderr.contains("'/nonexistent/talk.wav' does not exist"))
         #expect(missing.stderr.split(separator: "\n").count == 1)
 
-        let dir = try Tools.temporaryDirectory()
+        let dir = try TemporaryDirectory.create()
         defer { try? FileManager.default.removeItem(at: dir) }
         let junk = dir.appendingPathComponent("notes.wav")
         try Data("this is not audio".utf8).write(to: junk)
@@ -92,7 +92,7 @@ import Testing
     }
 
     @Test func realtimePaceTakesAtLeastTheFilesDurationAndFastDoesNot() throws {
-        let dir = try Tools.temporaryDirectory()
+        let dir = try TemporaryDirectory.create()
         defer { try? FileManager.default.removeItem(at: dir) }
         let short = dir.appendingPathComponent("short.wav").path
         try WAV.write24kMono(WAV.tone(hz: 440, seconds: 0.6, padSeconds: 0.2), to: short)

@@ -1,6 +1,7 @@
 import CaptionTapCore
 import CaptionTapSinks
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -13,7 +14,7 @@ import Testing
     }
 
     @Test func createsAPrivateFIFO() throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory()
         let path = dir.file("captions.fifo")
         let sink = try FIFOSink(path: path)
         defer { sink.close() }
@@ -27,7 +28,7 @@ import Testing
     }
 
     @Test func refusesAPathThatIsNotAFIFO() throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory()
         let path = dir.file("regular.txt")
         #expect(FileManager.default.createFile(atPath: path, contents: Data("keep me".utf8)))
         let error = #expect(throws: SinkError.self) { try FIFOSink(path: path) }
@@ -41,7 +42,7 @@ import Testing
     }
 
     @Test func linksAreNeverFollowedAndAWideModeIsNarrowed() throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory()
         // A dangling link used to make start-up spin (stat ENOENT, mkfifo EEXIST) forever.
         let dangling = dir.file("dangling.fifo")
         #expect(symlink(dir.file("nowhere"), dangling) == 0)
@@ -66,7 +67,7 @@ import Testing
     }
 
     @Test func anotherUsersFIFOIsRefused() throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory()
         let path = dir.file("theirs.fifo")
         #expect(mkfifo(path, 0o600) == 0)
         // As root (tests run as root in CI) hand it to nobody; otherwise chown fails and the check
@@ -77,7 +78,7 @@ import Testing
     }
 
     @Test func withoutAReaderLinesAreDroppedAndCounted() throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory()
         let sink = try FIFOSink(path: dir.file("f"))
         defer { sink.close() }
         let started = ContinuousClock.now
@@ -91,7 +92,7 @@ import Testing
     }
 
     @Test func aLateReaderGetsTheFollowingLines() throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory()
         let path = dir.file("f")
         let sink = try FIFOSink(path: path, format: .jsonl, sourceLabel: "desk")
         defer { sink.close() }
@@ -109,7 +110,7 @@ import Testing
     }
 
     @Test func aReaderLeavingIsCountedAndAReattachedReaderGetsLaterLines() throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory()
         let path = dir.file("f")
         let sink = try FIFOSink(path: path, format: .text)
         defer { sink.close() }
@@ -136,7 +137,7 @@ import Testing
     }
 
     @Test func aReaderThatNeverReadsMakesWritesDropNotBlock() throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory()
         let path = dir.file("f")
         let sink = try FIFOSink(path: path, format: .text)
         defer { sink.close() }
@@ -166,7 +167,7 @@ import Testing
     }
 
     @Test func overlongLinesAreCutToOneAtomicWriteAndStayValidJSON() throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory()
         let path = dir.file("f")
         let sink = try FIFOSink(path: path, format: .jsonl)
         defer { sink.close() }

@@ -1,6 +1,7 @@
 import CaptionTapCore
 import CaptionTapSinks
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -17,7 +18,7 @@ import Testing
     }
 
     @Test func showsTheLastLinesWithThePartialLastAndReplacesFilesAtomically() throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory()
         let path = dir.file("captions.txt")
         #expect(FileManager.default.createFile(atPath: path, contents: Data("stale from last run".utf8)))
         let sink = try OBSTextFileSink(path: path, lines: 2)
@@ -49,7 +50,7 @@ import Testing
     }
 
     @Test func unchangedContentIsNotRewritten() throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory()
         let path = dir.file("c.txt")
         let sink = try OBSTextFileSink(path: path)
         sink.caption(partial("same", "a"))
@@ -63,7 +64,7 @@ import Testing
     }
 
     @Test func aFinalForAnotherItemKeepsTheCurrentPartial() throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory()
         let path = dir.file("c.txt")
         let sink = try OBSTextFileSink(path: path, lines: 3)
         sink.caption(partial("second turn", "b"))
@@ -74,7 +75,7 @@ import Testing
     }
 
     @Test func oneLineShowsOnlyTheNewest() throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory()
         let path = dir.file("c.txt")
         let sink = try OBSTextFileSink(path: path, lines: 1)
         sink.caption(final("one", "a"))
@@ -84,8 +85,8 @@ import Testing
         #expect(Descriptors.fileString(path) == "two")
     }
 
-    @Test func initThrowsWhenTheDirectoryIsMissing() {
-        let dir = TemporaryDirectory()
+    @Test func initThrowsWhenTheDirectoryIsMissing() throws {
+        let dir = try TemporaryDirectory()
         let path = dir.file("missing/c.txt")
         let error = #expect(throws: SinkError.self) { try OBSTextFileSink(path: path) }
         #expect(error?.description.contains(path) == true)
@@ -94,7 +95,7 @@ import Testing
     /// A reader polling the file while it is rewritten hundreds of times must only ever see a
     /// complete state: every line whole (its length encoded in it), never an empty or cut file.
     @Test func aConcurrentReaderNeverSeesAPartialFile() throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory()
         let path = dir.file("c.txt")
         let sink = try OBSTextFileSink(path: path, lines: 3)
         sink.caption(final(Self.line(0), "0"))

@@ -1,4 +1,5 @@
 // swift-format-ignore-file: OnlyOneTrailingClosureArgument
+
 // (each test passes the sink to build, then what to write to it, as `capture(make) { sink in … }`)
 import CaptionTapCore
 import CaptionTapSinks

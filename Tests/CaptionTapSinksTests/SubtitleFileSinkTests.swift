@@ -1,6 +1,7 @@
 import CaptionTapCore
 import CaptionTapSinks
 import Foundation
+import TestSupport
 import Testing
 
 @Suite struct SubtitleFileSinkTests {
@@ -33,7 +34,7 @@ import Testing
 
     @Test(arguments: SubtitleFileSink.Format.allCases)
     func fileIsValidAfterEveryCaption(_ format: SubtitleFileSink.Format) throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory()
         let path = dir.file("out.\(format.rawValue)")
         let sink = try SubtitleFileSink(path: path, format: format)
         #expect(try parse(try #require(Descriptors.fileString(path)), format).isEmpty)
@@ -61,7 +62,7 @@ import Testing
 
     @Test(arguments: SubtitleFileSink.Format.allCases)
     func overlapsAndInversionsAreFixed(_ format: SubtitleFileSink.Format) throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory()
         let path = dir.file("out.\(format.rawValue)")
         let sink = try SubtitleFileSink(path: path, format: format)
         script.forEach(sink.caption)
@@ -85,7 +86,7 @@ import Testing
     }
 
     @Test func srtFileIsExact() throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory()
         let path = dir.file("out.srt")
         let sink = try SubtitleFileSink(path: path, format: .srt)
         sink.caption(final("Hello there.", 1200, 3100))
@@ -106,7 +107,7 @@ import Testing
     }
 
     @Test func vttFileIsExactAndHasItsHeaderFromTheStart() throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory()
         let path = dir.file("out.vtt")
         let sink = try SubtitleFileSink(path: path, format: .vtt)
         #expect(Descriptors.fileString(path) == "WEBVTT\n\n")
@@ -123,8 +124,8 @@ import Testing
         #expect(SubtitleFileSink.fixTimes(startMs: -40, endMs: -10, previousEndMs: 0) == (0, 1))
     }
 
-    @Test func initThrowsWhenTheFileCannotBeCreated() {
-        let dir = TemporaryDirectory()
+    @Test func initThrowsWhenTheFileCannotBeCreated() throws {
+        let dir = try TemporaryDirectory()
         let path = dir.file("missing/dir/out.srt")
         let error = #expect(throws: SinkError.self) { try SubtitleFileSink(path: path, format: .srt) }
         #expect(error?.description.contains(path) == true)

@@ -12,7 +12,7 @@ import Testing
         var environment: [String: String]
 
         init(searchVariable: String = "PIPEWIRE_CONFIG_DIR") throws {
-            dir = try Tools.temporaryDirectory()
+            dir = try TemporaryDirectory.create()
             var env = ProcessInfo.processInfo.environment
             env["PIPEWIRE_CONFIG_DIR"] = nil
             env["XDG_CONFIG_HOME"] = dir.appendingPathComponent("xdg-unused").path

@@ -328,7 +328,7 @@ struct EmbeddedBackendTests {
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("--api-key-file"), "\(refused.stderr)")
 
-        let dir = try Tools.temporaryDirectory()
+        let dir = try TemporaryDirectory.create()
         let keyFile = dir.appendingPathComponent("key").path
         let key = "sk-local-\(UUID().uuidString)"
         try key.write(toFile: keyFile, atomically: true, encoding: .utf8)

@@ -62,7 +62,7 @@ final class JackServer {
 @Suite(.serialized) struct JackServerTests {
     let dir: URL
 
-    init() throws { dir = try Tools.temporaryDirectory() }
+    init() throws { dir = try TemporaryDirectory.create() }
 
     /// The beeps, as (onset, length) in seconds, of those wholly inside the recording.
     private func beeps(_ samples: [Float]) -> [(onset: Double, length: Double)] {

@@ -22,7 +22,7 @@ final class HeadlessOBS {
     private var running = false
 
     init() throws {
-        directory = try Tools.temporaryDirectory()
+        directory = try TemporaryDirectory.create()
         port = try freePort()
         var other = try freePort()
         while other == port { other = try freePort() }
@@ -102,17 +102,14 @@ func freePort() throws -> Int {
 
 @Suite(.serialized, .enabled(if: HeadlessOBS.shouldRun, "needs OBS and the test venv of scripts/test.sh"))
 struct OBSTests {
-    static let frequencies: [Double] = [300, 500, 700, 900]
-    static let expected = frequencies.map { "tone \(Int($0)) hertz" }
+    static let frequencies = ToneTurnsFile.frequencies
+    static let expected = ToneTurnsFile.expected
 
-    let dir: URL
-    let input: String
+    let turns: ToneTurnsFile
+    var dir: URL { turns.dir }
+    var input: String { turns.input }
 
-    init() throws {
-        dir = try Tools.temporaryDirectory()
-        input = dir.appendingPathComponent("turns.wav").path
-        try WAV.write24kMono(WAV.toneTurns(Self.frequencies), to: input)
-    }
+    init() throws { turns = try ToneTurnsFile() }
 
     private var environment: [String: String] {
         var env = ProcessInfo.processInfo.environment

@@ -10,7 +10,7 @@ struct OverlayTests {
     let dir: URL
 
     init() throws {
-        dir = try Tools.temporaryDirectory()
+        dir = try TemporaryDirectory.create()
     }
 
     /// A captiontap run paced in real time with the overlay on an ephemeral loopback port.
@@ -193,7 +193,7 @@ struct OverlayTests {
         #expect(missing.stdout.hasPrefix("404"))
 
         func chromiumRun(_ output: [String], budget: Int = 1500) throws -> RunResult {
-            let profile = try Tools.temporaryDirectory()
+            let profile = try TemporaryDirectory.create()
             defer { try? FileManager.default.removeItem(at: profile) }
             return try RunningProcess(
                 chromium,

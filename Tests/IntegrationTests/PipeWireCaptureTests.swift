@@ -26,7 +26,7 @@ struct PipeWireCaptureTests {
 
     init() throws {
         _ = try HeadlessPipeWire.requireDaemon()
-        dir = try Tools.temporaryDirectory()
+        dir = try TemporaryDirectory.create()
     }
 
     func file(_ name: String) -> String { dir.appendingPathComponent(name).path }
@@ -76,30 +76,8 @@ struct PipeWireCaptureTests {
     }
 
     @Test func virtualSinkIsCapturedAndStillHeard() throws {
-        let tone = file("tone.wav")
-        try WAV.write24kMono(WAV.tone(hz: 660, seconds: 1.2), to: tone)
-        let captured = file("virtual.wav")
-        let heard = file("heard.wav")
-        let capture = try startCapture(["--virtual-sink", "CaptionTapTest", "--record", captured])
-        let listener = try RunningProcess(
-            "pw-record",
-            [
-                "-P", "{ stream.capture.sink=true }", "--target", "test-sink",
-                "--rate", "24000", "--channels", "1", heard,
-            ])
-        Thread.sleep(forTimeInterval: 0.5)
-        try playAndWait(tone, target: "CaptionTapTest")
-        Thread.sleep(forTimeInterval: 0.3)
-        listener.interrupt()
-        _ = listener.wait(timeout: 10)
-        let result = stop(capture)
-        #expect(result.status == 0, "\(result.stderr)")
-
-        for path in [captured, heard] {
-            let samples = try WAV.read24kMono(path)
-            let active = try #require(Signal.activeRange(samples), "no tone in \(path)")
-            #expect(abs(Signal.medianFrequency(samples[active].dropFirst(2400).dropLast(2400)) - 660) < 1, "\(path)")
-        }
+        try expectCapturedAndHeard(
+            hz: 660, name: "virtual", capture: ["--virtual-sink", "CaptionTapTest"], playTo: "CaptionTapTest")
         // The sink is gone with captiontap.
         let devices = try Tools.captiontap(["devices", "--json"])
         #expect(!devices.stdout.contains("CaptionTapTest"))
@@ -114,11 +92,19 @@ struct PipeWireCaptureTests {
         #expect(captions["kind"] as? String == "sink")
         #expect(captions["default"] as? Bool == false, "it must not take over as the default sink")
 
-        let tone = file("captions-tone.wav")
-        try WAV.write24kMono(WAV.tone(hz: 550, seconds: 1.2), to: tone)
-        let captured = file("captions.wav")
-        let heard = file("captions-heard.wav")
-        let capture = try startCapture(["--target", "Captions", "--record", captured])
+        try expectCapturedAndHeard(hz: 550, name: "captions", capture: ["--target", "Captions"], playTo: "Captions")
+    }
+
+    /// Plays a tone into a sink captiontap captures (`capture`) while pw-record listens to the
+    /// default output: both must have the tone, at its frequency.
+    private func expectCapturedAndHeard(hz: Double, name: String, capture arguments: [String], playTo sink: String)
+        throws
+    {
+        let tone = file("\(name)-tone.wav")
+        try WAV.write24kMono(WAV.tone(hz: hz, seconds: 1.2), to: tone)
+        let captured = file("\(name).wav")
+        let heard = file("\(name)-heard.wav")
+        let capture = try startCapture(arguments + ["--record", captured])
         let listener = try RunningProcess(
             "pw-record",
             [
@@ -126,7 +112,7 @@ struct PipeWireCaptureTests {
                 heard,
             ])
         Thread.sleep(forTimeInterval: 0.5)
-        try playAndWait(tone, target: "Captions")
+        try playAndWait(tone, target: sink)
         Thread.sleep(forTimeInterval: 0.3)
         listener.interrupt()
         _ = listener.wait(timeout: 10)
@@ -135,7 +121,7 @@ struct PipeWireCaptureTests {
         for path in [captured, heard] {
             let samples = try WAV.read24kMono(path)
             let active = try #require(Signal.activeRange(samples), "no tone in \(path)")
-            #expect(abs(Signal.medianFrequency(samples[active].dropFirst(2400).dropLast(2400)) - 550) < 1, "\(path)")
+            #expect(abs(Signal.medianFrequency(samples[active].dropFirst(2400).dropLast(2400)) - hz) < 1, "\(path)")
         }
     }
 

@@ -14,7 +14,7 @@ struct QuietSpeechTests {
 
     /// Writes `samples` to a WAV in a temporary directory and captions it offline.
     func caption(_ samples: [Float], name: String) throws -> (finals: [CaptionLine], stdout: String, stderr: String) {
-        let path = try Tools.temporaryDirectory().appendingPathComponent(name + ".wav").path
+        let path = try TemporaryDirectory.create().appendingPathComponent(name + ".wav").path
         try WAV.write24kMono(samples, to: path)
         let result = try Tools.captiontap(
             ["run", "--input", path, "--format", "jsonl", "--drain-timeout", "150"],

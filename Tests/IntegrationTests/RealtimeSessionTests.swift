@@ -6,17 +6,14 @@ import Testing
 /// WebSocket server, the protocol validated by the official SDK's types (`--strict`).
 @Suite(.serialized, .enabled(if: FakeRealtimeServer.shouldRun, "needs the test venv of scripts/test.sh"))
 struct RealtimeSessionTests {
-    static let frequencies: [Double] = [300, 500, 700, 900]
-    static let expected = frequencies.map { "tone \(Int($0)) hertz" }
+    static let frequencies = ToneTurnsFile.frequencies
+    static let expected = ToneTurnsFile.expected
 
-    let dir: URL
-    let input: String
+    let turns: ToneTurnsFile
+    var dir: URL { turns.dir }
+    var input: String { turns.input }
 
-    init() throws {
-        dir = try Tools.temporaryDirectory()
-        input = dir.appendingPathComponent("turns.wav").path
-        try WAV.write24kMono(WAV.toneTurns(Self.frequencies), to: input)
-    }
+    init() throws { turns = try ToneTurnsFile() }
 
     private func environment(key: String? = nil) -> [String: String] {
         var env = ProcessInfo.processInfo.environment

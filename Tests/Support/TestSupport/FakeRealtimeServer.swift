@@ -27,7 +27,7 @@ public final class FakeRealtimeServer {
                     NSLocalizedDescriptionKey: "CAPTIONTAP_PYTHON is not set: run the tests with scripts/test.sh"
                 ])
         }
-        directory = try Tools.temporaryDirectory()
+        directory = try TemporaryDirectory.create()
         let script = Tools.repositoryRoot.appendingPathComponent("Tests/RealtimeServer/fake_realtime.py").path
         process = try RunningProcess(
             python,

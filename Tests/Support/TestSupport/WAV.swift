@@ -36,3 +36,19 @@ public enum WAV {
         return pad + body + pad
     }
 }
+
+/// Four tone "turns" in a fresh directory: the test Realtime server transcribes each as "tone N
+/// hertz" (what the Realtime session and OBS suites caption).
+public struct ToneTurnsFile {
+    public static let frequencies: [Double] = [300, 500, 700, 900]
+    public static let expected = frequencies.map { "tone \(Int($0)) hertz" }
+
+    public let dir: URL
+    public let input: String
+
+    public init() throws {
+        dir = try TemporaryDirectory.create()
+        input = dir.appendingPathComponent("turns.wav").path
+        try WAV.write24kMono(WAV.toneTurns(Self.frequencies), to: input)
+    }
+}

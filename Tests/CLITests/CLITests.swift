@@ -80,7 +80,7 @@ import Testing
     }
 
     @Test func noDaemonIsOneClearLineNamingTheSocket() throws {
-        let dir = try Tools.temporaryDirectory()
+        let dir = try TemporaryDirectory.create()
         defer { try? FileManager.default.removeItem(at: dir) }
         var env = ProcessInfo.processInfo.environment
         env["XDG_RUNTIME_DIR"] = dir.path

@@ -1,3 +1,5 @@
+import CaptionTapCore
+
 /// Cuts a long stretch of audio into recognizer-sized pieces, each ending at the quietest
 /// window near its end (between words, as far as energy tells).
 ///

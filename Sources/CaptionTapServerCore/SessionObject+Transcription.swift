@@ -1,3 +1,5 @@
+import CaptionTapCore
+
 /// Transcription sessions: the GA `type: "transcription"` object, and its beta form
 /// (`transcription_session.update`, flat `input_audio_*` fields) for clients that still speak it.
 extension SessionObject {

@@ -1,3 +1,5 @@
+import CaptionTapCore
+
 /// The response events: `response.created`, the GA text-response sequence, `response.done`.
 extension ServerEvents {
     /// What a response echoes back in its `response` object.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import CaptionTapCore
+@testable import CaptionTapServerCore
 
 /// serve's limits: long audio cut into pieces, sessions taking turns on the recognizer, the
 /// uncommitted buffer bounded, history bounded, and the turn a request names is the one decoded.

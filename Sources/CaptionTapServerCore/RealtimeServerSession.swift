@@ -1,3 +1,4 @@
+import CaptionTapCore
 import Foundation
 
 /// Turns 24 kHz client audio into detector windows: resampling and voice activity detection live

@@ -1,3 +1,5 @@
+import CaptionTapCore
+
 /// Server VAD for the embedded backend: turns per-window speech decisions into Realtime turns,
 /// and cuts long turns into recognizer-sized segments so the final transcript is ready soon after
 /// speech ends.

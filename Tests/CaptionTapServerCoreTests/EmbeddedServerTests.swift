@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import CaptionTapCore
+@testable import CaptionTapServerCore
 
 /// Windows of 16 ms at 1 kHz keep the arithmetic readable: one sample is one millisecond.
 @Suite struct TurnSegmenterTests {

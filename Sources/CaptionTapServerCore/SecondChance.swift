@@ -1,3 +1,5 @@
+import CaptionTapCore
+
 /// A second opinion for windows the voice detector rejected: soft, breathy or hoarse voices
 /// often sit just under the detector's threshold for seconds, and a caption tool that drops them
 /// silently has lost what was said.

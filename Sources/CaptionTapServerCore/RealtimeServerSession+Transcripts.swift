@@ -1,3 +1,4 @@
+import CaptionTapCore
 import Foundation
 
 /// Decode results coming back: transcription deltas while a turn is spoken, `.completed` (or

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import CaptionTapCore
+@testable import CaptionTapServerCore
 
 /// Transcription sessions (`?intent=transcription`, GA and beta), decode failures, automatic
 /// responses that never collide, and the idle timeout (issue: serve as a drop-in).

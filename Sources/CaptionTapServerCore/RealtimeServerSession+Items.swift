@@ -1,3 +1,4 @@
+import CaptionTapCore
 import Foundation
 
 /// Conversation items: created by clients, retrieved, deleted, and pruned in long sessions.

@@ -2,6 +2,8 @@ import CaptionTapCore
 import Foundation
 import Testing
 
+@testable import CaptionTapServerCore
+
 /// What clients written for OpenAI's Realtime API send to `serve` (issue: serve as a drop-in):
 /// OpenAI's model ids, semantic_vad, item retrieval, and manual commits that start or end with
 /// silence.

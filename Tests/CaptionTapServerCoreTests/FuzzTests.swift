@@ -2,6 +2,8 @@ import CaptionTapCore
 import Foundation
 import Testing
 
+@testable import CaptionTapServerCore
+
 /// Structure-aware fuzzing of the inputs parsed in-process: the client's server-event parser and
 /// state machine, serve's session protocol and the config reader. Real inputs, mutated value by
 /// value, key by key and byte by byte; bounded in count (a few seconds each). Nothing may trap,

@@ -1,4 +1,5 @@
 import CaptionTapCore
+import CaptionTapServerCore
 import Foundation
 import Testing
 

@@ -1,3 +1,5 @@
+import CaptionTapCore
+
 /// Which queued decode the one shared recognizer runs next.
 ///
 /// Decodes a final caption waits for come before speculative ones (which may be thrown away).

@@ -1,3 +1,5 @@
+import CaptionTapCore
+
 /// The session object of the embedded Realtime backend: what `session.created` announces and
 /// how `session.update` changes it (docs/PROTOCOL.md §2).
 ///

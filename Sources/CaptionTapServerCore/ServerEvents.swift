@@ -1,3 +1,5 @@
+import CaptionTapCore
+
 /// Which protocol a client speaks: the GA Realtime API, or the beta one (`OpenAI-Beta:
 /// realtime=v1`) that some transcription clients still use. Only the transcription-session part
 /// of the beta differs here: `transcription_session.*` events and `conversation.item.created`.

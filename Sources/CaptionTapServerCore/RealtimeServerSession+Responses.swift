@@ -1,3 +1,4 @@
+import CaptionTapCore
 import Foundation
 
 /// Responses: the client's `response.create` (out-of-band captions, or in the conversation), the

@@ -1,3 +1,4 @@
+import CaptionTapCore
 import Foundation
 
 /// The input audio buffer: appends through the front end, turns from the segmenter, commits

@@ -102,9 +102,6 @@ func freePort() throws -> Int {
 
 @Suite(.serialized, .enabled(if: HeadlessOBS.shouldRun, "needs OBS and the test venv of scripts/test.sh"))
 struct OBSTests {
-    static let frequencies = ToneTurnsFile.frequencies
-    static let expected = ToneTurnsFile.expected
-
     let turns: ToneTurnsFile
     var dir: URL { turns.dir }
     var input: String { turns.input }
@@ -187,8 +184,10 @@ struct OBSTests {
         let (status, stats) = server.stop()
         #expect(result.status == 0, "\(result.stderr)")
         #expect(status == 0, "\(stats)")
-        #expect(finals(result.stdout) == Self.expected, "captions on stdout are unaffected")
-        #expect(try obs.text(of: "Captions") == Self.expected.suffix(2).joined(separator: "\n"), "\(result.stderr)")
+        #expect(finals(result.stdout) == ToneTurnsFile.expected, "captions on stdout are unaffected")
+        #expect(
+            try obs.text(of: "Captions") == ToneTurnsFile.expected.suffix(2).joined(separator: "\n"), "\(result.stderr)"
+        )
         #expect(result.stderr.contains("OBS: 0 stream captions sent, 4 not streaming"), "\(result.stderr)")
         #expect(result.stderr.contains("is readable by group or others; run: chmod 600"))
         #expect(!result.stderr.contains(obs.password), "the password is never logged, even with --verbose")
@@ -258,7 +257,7 @@ struct OBSTests {
         _ = try obs.request("StopStream")
         _ = receiver.wait(timeout: 10)  // ffmpeg ends with the stream (~2 s after StopStream)
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(finals(result.stdout) == Self.expected)
+        #expect(finals(result.stdout) == ToneTurnsFile.expected)
         #expect(result.stderr.contains("OBS: 4 stream captions sent, 0 not streaming"), "\(result.stderr)")
         let size = (try? FileManager.default.attributesOfItem(atPath: flv)[.size] as? Int) ?? 0
         try #require(size > 0, "the stream never reached ffmpeg")
@@ -274,7 +273,7 @@ struct OBSTests {
         let decoder = Tools.repositoryRoot.appendingPathComponent("Tests/OBS/cea608_captions.py").path
         let decoded = try Tools.run("python3", [decoder, h264])
         #expect(decoded.status == 0, "\(decoded.stderr)")
-        #expect(decoded.stdout.split(separator: "\n").map(String.init) == Self.expected, "\(decoded.stdout)")
+        #expect(decoded.stdout.split(separator: "\n").map(String.init) == ToneTurnsFile.expected, "\(decoded.stdout)")
     }
 
     @Test func captionsResumeAfterOBSRestarts() throws {

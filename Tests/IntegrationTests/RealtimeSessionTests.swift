@@ -6,9 +6,6 @@ import Testing
 /// WebSocket server, the protocol validated by the official SDK's types (`--strict`).
 @Suite(.serialized, .enabled(if: FakeRealtimeServer.shouldRun, "needs the test venv of scripts/test.sh"))
 struct RealtimeSessionTests {
-    static let frequencies = ToneTurnsFile.frequencies
-    static let expected = ToneTurnsFile.expected
-
     let turns: ToneTurnsFile
     var dir: URL { turns.dir }
     var input: String { turns.input }
@@ -36,7 +33,7 @@ struct RealtimeSessionTests {
             ["run", "--input", input, "--url", server.url, "--format", "jsonl"], environment: environment())
         let (status, stats) = server.stop()
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(finals(result.stdout) == Self.expected)
+        #expect(finals(result.stdout) == ToneTurnsFile.expected)
         #expect(status == 0, "the server saw protocol violations: \(stats)")
 
         // Every JSONL line has the documented shape.
@@ -55,7 +52,7 @@ struct RealtimeSessionTests {
         let events = server.clientEvents()
         #expect(events.first?["type"] as? String == "session.update")
         let requests = events.filter { $0["type"] as? String == "response.create" }
-        #expect(requests.count == Self.frequencies.count)
+        #expect(requests.count == ToneTurnsFile.frequencies.count)
         for request in requests {
             let response = try #require(request["response"] as? [String: Any])
             #expect(response["conversation"] as? String == "none")
@@ -84,7 +81,7 @@ struct RealtimeSessionTests {
             environment: environment(), timeout: 90)
         let (status, stats) = server.stop()
         #expect(result.status == 0, "\(flags): \(result.stderr)")
-        #expect(finals(result.stdout) == Self.expected, "\(flags): \(result.stderr)")
+        #expect(finals(result.stdout) == ToneTurnsFile.expected, "\(flags): \(result.stderr)")
         #expect(status == 0, "\(flags): protocol violations: \(stats)")
     }
 
@@ -96,7 +93,7 @@ struct RealtimeSessionTests {
             environment: environment(), timeout: 90)
         let (status, stats) = server.stop()
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(finals(result.stdout) == Self.expected, "\(result.stderr)")
+        #expect(finals(result.stdout) == ToneTurnsFile.expected, "\(result.stderr)")
         #expect(result.stderr.contains("is stalled (no answer for"), "\(result.stderr)")
         #expect(stats.contains("\"injected_hangs\": 1"), "\(stats)")
         #expect(status == 0, "protocol violations: \(stats)")
@@ -155,7 +152,7 @@ struct RealtimeSessionTests {
             environment: environment(key: "sk-other"))
         _ = server.stop()
         #expect(given.status == 0, "\(given.stderr)")
-        #expect(finals(given.stdout) == Self.expected)
+        #expect(finals(given.stdout) == ToneTurnsFile.expected)
         for output in [withheld.stdout, withheld.stderr, given.stdout, given.stderr] { #expect(!output.contains(key)) }
     }
 
@@ -168,7 +165,7 @@ struct RealtimeSessionTests {
             ], environment: environment(), timeout: 90)
         _ = server.stop()
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(finals(result.stdout) == Self.expected)
+        #expect(finals(result.stdout) == ToneTurnsFile.expected)
         #expect(result.stderr.contains("rotating session"))
         // Sessions after the first carry on where the previous one stopped.
         let sessions = (1...10).compactMap {
@@ -189,7 +186,7 @@ struct RealtimeSessionTests {
             environment: environment())
         _ = server.stop()
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout.split(separator: "\n").map(String.init) == Self.expected)
+        #expect(result.stdout.split(separator: "\n").map(String.init) == ToneTurnsFile.expected)
 
         let srtText = try String(contentsOfFile: srt, encoding: .utf8)
         let blocks = srtText.components(separatedBy: "\n\n").filter { !$0.isEmpty }
@@ -204,7 +201,7 @@ struct RealtimeSessionTests {
             #expect(times.allSatisfy { $0.range(of: #"^\d\d:\d\d:\d\d,\d\d\d$"#, options: .regularExpression) != nil })
             #expect(times[0] < times[1] && previousEnd <= times[0])
             previousEnd = times[1]
-            #expect(lines[2] == Self.expected[i])
+            #expect(lines[2] == ToneTurnsFile.expected[i])
         }
         let vttText = try String(contentsOfFile: vtt, encoding: .utf8)
         #expect(vttText.hasPrefix("WEBVTT\n\n"))
@@ -212,7 +209,9 @@ struct RealtimeSessionTests {
         #expect(
             vttText.range(of: #"\d\d:\d\d:\d\d\.\d\d\d --> \d\d:\d\d:\d\d\.\d\d\d"#, options: .regularExpression) != nil
         )
-        #expect(try String(contentsOfFile: obs, encoding: .utf8) == Self.expected.suffix(2).joined(separator: "\n"))
+        #expect(
+            try String(contentsOfFile: obs, encoding: .utf8) == ToneTurnsFile.expected.suffix(2).joined(separator: "\n")
+        )
     }
 
     @Test func fifoSurvivesLateLeavingAndReturningReaders() throws {
@@ -243,11 +242,11 @@ struct RealtimeSessionTests {
         let result = run.wait(timeout: 60)
         _ = server.stop()
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(finals(result.stdout) == Self.expected, "stdout keeps every caption whatever the FIFO does")
+        #expect(finals(result.stdout) == ToneTurnsFile.expected, "stdout keeps every caption whatever the FIFO does")
         #expect(
             result.stderr.contains("captions dropped while no reader was attached"), "drops are counted and reported")
         let line = got.split(separator: "\n").first.map(String.init)
-        #expect(line == Self.expected[1], "the late reader gets the next caption, got \(got)")
+        #expect(line == ToneTurnsFile.expected[1], "the late reader gets the next caption, got \(got)")
         // The FIFO is still a FIFO with 0600 permissions.
         var info = stat()
         #expect(stat(fifo, &info) == 0)
@@ -266,7 +265,7 @@ struct RealtimeSessionTests {
             environment: environment())
         _ = server.stop()
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout.split(separator: "\n").map(String.init) == Self.expected)
+        #expect(result.stdout.split(separator: "\n").map(String.init) == ToneTurnsFile.expected)
         #expect(!result.stdout.contains(key) && !result.stderr.contains(key))
         #expect(!result.stdout.contains(String(key.suffix(12))) && !result.stderr.contains(String(key.suffix(12))))
     }
@@ -314,7 +313,7 @@ struct RealtimeSessionTests {
         #expect(screen.contains("turns.wav │"), "no status text")
         #expect(screen.contains("│ 4 turns"), "the status never counted the 4 turns")
         #expect(screen.contains("\u{1B}[r"), "the scroll region is not given back at exit")
-        for caption in Self.expected { #expect(screen.contains(caption)) }
+        for caption in ToneTurnsFile.expected { #expect(screen.contains(caption)) }
         // stderr not a terminal: no status line, no escape sequences at all.
         #expect(piped.status == 0)
         #expect(!piped.stderr.contains("\u{1B}["), "\(piped.stderr)")
@@ -369,7 +368,7 @@ struct RealtimeSessionTests {
         let trusted = try Tools.captiontap(["run", "-q", "--input", input, "--url", url], environment: env)
         _ = server.stop()
         #expect(trusted.status == 0, "\(trusted.stderr)")
-        #expect(trusted.stdout.split(separator: "\n").map(String.init) == Self.expected)
+        #expect(trusted.stdout.split(separator: "\n").map(String.init) == ToneTurnsFile.expected)
     }
 
     @Test func aSecondInterruptExitsAtOnceWhileDraining() throws {

@@ -42,7 +42,10 @@ if [ -f "$rec/tokens.txt" ]; then
     cp -r "$rec/wheels/moonshine_cpp/models/base-en" "$dest/wheels/moonshine_cpp/models/"
     cp "$rec/wheels/silero_vad/data/silero_vad.onnx" "$dest/wheels/silero_vad/data/"
     cp "$rec/tokens.txt" "$dest/"
-    if [ -d "$rec/fp32" ]; then cp -r "$rec/fp32" "$dest/"; fi
+    for models in fp32 compact; do
+        if [ -d "$rec/$models" ]; then cp -r "$rec/$models" "$dest/"; fi
+    done
+    if [ -f "$rec/onnxruntime.cfg" ]; then cp "$rec/onnxruntime.cfg" "$dest/"; fi
 fi
 echo "installed captiontap into ${root}"
 if [ "$prefix" != /usr ]; then

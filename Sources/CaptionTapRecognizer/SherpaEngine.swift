@@ -15,7 +15,7 @@ public final class SherpaEngine: SpeechEngine, @unchecked Sendable {
     public static let sampleRate = 16000
     public let files: RecognizerFiles
     public let name: String
-    private let recognizer: OpaquePointer
+    private let recognizer: BackgroundLoad<Recognizer, LoadError>
     /// Whether front ends bring quiet speech up before detection and recognition (on by default;
     /// off only to measure what it changes).
     public let normalizeLevel: Bool
@@ -26,7 +26,7 @@ public final class SherpaEngine: SpeechEngine, @unchecked Sendable {
         public var description: String {
             switch self {
             case .recognizer(let dir):
-                "sherpa-onnx could not load the Moonshine models in \(dir); reinstall them with \(RecognizerFiles.setupCommand)"
+                "sherpa-onnx could not load the Moonshine models in \(dir); reinstall them with \(RecognizerFiles.setupCommand) --fold"
             case .library(let message):
                 "cannot load the sherpa-onnx library (\(message)); reinstall it with \(RecognizerFiles.setupCommand)"
             }
@@ -49,43 +49,31 @@ public final class SherpaEngine: SpeechEngine, @unchecked Sendable {
         if let failure { throw .library(failure) }
     }
 
+    /// Loads the library now and the models in the background (``waitUntilLoaded()``): the
+    /// front ends work at once, the first decode waits for the models.
     public init(files: RecognizerFiles, normalizeLevel: Bool = true) throws(LoadError) {
         try Self.load(files.library)
         self.files = files
         self.normalizeLevel = normalizeLevel
         name = "moonshine-base-en \(files.precision.rawValue) (sherpa-onnx)"
-        var config = SherpaOnnxOfflineRecognizerConfig()
-        let made: OpaquePointer? = files.encoder.withCString { enc in
-            files.decoder.withCString { dec in
-                files.tokens.withCString { tokens in
-                    "cpu".withCString { cpu in
-                        "greedy_search".withCString { greedy in
-                            config.feat_config.sample_rate = Int32(Self.sampleRate)
-                            config.feat_config.feature_dim = 80
-                            config.model_config.moonshine.encoder = enc
-                            config.model_config.moonshine.merged_decoder = dec
-                            config.model_config.tokens = tokens
-                            config.model_config.num_threads = 1
-                            config.model_config.provider = cpu
-                            config.decoding_method = greedy
-                            return ct_SherpaOnnxCreateOfflineRecognizer(&config)
-                        }
-                    }
-                }
-            }
-        }
-        guard let made else { throw .recognizer(files.directory) }
-        recognizer = made
+        recognizer = BackgroundLoad(name: "captiontap-load") { () throws(LoadError) in try Recognizer(files) }
     }
 
-    deinit { ct_SherpaOnnxDestroyOfflineRecognizer(recognizer) }
+    /// Blocks until the models are loaded: how long that took, or why it failed.
+    public func waitUntilLoaded() -> Result<Double, LoadError> {
+        recognizer.wait().map { _ in recognizer.seconds ?? 0 }
+    }
 
     public func makeFrontEnd() throws -> SpeechFrontEnd {
         try SileroFrontEnd(model: files.vad, normalizeLevel: normalizeLevel)
     }
 
     public func transcribe(_ samples: [Float]) throws(TranscriptionFailure) -> String {
-        let r = recognizer
+        let r: OpaquePointer
+        switch recognizer.wait() {
+        case .success(let loaded): r = loaded.pointer
+        case .failure(let error): throw TranscriptionFailure(error.description)
+        }
         guard let stream = ct_SherpaOnnxCreateOfflineStream(r) else {
             throw TranscriptionFailure("sherpa-onnx could not create a stream")
         }
@@ -107,4 +95,39 @@ public final class SherpaEngine: SpeechEngine, @unchecked Sendable {
         guard let text = result.pointee.text else { return "" }
         return String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines)
     }
+}
+
+/// sherpa-onnx's offline recognizer over the Moonshine files, freed with the value.
+private final class Recognizer: @unchecked Sendable {
+    let pointer: OpaquePointer
+
+    init(_ files: RecognizerFiles) throws(SherpaEngine.LoadError) {
+        var config = SherpaOnnxOfflineRecognizerConfig()
+        // "cpu:FILE" makes sherpa-onnx read onnxruntime session options from FILE
+        // (scripts/setup-recognizer.sh writes it: no memory arena).
+        let provider = files.sessionOptions.map { "cpu:" + $0 } ?? "cpu"
+        let made: OpaquePointer? = files.encoder.withCString { enc in
+            files.decoder.withCString { dec in
+                files.tokens.withCString { tokens in
+                    provider.withCString { cpu in
+                        "greedy_search".withCString { greedy in
+                            config.feat_config.sample_rate = Int32(SherpaEngine.sampleRate)
+                            config.feat_config.feature_dim = 80
+                            config.model_config.moonshine.encoder = enc
+                            config.model_config.moonshine.merged_decoder = dec
+                            config.model_config.tokens = tokens
+                            config.model_config.num_threads = 1
+                            config.model_config.provider = cpu
+                            config.decoding_method = greedy
+                            return ct_SherpaOnnxCreateOfflineRecognizer(&config)
+                        }
+                    }
+                }
+            }
+        }
+        guard let made else { throw .recognizer(files.directory) }
+        pointer = made
+    }
+
+    deinit { ct_SherpaOnnxDestroyOfflineRecognizer(pointer) }
 }

@@ -7,14 +7,19 @@ import Foundation
 ///     DIR/wheels/sherpa_onnx/lib/{libsherpa-onnx-c-api.so,libonnxruntime.so}
 ///     DIR/tokens.txt
 ///     DIR/fp32/{encoder_model.onnx,decoder_model_merged.onnx}   (optional, --fold: ~3× faster)
+///     DIR/compact/{encoder_model,decoder_model_merged}.onnx{,.data}   (--fold: int8 weights,
+///                                                                      as fast, ~⅓ the memory)
+///     DIR/onnxruntime.cfg   onnxruntime session options sherpa-onnx reads (no memory arena)
 public struct RecognizerFiles: Sendable, Equatable {
     public enum Precision: String, Sendable, CaseIterable {
-        /// fp32 when the folded models are installed, else int8.
+        /// compact when installed, else fp32 when installed, else int8.
         case auto
-        /// The shipped int8 models.
+        /// The shipped int8 models (slow: they rebuild their fp32 weights on every run).
         case int8
         /// The folded fp32 models.
         case fp32
+        /// int8 weights run by onnxruntime's 8-bit kernels (scripts/recognizer/compact_moonshine.py).
+        case compact
     }
 
     public var directory: String
@@ -25,6 +30,8 @@ public struct RecognizerFiles: Sendable, Equatable {
     /// The sherpa-onnx C API library (loaded with dlopen; onnxruntime sits next to it).
     public var library: String
     public var precision: Precision
+    /// The onnxruntime session options file, when installed.
+    public var sessionOptions: String?
 
     /// The command that installs what is missing.
     public static let setupCommand = "scripts/setup-recognizer.sh"
@@ -65,14 +72,10 @@ public struct RecognizerFiles: Sendable, Equatable {
                 decoder: models + "/decoder_model_merged.ort", tokens: dir + "/tokens.txt",
                 vad: dir + "/wheels/silero_vad/data/silero_vad.onnx",
                 library: dir + "/wheels/sherpa_onnx/lib/libsherpa-onnx-c-api.so", precision: .int8)
-            let fp32 = (dir + "/fp32/encoder_model.onnx", dir + "/fp32/decoder_model_merged.onnx")
-            let hasFP32 = fm.fileExists(atPath: fp32.0) && fm.fileExists(atPath: fp32.1)
-            if precision == .fp32 || (precision == .auto && hasFP32) {
-                files.encoder = fp32.0
-                files.decoder = fp32.1
-                files.precision = .fp32
-            }
-            let required = [files.library, files.encoder, files.decoder, files.tokens, files.vad]
+            files.select(precision, in: dir)
+            if fm.fileExists(atPath: dir + "/onnxruntime.cfg") { files.sessionOptions = dir + "/onnxruntime.cfg" }
+            var required = [files.library, files.encoder, files.decoder, files.tokens, files.vad]
+            if files.precision == .compact { required += [files.encoder + ".data", files.decoder + ".data"] }
             if let absent = required.first(where: { !fm.fileExists(atPath: $0) }) {
                 // Name a file in a directory that exists: that install is the incomplete one.
                 if firstMissing == nil || fm.fileExists(atPath: dir) { firstMissing = absent }
@@ -81,5 +84,23 @@ public struct RecognizerFiles: Sendable, Equatable {
             return files
         }
         throw Missing(path: firstMissing ?? "\(explicit ?? "vendor/recognizer")")
+    }
+
+    /// Points at the models of `precision` in `dir`; `auto` takes the best one installed.
+    private mutating func select(_ precision: Precision, in dir: String) {
+        func installed(_ sub: String) -> Bool {
+            ["encoder_model.onnx", "decoder_model_merged.onnx"].allSatisfy {
+                FileManager.default.fileExists(atPath: "\(dir)/\(sub)/\($0)")
+            }
+        }
+        let chosen: Precision =
+            switch precision {
+            case .auto: installed("compact") ? .compact : installed("fp32") ? .fp32 : .int8
+            default: precision
+            }
+        guard chosen != .int8 else { return }
+        encoder = "\(dir)/\(chosen.rawValue)/encoder_model.onnx"
+        decoder = "\(dir)/\(chosen.rawValue)/decoder_model_merged.onnx"
+        self.precision = chosen
     }
 }

@@ -18,7 +18,9 @@ struct RecognizerOptions: ParsableArguments {
             valueName: "dir"))
     var directory: String?
 
-    @Option(name: .customLong("recognizer-precision"), help: "auto (fp32 if installed with --fold), int8 or fp32.")
+    @Option(
+        name: .customLong("recognizer-precision"),
+        help: "auto (compact, else fp32, when installed with --fold), compact, fp32 or int8.")
     var precision: RecognizerFiles.Precision = .auto
 
     /// Whether this binary was built with the embedded recognizer.
@@ -44,17 +46,28 @@ struct RecognizerOptions: ParsableArguments {
         }
     }
 
-    /// Loads the recognizer (about a second, ~0.7 GB).
-    func engine(logger: Logger) throws(CLIError) -> SpeechEngine {
+    /// The recognizer, its models loading in the background (about a second): nothing waits for
+    /// them but the first decode. Says when they are loaded, or why they could not be; then, if
+    /// `essential` (nothing could be captioned without it), exits with status 1.
+    func engine(logger: Logger, essential: Bool = false) throws(CLIError) -> SpeechEngine {
         let files = try files()
         #if canImport(CaptionTapRecognizer)
-            do {
-                let engine = try SherpaEngine(files: files)
-                logger.debug("recognizer loaded from \(files.directory)")
-                return engine
-            } catch {
-                throw CLIError.failure(error.description)
+            let engine: SherpaEngine
+            do { engine = try SherpaEngine(files: files) } catch { throw CLIError.failure(error.description) }
+            let report = Thread {
+                switch engine.waitUntilLoaded() {
+                case .success(let seconds):
+                    logger.debug(
+                        "recognizer loaded from \(files.directory) (\(files.precision.rawValue)) in \(String(format: "%.2f", seconds)) s"
+                    )
+                case .failure(let error):
+                    logger.error("\(error)")
+                    if essential { Foundation.exit(1) }
+                }
             }
+            report.name = "captiontap-loaded"
+            report.start()
+            return engine
         #else
             fatalError("unreachable: files() throws when the recognizer is not built in")
         #endif

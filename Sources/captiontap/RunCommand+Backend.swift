@@ -35,7 +35,7 @@ extension RunCommand {
         // ephemeral loopback port, so the client path is the same as for the cloud.
         let engine: SpeechEngine
         do {
-            engine = try recognizer.engine(logger: logger)
+            engine = try recognizer.engine(logger: logger, essential: true)
         } catch {
             throw CLIError(
                 message: "no API key, and \(error.message); or set OPENAI_API_KEY / --api-key-file, or pass --url",

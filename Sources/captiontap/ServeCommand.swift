@@ -71,7 +71,7 @@ struct ServeCommand: ParsableCommand {
             token = text.trimmingCharacters(in: .whitespacesAndNewlines)
             if token!.isEmpty { throw CLIError.usage("--api-key-file '\(apiKeyFile)' is empty") }
         }
-        let engine = try recognizer.engine(logger: logger)
+        let engine = try recognizer.engine(logger: logger, essential: true)
         var config = RealtimeServer.Configuration()
         config.host = host
         config.port = port

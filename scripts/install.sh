@@ -40,7 +40,7 @@ if [ -f "$rec/tokens.txt" ]; then
     mkdir -p "$dest/wheels/sherpa_onnx/lib" "$dest/wheels/moonshine_cpp/models" "$dest/wheels/silero_vad/data"
     cp "$rec"/wheels/sherpa_onnx/lib/*.so "$dest/wheels/sherpa_onnx/lib/"
     cp -r "$rec/wheels/moonshine_cpp/models/base-en" "$dest/wheels/moonshine_cpp/models/"
-    cp "$rec/wheels/silero_vad/data/silero_vad.onnx" "$dest/wheels/silero_vad/data/"
+    cp "$rec/wheels/silero_vad/data/silero_vad_16k_op15.onnx" "$dest/wheels/silero_vad/data/"
     cp "$rec/tokens.txt" "$dest/"
     for models in fp32 compact; do
         if [ -d "$rec/$models" ]; then cp -r "$rec/$models" "$dest/"; fi

@@ -6,7 +6,7 @@
 #
 # DIR defaults to $CAPTIONTAP_RECOGNIZER_DIR, else <repo>/vendor/recognizer. Layout:
 #   DIR/wheels/     pip --target output: sherpa_onnx/{include,lib}, moonshine_cpp/models/base-en,
-#                   silero_vad/data/silero_vad.onnx
+#                   silero_vad/data/silero_vad_16k_op15.onnx
 #   DIR/tokens.txt  sherpa-onnx's token table, derived from Moonshine's tokenizer.bin
 #   DIR/fp32/       with --fold: encoder_model.onnx, decoder_model_merged.onnx
 #   DIR/compact/    with --fold: the same models with int8 weights (+ .onnx.data beside each)
@@ -80,7 +80,7 @@ if ! stamp_ok "$dir/wheels/.captiontap-stamp" "$WHEELS"; then
     rm -f "$dir/wheels.tmp/moonshine_cpp/libmoonshine.so" "$dir/wheels.tmp/moonshine_cpp/libonnxruntime.so".*
     for f in sherpa_onnx/include/sherpa-onnx/c-api/c-api.h sherpa_onnx/lib/libsherpa-onnx-c-api.so \
         sherpa_onnx/lib/libonnxruntime.so $MODELS/encoder_model.ort \
-        $MODELS/decoder_model_merged.ort $MODELS/tokenizer.bin silero_vad/data/silero_vad.onnx; do
+        $MODELS/decoder_model_merged.ort $MODELS/tokenizer.bin silero_vad/data/silero_vad_16k_op15.onnx; do
         [ -f "$dir/wheels.tmp/$f" ] || die "the wheels did not contain $f"
     done
     printf '%s' "$WHEELS" > "$dir/wheels.tmp/.captiontap-stamp"

@@ -65,7 +65,7 @@ public final class SherpaEngine: SpeechEngine, @unchecked Sendable {
     }
 
     public func makeFrontEnd() throws -> SpeechFrontEnd {
-        try SileroFrontEnd(model: files.vad, normalizeLevel: normalizeLevel)
+        try SileroFrontEnd(model: files.vad, sessionOptions: files.sessionOptions, normalizeLevel: normalizeLevel)
     }
 
     public func transcribe(_ samples: [Float]) throws(TranscriptionFailure) -> String {

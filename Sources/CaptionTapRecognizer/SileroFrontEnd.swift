@@ -36,8 +36,12 @@ final class SileroFrontEnd: SpeechFrontEnd {
         var description: String
     }
 
-    init(model: String, normalizeLevel: Bool = true) throws {
+    /// "cpu", or "cpu:FILE" with the install's onnxruntime session options.
+    private let provider: String
+
+    init(model: String, sessionOptions: String? = nil, normalizeLevel: Bool = true) throws {
         self.model = model
+        provider = sessionOptions.map { "cpu:" + $0 } ?? "cpu"
         var level = LevelNormalizer.Settings()
         if !normalizeLevel { level.maxGainDb = 0 }
         normalizer = LevelNormalizer(sampleRate: SherpaEngine.sampleRate, windowSamples: Self.window, settings: level)
@@ -66,20 +70,26 @@ final class SileroFrontEnd: SpeechFrontEnd {
         lenient = secondChance.map { makeDetector(threshold: $0.lenientThreshold(for: threshold)) } ?? nil
     }
 
+    /// Speech longer than this without a 64 ms pause makes sherpa-onnx's detector stricter...
+    static let maxSpeechSeconds: Float = 20
+    /// ...and its buffer holds the current stretch of speech: sized to that, not to its default
+    /// minute (3.8 MB per detector, two per session, filled as audio passes through).
+    static let bufferSeconds: Float = 25
+
     private func makeDetector(threshold: Double) -> OpaquePointer? {
         var config = SherpaOnnxVadModelConfig()
         return model.withCString { path in
-            "cpu".withCString { cpu in
+            provider.withCString { cpu in
                 config.silero_vad.model = path
                 config.silero_vad.threshold = Float(threshold)
                 config.silero_vad.min_silence_duration = 0.064
                 config.silero_vad.min_speech_duration = 0.064
                 config.silero_vad.window_size = Int32(Self.window)
-                config.silero_vad.max_speech_duration = 60
+                config.silero_vad.max_speech_duration = Self.maxSpeechSeconds
                 config.sample_rate = Int32(SherpaEngine.sampleRate)
                 config.num_threads = 1
                 config.provider = cpu
-                return ct_SherpaOnnxCreateVoiceActivityDetector(&config, 60)
+                return ct_SherpaOnnxCreateVoiceActivityDetector(&config, Self.bufferSeconds)
             }
         }
     }

@@ -3,7 +3,8 @@ import Foundation
 /// Where the embedded recognizer's files are, as installed by scripts/setup-recognizer.sh:
 ///
 ///     DIR/wheels/moonshine_cpp/models/base-en/{encoder_model.ort,decoder_model_merged.ort}
-///     DIR/wheels/silero_vad/data/silero_vad.onnx
+///     DIR/wheels/silero_vad/data/silero_vad_16k_op15.onnx   (the 16 kHz-only export: the same
+///                                                           decisions in 5 MB less per detector)
 ///     DIR/wheels/sherpa_onnx/lib/{libsherpa-onnx-c-api.so,libonnxruntime.so}
 ///     DIR/tokens.txt
 ///     DIR/fp32/{encoder_model.onnx,decoder_model_merged.onnx}   (optional, --fold: ~3× faster)
@@ -70,7 +71,7 @@ public struct RecognizerFiles: Sendable, Equatable {
             var files = RecognizerFiles(
                 directory: dir, encoder: models + "/encoder_model.ort",
                 decoder: models + "/decoder_model_merged.ort", tokens: dir + "/tokens.txt",
-                vad: dir + "/wheels/silero_vad/data/silero_vad.onnx",
+                vad: dir + "/wheels/silero_vad/data/silero_vad_16k_op15.onnx",
                 library: dir + "/wheels/sherpa_onnx/lib/libsherpa-onnx-c-api.so", precision: .int8)
             files.select(precision, in: dir)
             if fm.fileExists(atPath: dir + "/onnxruntime.cfg") { files.sessionOptions = dir + "/onnxruntime.cfg" }

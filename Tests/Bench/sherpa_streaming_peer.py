@@ -13,6 +13,7 @@ when the text was ready, in ms since the first audio was fed (the audio clock of
 """
 import argparse
 import json
+import os
 import sys
 import time
 import wave
@@ -39,11 +40,15 @@ def main() -> int:
     p.add_argument("--every", type=float, default=0.2, help="seconds between decodes of the open segment")
     a = p.parse_args()
     d = a.recognizer_dir
+    # The models captiontap's auto precision picks (compact, else fp32), with its session options.
+    models = f"{d}/compact" if os.path.exists(f"{d}/compact/encoder_model.onnx.data") else f"{d}/fp32"
+    options = f"{d}/onnxruntime.cfg"
     recognizer = sherpa_onnx.OfflineRecognizer.from_moonshine_v2(
-        encoder=f"{d}/fp32/encoder_model.onnx", decoder=f"{d}/fp32/decoder_model_merged.onnx",
-        tokens=f"{d}/tokens.txt", num_threads=1)
+        encoder=f"{models}/encoder_model.onnx", decoder=f"{models}/decoder_model_merged.onnx",
+        tokens=f"{d}/tokens.txt", num_threads=1,
+        provider=f"cpu:{options}" if os.path.exists(options) else "cpu")
     config = sherpa_onnx.VadModelConfig()
-    config.silero_vad.model = f"{d}/wheels/silero_vad/data/silero_vad.onnx"
+    config.silero_vad.model = f"{d}/wheels/silero_vad/data/silero_vad_16k_op15.onnx"
     config.silero_vad.threshold = 0.5
     config.silero_vad.min_silence_duration = 0.25
     config.silero_vad.min_speech_duration = 0.25

@@ -3,10 +3,15 @@ import CaptionTapServerCore
 import Foundation
 import Synchronization
 
-/// The one recognizer is shared by every session: decodes run one at a time on a dedicated
-/// thread, in the order ``DecodeSchedule`` picks (finals first, sessions taking turns). A decode
-/// cancelled before it starts is skipped (a speculative decode made stale by speech resuming);
-/// one already running finishes and its result is ignored.
+/// The one recognizer is shared by every session: decodes run on dedicated threads, in the order
+/// ``DecodeSchedule`` picks (finals first, sessions taking turns). A decode cancelled before it
+/// starts is skipped (a speculative decode made stale by speech resuming); one already running
+/// finishes and its result is ignored.
+///
+/// With several sessions, turns end close together and one thread leaves them waiting for each
+/// other; a second thread decodes beside the first (onnxruntime runs one model from several
+/// threads at once), so on two cores the queue drains about twice as fast. A second thread
+/// costs nothing while one is enough: it only picks up a job while the first is busy.
 final class DecodeQueue: @unchecked Sendable {
     struct Key: Hashable, Sendable {
         var connection: Int
@@ -20,18 +25,30 @@ final class DecodeQueue: @unchecked Sendable {
         var done: @Sendable (Result<String, TranscriptionFailure>) -> Void
     }
 
+    /// What the decode threads share: the jobs, and when each connection was last served.
+    private struct State {
+        var jobs: [Job] = []
+        var stopped = false
+        var served: [Int: Int] = [:]
+        var round = 0
+    }
+
     private let engine: SpeechEngine
-    private let state = Mutex<(jobs: [Job], stopped: Bool)>(([], false))
+    private let threads: Int
+    private let state = Mutex(State())
     private let available = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
     /// Seconds of audio decoded and seconds spent, for the real-time factor in logs.
     private let totals = Mutex<(audio: Double, busy: Double)>((0, 0))
 
-    init(engine: SpeechEngine, sampleRate: Int) {
+    init(engine: SpeechEngine, sampleRate: Int, threads: Int = 1) {
         self.engine = engine
-        let t = Thread { [self] in run(sampleRate: sampleRate) }
-        t.name = "captiontap-decode"
-        t.start()
+        self.threads = max(1, threads)
+        for _ in 0..<self.threads {
+            let t = Thread { [self] in run(sampleRate: sampleRate) }
+            t.name = "captiontap-decode"
+            t.start()
+        }
     }
 
     func submit(
@@ -59,13 +76,9 @@ final class DecodeQueue: @unchecked Sendable {
 
     func stop() {
         state.withLock { $0.stopped = true }
-        available.signal()
-        finished.wait()
+        for _ in 0..<threads { available.signal() }
+        for _ in 0..<threads { finished.wait() }
     }
-
-    // Decode-thread state: when each connection was last served.
-    private var served: [Int: Int] = [:]
-    private var round = 0
 
     private func run(sampleRate: Int) {
         defer { finished.signal() }
@@ -77,18 +90,7 @@ final class DecodeQueue: @unchecked Sendable {
             }
             let next = state.withLock { s -> Next in
                 if s.stopped { return .stop }
-                // Decodes a final caption waits for come first, taking sessions in turn (the one
-                // served longest ago first), so one session's long upload cannot hold the
-                // recognizer while others wait; speculative ones when idle.
-                guard !s.jobs.isEmpty else { return .none }
-                let index = DecodeSchedule.next(
-                    s.jobs.map { .init(connection: $0.key.connection, speculative: $0.speculative) }, served: served)
-                let job = s.jobs.remove(at: index)
-                served[job.key.connection] = round
-                round += 1
-                if served.count > 256 {
-                    served = served.filter { entry in s.jobs.contains { $0.key.connection == entry.key } }
-                }
+                guard let job = Self.take(from: &s) else { return .none }
                 return .job(job)
             }
             guard case .job(let job) = next else {
@@ -109,5 +111,22 @@ final class DecodeQueue: @unchecked Sendable {
             }
             job.done(text)
         }
+    }
+
+    /// Decodes a final caption waits for come first, taking sessions in turn (the one served
+    /// longest ago first), so one session's long upload cannot hold the recognizer while others
+    /// wait; speculative ones when nothing else waits.
+    private static func take(from s: inout State) -> Job? {
+        guard !s.jobs.isEmpty else { return nil }
+        let index = DecodeSchedule.next(
+            s.jobs.map { .init(connection: $0.key.connection, speculative: $0.speculative) }, served: s.served)
+        let job = s.jobs.remove(at: index)
+        s.served[job.key.connection] = s.round
+        s.round += 1
+        if s.served.count > 256 {
+            let waiting = Set(s.jobs.map(\.key.connection))
+            s.served = s.served.filter { waiting.contains($0.key) }
+        }
+        return job
     }
 }

@@ -21,6 +21,9 @@ public final class RealtimeServer: @unchecked Sendable {
         public var allowedOrigins: [String] = []
         /// The largest client message: the Realtime API's 15 MiB append limit, plus its JSON.
         public var maxMessageBytes = 16 << 20
+        /// Threads decoding at once (each runs the recognizer on one core): two where there are
+        /// two cores, so turns that end together do not wait for each other.
+        public var decodeThreads = min(2, max(1, ProcessInfo.processInfo.activeProcessorCount))
         public init() {}
     }
 
@@ -53,7 +56,7 @@ public final class RealtimeServer: @unchecked Sendable {
     /// Starts listening; returns the bound port.
     @discardableResult
     public func start() throws(WebSocketServer.StartError) -> Int {
-        decoder = DecodeQueue(engine: engine, sampleRate: sampleRate)
+        decoder = DecodeQueue(engine: engine, sampleRate: sampleRate, threads: configuration.decodeThreads)
         socket = WebSocketServer(
             options: .init(
                 host: configuration.host, port: configuration.port, path: "/v1/realtime",

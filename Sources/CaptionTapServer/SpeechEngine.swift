@@ -4,8 +4,9 @@ import CaptionTapServerCore
 /// What the embedded backend needs from a recognizer: a voice-activity front end per session,
 /// and transcription of finished segments.
 ///
-/// `makeFrontEnd()` is called on the server's service thread; `transcribe(_:)` only ever on the
-/// decode thread, one call at a time, so an engine may hold a single non-thread-safe recognizer.
+/// `makeFrontEnd()` is called on the server's service thread; `transcribe(_:)` on the decode
+/// threads and the live-caption thread, possibly at once: an engine must be safe to call from
+/// several threads (sherpa-onnx's offline recognizer is, with a stream of its own per call).
 public protocol SpeechEngine: AnyObject, Sendable {
     /// A short name for logs and `doctor` ("moonshine-base-en int8", …).
     var name: String { get }

@@ -43,7 +43,9 @@ extension RunCommand {
         }
         // One session per source, plus the next one during a session rotation.
         let server: RealtimeServer
-        do { server = try Self.startEmbedded(engine, maxSessions: 2 * sources, logger: logger) } catch {
+        do {
+            server = try Self.startEmbedded(engine, maxSessions: 2 * sources, decodeThreads: sources, logger: logger)
+        } catch {
             throw CLIError.failure(error.description)
         }
         logger.info(
@@ -86,7 +88,7 @@ extension RunCommand {
         return .init(afterSeconds: session.failoverAfter, name: "the embedded backend") {
             do {
                 let server = try Self.startEmbedded(
-                    try recognizer.engine(logger: logger), maxSessions: 4, logger: logger)
+                    try recognizer.engine(logger: logger), maxSessions: 4, decodeThreads: 1, logger: logger)
                 started.withLock { $0 = server }
                 return .success(WebSocketEndpoint(server.url)!)
             } catch {
@@ -96,13 +98,16 @@ extension RunCommand {
     }
 
     /// The embedded backend in-process, on an ephemeral loopback port, its session log quiet
-    /// (sessions opening is noise in `run`).
-    static func startEmbedded(_ engine: SpeechEngine, maxSessions: Int, logger: Logger) throws(WebSocketServer
-        .StartError) -> RealtimeServer
-    {
+    /// (sessions opening is noise in `run`). One source needs one decode thread (its segments
+    /// rarely wait for each other, and a second would only add a decode's memory); several may
+    /// use a second.
+    static func startEmbedded(
+        _ engine: SpeechEngine, maxSessions: Int, decodeThreads: Int, logger: Logger
+    ) throws(WebSocketServer.StartError) -> RealtimeServer {
         var config = RealtimeServer.Configuration()
         config.port = 0
         config.maxSessions = maxSessions
+        config.decodeThreads = min(config.decodeThreads, max(1, decodeThreads))
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .warning)
         let server = RealtimeServer(

@@ -32,6 +32,11 @@ struct ServeCommand: ParsableCommand {
     var maxSessions = 4
 
     @Option(
+        name: .customLong("decode-threads"),
+        help: "Decodes run at once, each on one core (1–16; default 2 on two or more cores, else 1).")
+    var decodeThreads: Int?
+
+    @Option(
         name: .customLong("api-key-file"),
         help: ArgumentHelp(
             "A file holding the key clients must send as 'Authorization: Bearer KEY'.", valueName: "file"))
@@ -53,6 +58,9 @@ struct ServeCommand: ParsableCommand {
         }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
         guard maxSessions >= 1 else { throw ValidationError("--max-sessions must be at least 1") }
+        if let decodeThreads, !(1...16).contains(decodeThreads) {
+            throw ValidationError("--decode-threads must be 1–16")
+        }
         let loopback = WebSocketServer.isLoopback(host)
         if !loopback && apiKeyFile == nil {
             throw ValidationError(
@@ -76,6 +84,7 @@ struct ServeCommand: ParsableCommand {
         config.host = host
         config.port = port
         config.maxSessions = maxSessions
+        if let decodeThreads { config.decodeThreads = decodeThreads }
         config.bearerToken = token
         config.allowedOrigins = allowOrigin
         let server = RealtimeServer(
@@ -85,7 +94,9 @@ struct ServeCommand: ParsableCommand {
         } catch {
             throw CLIError.failure(error.description)
         }
-        logger.info("serving \(server.url) with \(engine.name) and Silero VAD, up to \(maxSessions) sessions")
+        logger.info(
+            "serving \(server.url) with \(engine.name) and Silero VAD, up to \(maxSessions) sessions, \(config.decodeThreads) decode threads"
+        )
         Diagnostics.write(to: 1, server.url + "\n")
 
         let stop = StopSignal()

@@ -73,4 +73,36 @@ struct EmbeddedFootprintTests {
         #expect(result.stderr.contains("could not load the Moonshine models"), "\(result.stderr)")
         #expect(result.stdout.isEmpty, "\(result.stdout)")
     }
+
+    /// Three clients whose turns end at about the same time: two decode threads run the one
+    /// recognizer at once, and every transcript still belongs to its own session and is right.
+    @Test func parallelDecodesKeepEverySessionsWordsApart() throws {
+        let serve = try ServeProcess(["--decode-threads", "2", "--max-sessions", "3"])
+        let clips = ["jfk", "two_cities", "goforward"]
+        let clients = try clips.map { clip in
+            try RunningProcess(
+                Tools.captiontap,
+                [
+                    "run", "--url", serve.url, "--input", EmbeddedRecognizer.fixture(clip + ".wav"), "--format",
+                    "jsonl", "--live", "off", "--drain-timeout", "150",
+                ], environment: EmbeddedRecognizer.noKey)
+        }
+        for (clip, client) in zip(clips, clients) {
+            let result = client.wait(timeout: 240)
+            #expect(result.status == 0, "\(clip): \(result.stderr)")
+            let text = CaptionLine.finals(result.stdout).map(\.text).joined(separator: " ")
+            let wer = WordErrorRate.score(reference: try EmbeddedRecognizer.reference(clip), hypothesis: text)
+            #expect(wer <= 0.10, "\(clip): WER \(wer): \(text)")
+        }
+        let served = serve.stop()
+        #expect(served.stderr.contains("2 decode threads"), "\(served.stderr)")
+    }
+
+    @Test func decodeThreadsAreRangeChecked() throws {
+        for value in ["0", "17", "-1", "two", String(repeating: "9", count: 40)] {
+            let result = try Tools.captiontap(["serve", "--port", "0", "--decode-threads", value])
+            #expect(result.status == 2, "\(value): \(result.stderr)")
+            #expect(result.stderr.contains("decode-threads"), "\(value): \(result.stderr)")
+        }
+    }
 }

@@ -69,13 +69,14 @@ enum EmbeddedBackendBench {
     #if canImport(CaptionTapRecognizer)
         /// Decode time over audio time for whole clips, one thread, after a warm-up decode.
         static func realTimeFactors() throws {
-            for precision in [RecognizerFiles.Precision.int8, .fp32] {
+            for precision in [RecognizerFiles.Precision.int8, .fp32, .compact] {
                 guard let files = try? RecognizerFiles.locate(explicit: nil, precision: precision) else {
                     print("recognizer \(precision.rawValue): not installed")
                     continue
                 }
                 let t0 = monotonicSeconds()
                 let engine = try SherpaEngine(files: files)
+                _ = engine.waitUntilLoaded()
                 let load = monotonicSeconds() - t0
                 let frontEnd = try engine.makeFrontEnd()
                 var results: [String] = []

@@ -1,6 +1,7 @@
 // captiontap-bench: numbers for the real-time path and the encoder.
 //
-//   swift run -c release captiontap-bench [--skip-rss | --only-embedded | --only-levels] [--int8-latency]
+//   swift run -c release captiontap-bench [--skip-rss | --only-pipeline | --only-embedded | --only-footprint |
+//   --only-levels | --only-live] [--int8-latency]
 //
 // Prints: the RT callback's copy cost per PipeWire quantum, the worker's drain + PCM16 +
 // base64 + JSON throughput in audio-seconds per CPU-second, and the peak RSS of
@@ -187,13 +188,32 @@ func realtimeBenchmarks(binary: String) throws {
             endToEnd ?? .nan, serverMedian ?? .nan, (endToEnd ?? .nan) - (serverMedian ?? .nan)))
 }
 
-print("captiontap-bench (\(ProcessInfo.processInfo.activeProcessorCount) cores)")
+if !CommandLine.arguments.contains("--memory-breakdown-child") {
+    print("captiontap-bench (\(ProcessInfo.processInfo.activeProcessorCount) cores)")
+}
 if CommandLine.arguments.contains("--only-levels") {
     try LevelBench.run()
     exit(0)
 }
 if CommandLine.arguments.contains("--only-live") {
     try LiveBench.run(
+        binary: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+            "captiontap"
+        ).path)
+    exit(0)
+}
+if let i = CommandLine.arguments.firstIndex(of: "--memory-breakdown-child"), i + 1 < CommandLine.arguments.count {
+    #if canImport(CaptionTapRecognizer)
+        try MemoryBreakdown.child(precision: CommandLine.arguments[i + 1])
+    #endif
+    exit(0)
+}
+if CommandLine.arguments.contains("--only-footprint") {
+    try MemoryBreakdown.run()
+    #if canImport(CaptionTapRecognizer)
+        try EmbeddedBackendBench.realTimeFactors()
+    #endif
+    try FootprintBench.run(
         binary: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
             "captiontap"
         ).path)
@@ -224,7 +244,10 @@ if !CommandLine.arguments.contains("--skip-rss") {
             format: "captiontap run --input <1 h file> --record /dev/null --pace fast: peak RSS %.1f MiB, %.1f s wall",
             mib, wall))
     try realtimeBenchmarks(binary: binary)
+    // The capture and session path alone (before/after a refactor of it).
+    if CommandLine.arguments.contains("--only-pipeline") { exit(0) }
     try EmbeddedBackendBench.run(binary: binary)
+    try FootprintBench.run(binary: binary)
     try LevelBench.run()
     try LiveBench.run(binary: binary)
 }

@@ -76,17 +76,27 @@ public final class RunningProcess: @unchecked Sendable {
     /// Reaps the child if it exited; returns its status.
     private func poll() -> Int32? {
         if let exitStatus { return exitStatus }
+        sampleResidentPeak()
         var status: Int32 = 0
         var usage = rusage()
         if wait4(pid, &status, WNOHANG, &usage) == pid {
             cpuSeconds =
                 Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
                 + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
-            peakRSSMiB = Double(usage.ru_maxrss) / 1024
             let code = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
             exitStatus = code
         }
         return exitStatus
+    }
+
+    /// The child's peak resident memory so far (VmHWM). Not wait4's ru_maxrss: Linux carries the
+    /// spawning process's peak over the exec, so a child of a large parent would report the parent's.
+    private func sampleResidentPeak() {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+            let kib = Double(line.split(separator: " ").dropFirst().first ?? "")
+        else { return }
+        peakRSSMiB = max(peakRSSMiB, kib / 1024)
     }
 
     public var isRunning: Bool { poll() == nil }

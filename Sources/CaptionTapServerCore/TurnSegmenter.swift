@@ -25,14 +25,8 @@ public struct TurnSegmenter: Sendable {
     /// How turns are cut for the recognizer. Defaults measured on the speech fixtures: segments of
     /// 2–25 s decode best; shorter fragments lose words, and single calls beyond ~40 s invent text.
     public struct Policy: Sendable, Equatable {
-        /// A pause this long starts a speculative decode of the open segment...
+        /// A pause this long starts a speculative decode of the open segment.
         public var speculateAfterMs = 240
-        /// ...unless the segment is too short to be split off (``minSegmentMs``): then only a
-        /// pause that may end the turn is worth a decode, one started this long before the
-        /// silence would end it (short decodes are done by then). Speech resuming in shorter
-        /// pauses would make it wasted work, the largest share of the recognizer's time spent on
-        /// nothing.
-        public var shortSegmentLeadMs = 300
         /// A pause this long may close a segment...
         public var splitPauseMs = 300
         /// ...once the segment holds at least this much audio.
@@ -151,9 +145,7 @@ public struct TurnSegmenter: Sendable {
             segmentStart = cut
             return events
         }
-        if !speculating && silentSamples >= speculationPause(segment: pauseStart - segmentStart)
-            && pauseStart > segmentStart
-        {
+        if !speculating && silentSamples >= samples(ms: policy.speculateAfterMs) && pauseStart > segmentStart {
             speculating = true
             speculativeEnd = end
             events.append(.decode(start: segmentStart, end: end, speculative: true))
@@ -172,13 +164,6 @@ public struct TurnSegmenter: Sendable {
         turnStart = nil
         speculating = false
         floor = position
-    }
-
-    /// How long a pause must be before the open segment (`segment` samples of it before the
-    /// pause) is decoded speculatively.
-    private func speculationPause(segment: Int) -> Int {
-        guard segment < samples(ms: policy.minSegmentMs) else { return samples(ms: policy.speculateAfterMs) }
-        return samples(ms: max(policy.speculateAfterMs, settings.silenceDurationMs - policy.shortSegmentLeadMs))
     }
 
     /// Commits the turn at `end`; `position` is where the detector is (`end` or later).

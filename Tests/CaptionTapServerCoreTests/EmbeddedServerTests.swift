@@ -21,33 +21,21 @@ import Testing
         var s = TurnSegmenter(sampleRate: 1000, settings: .init(prefixPaddingMs: 300, silenceDurationMs: 800))
         let events = run(&s, pattern([(false, 1600), (true, 2000), (false, 1600)]))
         #expect(events.first == .speechStarted(start: 1600 - 16 - 300 + 16))
-        // The turn is too short to split: its speculative decode starts 300 ms before the silence
-        // would end it (the first window 500 ms or more into the pause) and is kept.
-        #expect(events.contains(.decode(start: 1300, end: 3600 + 512, speculative: true)))
+        // A speculative decode of the whole turn starts 240 ms into the pause and is kept.
+        #expect(events.contains(.decode(start: 1300, end: 3600 + 240, speculative: true)))
         #expect(events.last == .committed(end: 3600 + 800))
         #expect(!events.contains(.discardSpeculative))
     }
 
     @Test func speechResumingDiscardsTheSpeculativeDecode() {
         var s = TurnSegmenter(sampleRate: 1000, settings: .init(prefixPaddingMs: 0, silenceDurationMs: 800))
-        let events = run(&s, pattern([(true, 1008), (false, 608), (true, 1008), (false, 960)]))
+        let events = run(&s, pattern([(true, 1008), (false, 256), (true, 1008), (false, 960)]))
         let decodes = events.filter { if case .decode = $0 { true } else { false } }
         #expect(events.filter { $0 == .discardSpeculative }.count == 1)
         #expect(decodes.count == 2)
         // The second speculative decode covers the whole turn, pause included.
-        #expect(decodes.last == .decode(start: 0, end: 2624 + 512, speculative: true))
-        #expect(events.last == .committed(end: 2624 + 800))
-    }
-
-    /// Short pauses inside a segment too short to split start no decode (it would be thrown away
-    /// when speech resumes); inside a long one, a pause is decoded 240 ms in, ready to close it.
-    @Test func onlyPausesThatCanEndSomethingAreDecodedSpeculatively() {
-        var s = TurnSegmenter(sampleRate: 1000, settings: .init(prefixPaddingMs: 0, silenceDurationMs: 800))
-        let short = run(&s, pattern([(true, 1008), (false, 400), (true, 1008)]))
-        #expect(!short.contains { if case .decode = $0 { true } else { false } }, "\(short)")
-        let long = run(&s, pattern([(true, 2000), (false, 400)]), from: 2416)
-        #expect(long.contains(.decode(start: 0, end: 2416 + 2000 + 240, speculative: true)), "\(long)")
-        #expect(long.contains(.keepSpeculative), "\(long)")
+        #expect(decodes.last == .decode(start: 0, end: 2272 + 240, speculative: true))
+        #expect(events.last == .committed(end: 2272 + 800))
     }
 
     @Test func longTurnsAreCutIntoSegmentsAtPausesAndCommittedAtTheMaximum() {

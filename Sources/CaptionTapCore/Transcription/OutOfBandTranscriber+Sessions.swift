@@ -58,14 +58,18 @@ extension OutOfBandTranscriber {
         turns.last.map { $0.endMs * PCM16.sampleRate / 1000 }
     }
 
+    /// Replayed audio goes out in appends of 100 ms, like live audio at the default --chunk-ms.
+    static let replayChunkSamples = PCM16.sampleRate / 10
+
     func replayEvents(from sample: Int, epoch: Int) -> [Action] {
         var actions: [Action] = []
-        var encoder = AppendEventEncoder(maxSamples: 2400)
+        let chunk = Self.replayChunkSamples
+        var encoder = AppendEventEncoder(maxSamples: chunk)
         var position = sample
-        let pcm = UnsafeMutableRawPointer.allocate(byteCount: 2400 * 2, alignment: 16)
+        let pcm = UnsafeMutableRawPointer.allocate(byteCount: chunk * 2, alignment: 16)
         defer { pcm.deallocate() }
         while position < totalSamples {
-            let n = min(2400, totalSamples - position)
+            let n = min(chunk, totalSamples - position)
             readHistory(from: position, count: n, into: pcm)
             actions.append(
                 .send(epoch: epoch, text: encoder.encode(pcm16: UnsafeRawBufferPointer(start: pcm, count: n * 2))))

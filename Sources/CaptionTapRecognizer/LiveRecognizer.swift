@@ -50,6 +50,7 @@ public final class LiveRecognizer: PartialRecognizer, @unchecked Sendable {
         for job in left { job.done(nil) }
         available.signal()
         finished.wait()
+        engine.settle()
     }
 
     /// Seconds of audio decoded for partials, and seconds the recognizer spent on them.

@@ -59,6 +59,8 @@ public final class SherpaEngine: SpeechEngine, @unchecked Sendable {
         recognizer = BackgroundLoad(name: "captiontap-load") { () throws(LoadError) in try Recognizer(files) }
     }
 
+    public func settle() { _ = recognizer.wait() }
+
     /// Blocks until the models are loaded: how long that took, or why it failed.
     public func waitUntilLoaded() -> Result<Double, LoadError> {
         recognizer.wait().map { _ in recognizer.seconds ?? 0 }

@@ -72,9 +72,10 @@ public final class RealtimeServer: @unchecked Sendable {
     public func stop() {
         socket?.stop()
         decoder?.stop()
+        engine.settle()  // a run shorter than the model's load must not exit in the middle of it
     }
 
-    /// `GET /healthz` (ready: the recognizer is loaded before the server listens) and
+    /// `GET /healthz` (the server answers; decodes wait while the recognizer loads) and
     /// `GET /metrics`; runs on the service thread, like the sessions it reads.
     private func http(_ path: String) -> WebSocketServer.HTTPResponse? {
         switch path {

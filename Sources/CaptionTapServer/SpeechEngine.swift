@@ -13,6 +13,9 @@ public protocol SpeechEngine: AnyObject, Sendable {
     func makeFrontEnd() throws -> SpeechFrontEnd
     /// Recognizes mono samples at the front end's rate.
     func transcribe(_ samples: [Float]) throws(TranscriptionFailure) -> String
+    /// Returns once no work of the engine's own runs in the background (a model still loading):
+    /// called before the process may exit, which must not tear the runtime down under it.
+    func settle()
 }
 
 /// The recognizer could not produce a result for a decode (the client gets

@@ -49,6 +49,19 @@ struct EmbeddedFootprintTests {
         #expect(run.text.lowercased().hasPrefix("and so my fellow americans"), "\(run.text)")
     }
 
+    /// A run over before the models have loaded (half a second of silence, read fast) waits for
+    /// the load to end before it exits: tearing onnxruntime down under it crashed the process.
+    @Test func aRunShorterThanTheLoadExitsCleanly() throws {
+        let dir = try TemporaryDirectory()
+        let silence = dir.file("silence.wav")
+        try WAV.write24kMono([Float](repeating: 0, count: 12_000), to: silence)
+        for _ in 0..<3 {
+            let result = try Tools.captiontap(
+                ["run", "-v", "--input", silence], environment: EmbeddedRecognizer.noKey, timeout: 60)
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+    }
+
     /// A model file that cannot be loaded is reported once, clearly, and fails the run's turns
     /// instead of hanging it.
     @Test func modelsThatCannotBeLoadedAreReported() throws {

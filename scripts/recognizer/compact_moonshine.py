@@ -18,7 +18,7 @@ How:
      (written out as ONNX without optimisation, as fold_moonshine.py does) and find each one's
      folded fp32 initializer by its value.
   2. In the fp32 graph (and both branches of the decoder's If):
-     - MatMul(x, W)  -> com.microsoft MatMulNBits (bits=8, blocks of 16, one scale per block
+     - MatMul(x, W)  -> com.microsoft MatMulNBits (bits=8, blocks of 16 or 32, one scale per block
        equal to s, zero point -b/s), accuracy_level 4: onnxruntime's int8 kernel;
      - the tied token embedding: its Gather reads the same uint8 table the output projection
        uses (Gather -> Cast -> Add(-128) -> Mul(s) -> Add(b): exactly the fp32 values), so the
@@ -44,10 +44,11 @@ from onnx import TensorProto, helper, numpy_helper
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fold_moonshine import MODELS, name_graphs, session, subgraphs  # noqa: E402
 
-# Blocks of 16 weights: onnxruntime's int8 kernel quantizes the activations per block too, and
-# with blocks of 32 Moonshine heard jfk's "ask not" as "as not" where fp32 did not; with 16 every
-# short-clip decode tried matched fp32 (10 % slower, +5 MB of scales).
-BLOCK = 16
+# Weights per block: onnxruntime's int8 kernel quantizes the activations per block too. With
+# blocks of 32 Moonshine heard jfk's "ask not" as "as not" at some levels where fp32 did not
+# (32 in the decoder and 16 in the encoder still did at one); with 16 in both every short-clip
+# decode tried matches fp32, for ~20 MiB more of pre-packed scales and 10 % more decode time.
+BLOCKS = {"encoder_model": 16, "decoder_model_merged": 16}
 ALIGN = 65536
 
 
@@ -100,8 +101,9 @@ def int8_weights(ort_path, workdir):
 class Rewriter:
     """Rewrites one folded model's weights to int8 tables shared through the outer graph."""
 
-    def __init__(self, model, weights):
+    def __init__(self, model, weights, block):
         self.model = model
+        self.block = block
         self.tables = {}
         self.quantised = {}
         for g in graphs(model.graph):
@@ -127,12 +129,12 @@ class Rewriter:
         """MatMulNBits tables for int8 `rows` [N, K]: uint8 blocks, scales, zero points."""
         base = "ct_q8_" + digest(rows)[:12]
         n, k = rows.shape
-        blocks = (k + BLOCK - 1) // BLOCK
+        blocks = (k + self.block - 1) // self.block
         z = self.zero_point(s, b) + 128
         data = (rows.astype(np.int16) + 128).astype(np.uint8)
-        if blocks * BLOCK != k:
-            data = np.concatenate([data, np.full((n, blocks * BLOCK - k), z, np.uint8)], 1)
-        self.table(data.reshape(n, blocks, BLOCK), base + "_B")
+        if blocks * self.block != k:
+            data = np.concatenate([data, np.full((n, blocks * self.block - k), z, np.uint8)], 1)
+        self.table(data.reshape(n, blocks, self.block), base + "_B")
         self.table(np.full(n * blocks, s, np.float32), base + "_scales")
         self.table(np.full(n * blocks, z, np.uint8), base + "_zero")
         return base, n, k
@@ -144,14 +146,14 @@ class Rewriter:
         return [
             helper.make_node(
                 "MatMulNBits", [node.input[0], base + "_B", base + "_scales", base + "_zero"], list(node.output),
-                name=node.name + "_q8", domain="com.microsoft", K=k, N=n, bits=8, block_size=BLOCK,
+                name=node.name + "_q8", domain="com.microsoft", K=k, N=n, bits=8, block_size=self.block,
                 accuracy_level=4)
         ]
 
     def gather(self, node):
         q, s, b, _ = self.quantised[node.input[0]]
         base, _, k = self.nbits(q, s, b)
-        if k % BLOCK:
+        if k % self.block:
             raise SystemExit("the embedding width is not a multiple of the block size")
         p = node.name or node.output[0]
         shape = self.table(np.array([0, 0, k], np.int64), f"ct_q8_row_{k}")
@@ -306,12 +308,12 @@ def save_external(model, path):
 def compact(name, ort_dir, fp32_dir, out_dir, work):
     weights = int8_weights(os.path.join(ort_dir, name + ".ort"), work)
     model = onnx.load(os.path.join(fp32_dir, name + ".onnx"))
-    rewriter = Rewriter(model, weights)
+    rewriter = Rewriter(model, weights, BLOCKS[name])
     rewriter.rewrite()
     fused = fuse_attention(model) if name == "encoder_model" else 0
     if not any(o.domain == "com.microsoft" for o in model.opset_import):
         model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
-    model.metadata_props.add(key="captiontap_compacted", value=f"MatMulNBits bits=8 block={BLOCK} accuracy_level=4")
+    model.metadata_props.add(key="captiontap_compacted", value=f"MatMulNBits bits=8 block={BLOCKS[name]} accuracy_level=4")
     onnx.checker.check_model(model)
     path = os.path.join(work, name + ".onnx")
     save_external(model, path)

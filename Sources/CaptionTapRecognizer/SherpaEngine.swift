@@ -49,25 +49,29 @@ public final class SherpaEngine: SpeechEngine, @unchecked Sendable {
         if let failure { throw .library(failure) }
     }
 
-    /// Loads the library now and the models in the background (``waitUntilLoaded()``): the
-    /// front ends work at once, the first decode waits for the models.
-    public init(files: RecognizerFiles, normalizeLevel: Bool = true) throws(LoadError) {
+    /// Loads the library now and the models in the background: the front ends work at once,
+    /// the first decode waits for the models. `loaded` is told how many seconds the models took,
+    /// or why they could not be loaded, before any decode goes on.
+    public init(
+        files: RecognizerFiles, normalizeLevel: Bool = true,
+        loaded: @escaping @Sendable (Result<Double, LoadError>) -> Void = { _ in }
+    ) throws(LoadError) {
         try Self.load(files.library)
         self.files = files
         self.normalizeLevel = normalizeLevel
         name = "moonshine-base-en \(files.precision.rawValue) (sherpa-onnx)"
-        recognizer = BackgroundLoad(name: "captiontap-load") { () throws(LoadError) in try Recognizer(files) }
+        recognizer = BackgroundLoad(name: "captiontap-load") { () throws(LoadError) in
+            try Recognizer(files)
+        } made: { outcome, seconds in
+            loaded(outcome.map { _ in seconds })
+        }
     }
 
+    /// Blocks until the models are loaded (or could not be).
     public func settle() { _ = recognizer.wait() }
 
-    /// Blocks until the models are loaded: how long that took, or why it failed.
-    public func waitUntilLoaded() -> Result<Double, LoadError> {
-        recognizer.wait().map { _ in recognizer.seconds ?? 0 }
-    }
-
     public func makeFrontEnd() throws -> SpeechFrontEnd {
-        try SileroFrontEnd(model: files.vad, sessionOptions: files.sessionOptions, normalizeLevel: normalizeLevel)
+        try SileroFrontEnd(model: files.vad, provider: files.provider, normalizeLevel: normalizeLevel)
     }
 
     public func transcribe(_ samples: [Float]) throws(TranscriptionFailure) -> String {
@@ -105,9 +109,7 @@ private final class Recognizer: @unchecked Sendable {
 
     init(_ files: RecognizerFiles) throws(SherpaEngine.LoadError) {
         var config = SherpaOnnxOfflineRecognizerConfig()
-        // "cpu:FILE" makes sherpa-onnx read onnxruntime session options from FILE
-        // (scripts/setup-recognizer.sh writes it: no memory arena).
-        let provider = files.sessionOptions.map { "cpu:" + $0 } ?? "cpu"
+        let provider = files.provider  // with the install's session options: no memory arena
         let made: OpaquePointer? = files.encoder.withCString { enc in
             files.decoder.withCString { dec in
                 files.tokens.withCString { tokens in

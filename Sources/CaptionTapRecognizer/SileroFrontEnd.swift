@@ -36,12 +36,12 @@ final class SileroFrontEnd: SpeechFrontEnd {
         var description: String
     }
 
-    /// "cpu", or "cpu:FILE" with the install's onnxruntime session options.
+    /// sherpa-onnx's provider string (``RecognizerFiles/provider``).
     private let provider: String
 
-    init(model: String, sessionOptions: String? = nil, normalizeLevel: Bool = true) throws {
+    init(model: String, provider: String, normalizeLevel: Bool = true) throws {
         self.model = model
-        provider = sessionOptions.map { "cpu:" + $0 } ?? "cpu"
+        self.provider = provider
         var level = LevelNormalizer.Settings()
         if !normalizeLevel { level.maxGainDb = 0 }
         normalizer = LevelNormalizer(sampleRate: SherpaEngine.sampleRate, windowSamples: Self.window, settings: level)

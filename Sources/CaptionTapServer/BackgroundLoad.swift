@@ -10,28 +10,25 @@ import Synchronization
 public final class BackgroundLoad<Value: Sendable, Failure: Error>: Sendable {
     private let result = Mutex<Result<Value, Failure>?>(nil)
     private let finished = DispatchGroup()
-    private let started = RealtimeServer.seconds()
-    private let took = Mutex<Double?>(nil)
 
-    /// Starts making the value on a thread called `name`.
-    public init(name: String, _ make: @escaping @Sendable () throws(Failure) -> Value) {
+    /// Starts making the value on a thread called `name`. `made` is told the outcome and how
+    /// many seconds it took, on that thread, before any ``wait()`` returns.
+    public init(
+        name: String, _ make: @escaping @Sendable () throws(Failure) -> Value,
+        made: @escaping @Sendable (Result<Value, Failure>, _ seconds: Double) -> Void = { _, _ in }
+    ) {
         finished.enter()
+        let started = DispatchTime.now().uptimeNanoseconds
         let thread = Thread { [self] in
-            let made: Result<Value, Failure>
-            do throws(Failure) { made = .success(try make()) } catch { made = .failure(error) }
-            took.withLock { $0 = RealtimeServer.seconds() - started }
-            result.withLock { $0 = made }
+            let outcome: Result<Value, Failure>
+            do throws(Failure) { outcome = .success(try make()) } catch { outcome = .failure(error) }
+            result.withLock { $0 = outcome }
+            made(outcome, Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
             finished.leave()
         }
         thread.name = name
         thread.start()
     }
-
-    /// Whether the value (or its failure) is there, without waiting.
-    public var isFinished: Bool { result.withLock { $0 != nil } }
-
-    /// Seconds from start until the value was made, once it is.
-    public var seconds: Double? { took.withLock { $0 } }
 
     /// The value or why it could not be made, waiting for it if need be.
     public func wait() -> Result<Value, Failure> {

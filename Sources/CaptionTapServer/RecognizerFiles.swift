@@ -33,6 +33,9 @@ public struct RecognizerFiles: Sendable, Equatable {
     public var precision: Precision
     /// The onnxruntime session options file, when installed.
     public var sessionOptions: String?
+    /// sherpa-onnx's provider string: "cpu", or "cpu:FILE", which makes it read onnxruntime
+    /// session options from the file.
+    public var provider: String { sessionOptions.map { "cpu:" + $0 } ?? "cpu" }
 
     /// The command that installs what is missing.
     public static let setupCommand = "scripts/setup-recognizer.sh"

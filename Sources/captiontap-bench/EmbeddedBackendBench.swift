@@ -43,11 +43,7 @@ enum EmbeddedBackendBench {
             Thread.sleep(forTimeInterval: 0.05)
         }
         guard let url else { return }
-        func residentMiB() -> Double {
-            let status = (try? String(contentsOfFile: "/proc/\(serve.pid)/status", encoding: .utf8)) ?? ""
-            let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
-            return (Double(line.split(separator: " ").dropFirst().first ?? "") ?? 0) / 1024
-        }
+        func residentMiB() -> Double { ProcStatus(pid: String(serve.pid)).mebibytes("VmRSS") ?? 0 }
         var sessions = 0
         var rows: [String] = []
         for batch in [10, 100] {
@@ -76,7 +72,7 @@ enum EmbeddedBackendBench {
                 }
                 let t0 = monotonicSeconds()
                 let engine = try SherpaEngine(files: files)
-                _ = engine.waitUntilLoaded()
+                engine.settle()
                 let load = monotonicSeconds() - t0
                 let frontEnd = try engine.makeFrontEnd()
                 var results: [String] = []

@@ -145,12 +145,12 @@ enum FootprintBench {
     /// Tests/Bench/sherpa_offline_peer.py on the same files and audio.
     static func peer(python: String, files: RecognizerFiles, streams: Int) throws -> Trial {
         let script = Tools.repositoryRoot.appendingPathComponent("Tests/Bench/sherpa_offline_peer.py").path
-        var arguments = [
+        let arguments = [
             script, "--encoder", files.encoder, "--decoder", files.decoder, "--tokens", files.tokens, "--vad",
             files.vad,
             "--streams", String(streams), "--seconds", String(seconds), "--stagger", String(staggerSeconds),
+            "--provider", files.provider,
         ]
-        if let options = files.sessionOptions { arguments += ["--provider", "cpu:" + options] }
         let start = monotonicSeconds()
         let process = try RunningProcess(python, arguments + [EmbeddedBackendBench.fixture("meeting.wav")])
         let ready = readyTime(process, since: start, line: "ready")

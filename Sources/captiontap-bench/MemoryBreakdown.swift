@@ -29,11 +29,8 @@ enum MemoryBreakdown {
         var peak = 0.0
 
         static func now() -> Resident {
-            let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
-            func field(_ name: String) -> Double {
-                let line = status.split(separator: "\n").first { $0.hasPrefix(name + ":") } ?? ""
-                return (Double(line.split(separator: " ").dropFirst().first ?? "") ?? 0) / 1024
-            }
+            let status = ProcStatus()
+            func field(_ name: String) -> Double { status.mebibytes(name) ?? 0 }
             return Resident(
                 total: field("VmRSS"), anonymous: field("RssAnon"), file: field("RssFile"), peak: field("VmHWM"))
         }
@@ -71,7 +68,7 @@ enum MemoryBreakdown {
             func mib(_ value: Double) -> String { String(format: "%.0f", value) }
             let start = Resident.now()
             let engine = try SherpaEngine(files: files)
-            _ = engine.waitUntilLoaded()
+            engine.settle()
             let loaded = Resident.now()
             let libraries = mapped(["libonnxruntime", "libsherpa-onnx"])
             let weights = mapped([".onnx"])

@@ -52,22 +52,21 @@ struct RecognizerOptions: ParsableArguments {
     func engine(logger: Logger, essential: Bool = false) throws(CLIError) -> SpeechEngine {
         let files = try files()
         #if canImport(CaptionTapRecognizer)
-            let engine: SherpaEngine
-            do { engine = try SherpaEngine(files: files) } catch { throw CLIError.failure(error.description) }
-            let report = Thread {
-                switch engine.waitUntilLoaded() {
-                case .success(let seconds):
-                    logger.debug(
-                        "recognizer loaded from \(files.directory) (\(files.precision.rawValue)) in \(String(format: "%.2f", seconds)) s"
-                    )
-                case .failure(let error):
-                    logger.error("\(error)")
-                    if essential { Foundation.exit(1) }
+            do {
+                return try SherpaEngine(files: files) { outcome in
+                    switch outcome {
+                    case .success(let seconds):
+                        logger.debug(
+                            "recognizer loaded from \(files.directory) (\(files.precision.rawValue)) in \(String(format: "%.2f", seconds)) s"
+                        )
+                    case .failure(let error):
+                        logger.error("\(error)")
+                        if essential { Foundation.exit(1) }
+                    }
                 }
+            } catch {
+                throw CLIError.failure(error.description)
             }
-            report.name = "captiontap-loaded"
-            report.start()
-            return engine
         #else
             fatalError("unreachable: files() throws when the recognizer is not built in")
         #endif

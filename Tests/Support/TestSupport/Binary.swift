@@ -92,11 +92,8 @@ public final class RunningProcess: @unchecked Sendable {
     /// The child's peak resident memory so far (VmHWM). Not wait4's ru_maxrss: Linux carries the
     /// spawning process's peak over the exec, so a child of a large parent would report the parent's.
     private func sampleResidentPeak() {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-            let kib = Double(line.split(separator: " ").dropFirst().first ?? "")
-        else { return }
-        peakRSSMiB = max(peakRSSMiB, kib / 1024)
+        guard let peak = ProcStatus(pid: String(pid)).mebibytes("VmHWM") else { return }
+        peakRSSMiB = max(peakRSSMiB, peak)
     }
 
     public var isRunning: Bool { poll() == nil }

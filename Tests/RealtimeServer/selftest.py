@@ -626,11 +626,9 @@ def test_response_delay() -> None:
 
 
 def test_cookbook_real_speech() -> None:
-    """Real speech (the capture fixture jfk.wav, if present) gives several non-empty finals."""
-    wav = os.path.join(HERE, "..", "CaptionTapCaptureTests", "Fixtures", "jfk.wav")
-    if not os.path.exists(wav):
-        print("  (skipped: no jfk.wav fixture)")
-        return
+    """Real speech (the shipped fixture jfk.wav) gives several non-empty finals."""
+    wav = os.path.join(HERE, "..", "Fixtures", "speech", "jfk.wav")
+    expect(os.path.exists(wav), f"missing fixture {wav}")
     with ServerProcess() as server:
         run = subprocess.run([sys.executable, COOKBOOK, "--url", server.url, "--input", wav,
                               "--silence-ms", "500", "--timeout", "30"],

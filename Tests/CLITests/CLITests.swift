@@ -13,6 +13,8 @@ import Testing
         (["run", "--no-captions", "--pace", "warp", "--input", "x.wav"], "warp"),
         (["run", "--live", "sometimes", "--input", "x.wav"], "sometimes"),
         (["run", "--live", String(repeating: "o", count: 100_000), "--input", "x.wav"], "ooo"),
+        (["run", "--recognizer-precision", "int4", "--input", "x.wav"], "int4"),
+        (["serve", "--recognizer-precision", String(repeating: "c", count: 100_000)], "ccc"),
         (
             ["run", "--no-captions", "--duration", "inf", "--record", "/dev/null"],
             "--duration must be a number of seconds"
@@ -80,8 +82,7 @@ import Testing
     }
 
     @Test func noDaemonIsOneClearLineNamingTheSocket() throws {
-        let dir = try TemporaryDirectory.create()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try TemporaryDirectory()
         var env = ProcessInfo.processInfo.environment
         env["XDG_RUNTIME_DIR"] = dir.path
         env["PIPEWIRE_REMOTE"] = nil

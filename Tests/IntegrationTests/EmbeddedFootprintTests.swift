@@ -62,6 +62,31 @@ struct EmbeddedFootprintTests {
         }
     }
 
+    /// The session options file is the install's, but a damaged one (random bytes, bad values,
+    /// a 100 kB line) must neither crash the recognizer nor stop it transcribing.
+    @Test func aDamagedSessionOptionsFileIsSurvived() throws {
+        let dir = try TemporaryDirectory()
+        let source = Tools.repositoryRoot.appendingPathComponent("vendor/recognizer").path
+        for item in ["wheels", "tokens.txt", "compact", "fp32"] {
+            try FileManager.default.createSymbolicLink(atPath: dir.file(item), withDestinationPath: source + "/" + item)
+        }
+        var random = SystemRandomNumberGenerator()
+        let garbage = [
+            Data((0..<4096).map { _ in UInt8.random(in: 0...255, using: &random) }),
+            Data(
+                ("EnableCpuMemArena=banana\nGraphOptimizationLevel=99999999999999999999\n"
+                    + String(repeating: "a", count: 100_000) + "\n").utf8),
+        ]
+        for content in garbage {
+            try content.write(to: URL(fileURLWithPath: dir.file("onnxruntime.cfg")))
+            let result = try Tools.captiontap(
+                ["run", "--input", EmbeddedRecognizer.fixture("goforward.wav"), "--recognizer-dir", dir.path],
+                environment: EmbeddedRecognizer.noKey, timeout: 120)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stdout.lowercased().contains("forward"), "\(result.stdout)")
+        }
+    }
+
     /// A model file that cannot be loaded is reported once, clearly, and fails the run's turns
     /// instead of hanging it.
     @Test func modelsThatCannotBeLoadedAreReported() throws {

@@ -83,7 +83,7 @@ public final class LiveRecognizer: PartialRecognizer, @unchecked Sendable {
     private func decode(_ job: Job) {
         let start = DispatchTime.now().uptimeNanoseconds
         let samples = Self.resample(job.samples)
-        let text = samples.isEmpty ? "" : try? engine.transcribe(samples)
+        let text = samples.isEmpty ? "" : try? engine.transcribeOpen(samples)
         let busy = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         totals.withLock {
             $0.audio += Double(job.samples.count) / Double(PCM16.sampleRate)

@@ -13,6 +13,9 @@ public protocol SpeechEngine: AnyObject, Sendable {
     func makeFrontEnd() throws -> SpeechFrontEnd
     /// Recognizes mono samples at the front end's rate.
     func transcribe(_ samples: [Float]) throws(TranscriptionFailure) -> String
+    /// Recognizes audio cut off while someone is still speaking (a live partial caption): what
+    /// helps a finished segment's last word may hide the words of an open one.
+    func transcribeOpen(_ samples: [Float]) throws(TranscriptionFailure) -> String
     /// Returns once no work of the engine's own runs in the background (a model still loading):
     /// called before the process may exit, which must not tear the runtime down under it.
     func settle()
@@ -23,4 +26,10 @@ public protocol SpeechEngine: AnyObject, Sendable {
 public struct TranscriptionFailure: Error, Sendable, Equatable {
     public var reason: String
     public init(_ reason: String) { self.reason = reason }
+}
+
+extension SpeechEngine {
+    public func transcribeOpen(_ samples: [Float]) throws(TranscriptionFailure) -> String {
+        try transcribe(samples)
+    }
 }

@@ -10,8 +10,11 @@ struct TestAudio: LiveAudio {
     var onset: Int?
     var cut: (Range<Int>) -> Int = { $0.lowerBound }
     var pauses: [Range<Int>] = []
+    /// Where a pause between words ends in a range (none by default: continuous speech).
+    var pauseEnd: (Range<Int>) -> Int? = { _ in nil }
     func speechOnset(in range: Range<Int>) -> Int? { onset }
     func cutPoint(in range: Range<Int>) -> Int { cut(range) }
+    func pauseEnd(in range: Range<Int>, comparedTo reference: Range<Int>) -> Int? { pauseEnd(range) }
     func hasSpeech(in range: Range<Int>, comparedTo reference: Range<Int>) -> Bool {
         !pauses.contains { $0.contains(range.lowerBound) && $0.contains(range.upperBound - 1) }
     }
@@ -68,13 +71,37 @@ struct TestAudio: LiveAudio {
                 if let p = partials(live.decoded(job: job, text: said(job.from..<job.to))).last { text = p.text }
             }
         }
-        #expect(longest <= (2500 + 700 + 100) * ms, "decodes stay bounded: \(longest / ms) ms")
+        #expect(longest <= (3000 + 700 + 100) * ms, "decodes stay bounded: \(longest / ms) ms")
         // Audio decoded per second of speech stays small: the cost does not grow with the turn.
         #expect(decodes * longest / (25_000 * ms) < 6, "\(decodes) decodes")
         let words = text.split(separator: " ")
         #expect(words.count >= 60, "\(words.count) words")
         #expect(Set(words).count == words.count, "no word shown twice: \(text)")
         #expect(words.first == "w0")
+    }
+
+    @Test func aTailSettlesAtAPauseBetweenWordsSoonerThanInContinuousSpeech() throws {
+        // Decodes every 700 ms from 0; returns where each decode started.
+        func starts(_ audio: TestAudio) -> [Int] {
+            var live = LiveCaptions()
+            var froms: [Int] = []
+            for end in stride(from: 100 * ms, through: 8000 * ms, by: 100 * ms) {
+                for job in jobs(live.tick(open: ("item_1", 0), audioEnd: end, audio: audio)) {
+                    froms.append(job.from / ms)
+                    _ = live.decoded(job: job, text: "words \(job.to)")
+                }
+            }
+            return froms
+        }
+        // A pause ends at 1200 ms: settled there once a decode covers more than 1.5 s.
+        let paused = starts(TestAudio(pauseEnd: { $0.contains(1200 * ms) ? 1200 * ms : nil }))
+        let beforePause = paused.prefix { $0 == 0 }.count
+        #expect(beforePause <= 4 && paused.dropFirst(beforePause).first == 1200, "\(paused)")
+        // No pause: the tail grows to 3 s before it is cut at its quietest moment.
+        let continuous = starts(TestAudio(cut: { $0.lowerBound + 500 * ms }))
+        let firstCut = try #require(continuous.first { $0 != 0 })
+        #expect(firstCut == 1200, "the earliest cut (0.7 s) plus 500 ms: \(continuous)")
+        #expect(continuous.prefix { $0 == 0 }.count >= 6, "0–3 s decoded whole before any cut: \(continuous)")
     }
 
     @Test func aTurnThatReachesBackOverAPauseIsDecodedFromWhereSpeechStarts() throws {
@@ -131,6 +158,22 @@ struct TestAudio: LiveAudio {
         #expect(partials(live.decoded(job: b, text: "hello")).count == 1)
         let c = try #require(jobs(live.tick(open: open, audioEnd: 1750 * ms, audio: TestAudio())).first)
         #expect(partials(live.decoded(job: c, text: "hello")).isEmpty)
+    }
+
+    @Test func aRecognizerLoopingOnAFragmentShowsNothing() throws {
+        var live = LiveCaptions()
+        let open = (itemID: "item_1", start: 0)
+        let a = try #require(jobs(live.tick(open: open, audioEnd: 700 * ms, audio: TestAudio())).first)
+        #expect(partials(live.decoded(job: a, text: "As as as as as as as as")).isEmpty, "a word three times in a row")
+        let b = try #require(jobs(live.tick(open: open, audioEnd: 1050 * ms, audio: TestAudio())).first)
+        let tooMany = Array(repeating: "one two three", count: 4).joined(separator: " ")
+        #expect(partials(live.decoded(job: b, text: tooMany)).isEmpty, "12 words in 1.05 s: faster than speech")
+        let c = try #require(jobs(live.tick(open: open, audioEnd: 1400 * ms, audio: TestAudio())).first)
+        #expect(partials(live.decoded(job: c, text: "ask not")).map(\.text) == ["ask not"])
+        // Huge and odd values do not trap.
+        #expect(!LiveCaptions.plausible(String(repeating: "la ", count: 100_000), samples: Int.max / 8))
+        #expect(!LiveCaptions.plausible("words", samples: -5) && !LiveCaptions.plausible("", samples: 24_000))
+        #expect(LiveCaptions.plausible("it was, it was the best", samples: 2 * 24_000), "a repeat, not a loop")
     }
 }
 

@@ -22,14 +22,19 @@ public struct LiveCaptions: Sendable {
         /// Then a decode starts whenever this much audio has come since the last one started:
         /// with a decode's own time, how far the text may trail the speech...
         public var refreshMs = 700
-        /// ...or this much while nothing is shown yet (the turn's first words come sooner; the
-        /// decodes are short then, so cheap).
+        /// ...or this much in the turn's first ``firstWordsMs`` of speech (its first words come
+        /// sooner, and a first guess cut mid-word is put right sooner; the decodes are short
+        /// then, so cheap).
         public var firstWordsRefreshMs = 350
-        /// A tail decoded this long is settled...
-        public var maxTailMs = 2500
-        /// ...at a cut no earlier than this after the tail's start, and no later than
+        public var firstWordsMs = 2000
+        /// A tail decoded this long is settled at a pause between words, when it has one...
+        public var settleMs = 1500
+        /// ...and one decoded this long at its quietest moment (continuous speech; the cut may
+        /// split a word, so only when it must).
+        public var maxTailMs = 3000
+        /// The cut is no earlier than this after the tail's start, and no later than
         /// ``cutMarginMs`` before the decoded audio's end (words there may be incomplete).
-        public var minSegmentMs = 1000
+        public var minSegmentMs = 700
         public var cutMarginMs = 300
         public init() {}
     }
@@ -94,15 +99,12 @@ public struct LiveCaptions: Sendable {
             // pause would have the recognizer decode silence first (and return nothing).
             t.tailStart = max(t.start, speech - Self.samples(policy.leadMs))
         }
-        if let shownTo = t.shownTo, shownTo - t.tailStart > Self.samples(policy.maxTailMs) {
-            let earliest = t.tailStart + Self.samples(policy.minSegmentMs)
-            let latest = shownTo - Self.samples(policy.cutMarginMs)
-            if earliest < latest {
-                t.settled = t.shown
-                t.tailStart = min(max(audio.cutPoint(in: earliest..<latest), earliest), latest)
-            }
+        if let shownTo = t.shownTo, let cut = settlingCut(t, shownTo: shownTo, audio: audio) {
+            t.settled = t.shown
+            t.tailStart = cut
         }
-        let refresh = t.shown.isEmpty ? policy.firstWordsRefreshMs : policy.refreshMs
+        let early = t.settled.isEmpty && audioEnd - t.tailStart < Self.samples(policy.firstWordsMs)
+        let refresh = t.shown.isEmpty || early ? policy.firstWordsRefreshMs : policy.refreshMs
         guard audioEnd - t.tailStart >= Self.samples(policy.firstDecodeMs),
             audioEnd - (t.decodedTo ?? 0) >= Self.samples(refresh)
         else {
@@ -124,14 +126,28 @@ public struct LiveCaptions: Sendable {
         return [.decode(job)]
     }
 
+    /// Where to settle the open tail, whose text covers audio up to `shownTo`: at a pause once it
+    /// is ``Policy/settleMs`` long, anywhere quiet once it is ``Policy/maxTailMs`` long.
+    private func settlingCut(_ t: Turn, shownTo: Int, audio: some LiveAudio) -> Int? {
+        let length = shownTo - t.tailStart
+        let earliest = t.tailStart + Self.samples(policy.minSegmentMs)
+        let latest = shownTo - Self.samples(policy.cutMarginMs)
+        guard length > Self.samples(policy.settleMs), earliest < latest else { return nil }
+        let cut =
+            audio.pauseEnd(in: earliest..<latest, comparedTo: t.tailStart..<shownTo)
+            ?? (length > Self.samples(policy.maxTailMs) ? audio.cutPoint(in: earliest..<latest) : nil)
+        return cut.map { min(max($0, earliest), latest) }
+    }
+
     /// A decode came back (`text` nil: it was dropped). Results for a turn that has ended or was
     /// replaced are ignored.
     public mutating func decoded(job: Job, text: String?) -> [Action] {
         guard var t = turn, t.itemID == job.itemID, t.inFlight == job.id else { return [] }
         t.inFlight = nil
         defer { turn = t }
-        // Nothing recognized (a decode of a breath or a pause) is no news: the text stays.
-        guard let text, !SegmentJoin.words(text).isEmpty else { return [] }
+        // Nothing recognized (a decode of a breath or a pause) is no news: the text stays; so is
+        // text that cannot be what was said (the recognizer looping on a fragment).
+        guard let text, Self.plausible(text, samples: job.to - job.from) else { return [] }
         let full = SegmentJoin.join(t.settled, text)
         t.shownTo = job.to
         guard full != t.shown else { return [] }
@@ -150,6 +166,15 @@ public struct LiveCaptions: Sendable {
     /// Whether a decode is in flight (the caller waits for it before the next).
     public var isDecoding: Bool { turn?.inFlight != nil }
 
+    /// Whether a decode of `samples` (24 kHz) could have heard `text`: some words, none said three
+    /// times in a row, and no faster than anyone speaks (6 words a second, plus one). Moonshine
+    /// given a fragment of a word sometimes loops ("As as as as as…"); that is nothing heard.
+    static func plausible(_ text: String, samples: Int) -> Bool {
+        let words = SegmentJoin.words(text).map(SegmentJoin.normalized)
+        guard samples > 0, !words.isEmpty, words.count <= 1 + samples / (PCM16.sampleRate / 6) else { return false }
+        return !words.indices.dropFirst(2).contains { words[$0] == words[$0 - 1] && words[$0] == words[$0 - 2] }
+    }
+
     /// The words `a` and `b` begin with alike (case and punctuation aside), as `a` spells them.
     static func commonWords(_ a: String, _ b: String) -> String {
         let wa = SegmentJoin.words(a)
@@ -167,6 +192,9 @@ public protocol LiveAudio {
     func speechOnset(in range: Range<Int>) -> Int?
     /// Where to cut speech in `range` with the least chance of splitting a word.
     func cutPoint(in range: Range<Int>) -> Int
+    /// Where a pause between words in `range` ends (speech resumes), judged against the level of
+    /// `reference`; nil when `range` holds none.
+    func pauseEnd(in range: Range<Int>, comparedTo reference: Range<Int>) -> Int?
     /// Whether `range` holds speech, judged against the level of `reference`.
     func hasSpeech(in range: Range<Int>, comparedTo reference: Range<Int>) -> Bool
 }

@@ -31,6 +31,22 @@ extension OutOfBandTranscriber: LiveAudio {
         return max(range.lowerBound, historyStartSample) + last * PCM16.sampleRate / 50
     }
 
+    /// Where the longest pause in `range` (absolute samples) ends: a run of at least 200 ms of
+    /// 20 ms windows under a tenth of `reference`'s loudest (and −50 dBFS); nil when there is
+    /// none (the closure inside a word, as in "coun-try", is shorter). A cut there splits no
+    /// word, and what follows starts with speech, not silence.
+    public func pauseEnd(in range: Range<Int>, comparedTo reference: Range<Int>) -> Int? {
+        let floor = Self.speechFloor(loudest: windowEnergies(reference).max() ?? 0)
+        let energies = windowEnergies(range)
+        var best: (length: Int, end: Int)?
+        var run = 0
+        for (i, e) in energies.enumerated() {
+            run = e < floor ? run + 1 : 0
+            if run >= 10, run > best?.length ?? 0 { best = (run, i + 1) }
+        }
+        return best.map { max(range.lowerBound, historyStartSample) + $0.end * PCM16.sampleRate / 50 }
+    }
+
     /// Where speech starts in `range` (absolute samples): the first 20 ms window louder than a
     /// tenth of the loudest so far and than −50 dBFS; nil when nothing is.
     public func speechOnset(in range: Range<Int>) -> Int? {
@@ -39,6 +55,16 @@ extension OutOfBandTranscriber: LiveAudio {
         return energies.firstIndex { $0 >= floor }.map {
             max(range.lowerBound, historyStartSample) + $0 * PCM16.sampleRate / 50
         }
+    }
+
+    /// Where speech ends in `range` (absolute samples): the end of the last 20 ms window louder
+    /// than a tenth of the range's loudest (and than −50 dBFS); nil when nothing is, or the
+    /// history no longer holds the range.
+    public func speechEnd(in range: Range<Int>) -> Int? {
+        guard range.lowerBound >= historyStartSample else { return nil }
+        let energies = windowEnergies(range)
+        let floor = Self.speechFloor(loudest: energies.max() ?? 0)
+        return energies.lastIndex { $0 >= floor }.map { range.lowerBound + ($0 + 1) * PCM16.sampleRate / 50 }
     }
 
     /// Whether `range` holds a 20 ms window louder than a tenth of `reference`'s loudest (and

@@ -40,6 +40,13 @@ public struct TurnSegmenter: Sendable {
         public var softTurnMs = 15000
         /// Turns are committed at this length even without a pause.
         public var maxTurnMs = 25000
+        /// Silero's decision lags the end of speech (its probability decays over a few windows):
+        /// up to this much of the voiced audio just before a pause that is already 20 dB under
+        /// the turn's loudest counts toward the silence that ends the turn, so
+        /// `silence_duration_ms` runs from where the words stopped. Speculation, splits and cuts
+        /// keep the detector's own pause: a decode that ends closer to the last word loses it
+        /// ("ask not" came back empty).
+        public var quietTailMs = 256
         public init() {}
     }
 
@@ -71,8 +78,14 @@ public struct TurnSegmenter: Sendable {
     private var speculativeEnd = 0
     /// Earliest position a new turn may start (after the last commit or clear).
     private var floor = 0
+    /// The quiet tail the last turn's commit was brought forward by.
+    private var floorLead = 0
     /// Recent windows (end, energy) for choosing a cut inside continuous speech.
     private var recent: [(end: Int, energy: Float)] = []
+    /// The loudest window of the open turn, and the quiet voiced audio before the current pause
+    /// (``Policy/quietTailMs``).
+    private var turnPeak: Float = 0
+    private var quietTail = 0
 
     public init(sampleRate: Int, settings: Settings = Settings(), policy: Policy = Policy()) {
         self.sampleRate = sampleRate
@@ -89,10 +102,15 @@ public struct TurnSegmenter: Sendable {
         if recent.count > 1, recent[0].end < end - samples(ms: policy.cutSearchMs) { recent.removeFirst() }
         guard let start = turnStart else {
             if voiced {
-                let begin = max(floor, end - count - samples(ms: settings.prefixPaddingMs))
+                // Not before where the last turn would have ended without its quiet tail: a turn
+                // that opens with more silence than that loses words ("ask" became "as").
+                let begin = min(
+                    max(floor + floorLead, end - count - samples(ms: settings.prefixPaddingMs)), end - count)
                 turnStart = begin
                 segmentStart = begin
                 silentSamples = 0
+                quietTail = 0
+                turnPeak = energy
                 speculating = false
                 events.append(.speechStarted(start: begin))
             }
@@ -104,12 +122,15 @@ public struct TurnSegmenter: Sendable {
                 speculating = false
             }
             silentSamples = 0
+            quietTail = 0
+            turnPeak = max(turnPeak, energy)
         } else {
+            if silentSamples == 0 { quietTail = quietVoicedTail(before: end - count, turnStart: start) }
             silentSamples += count
         }
         let pauseStart = end - silentSamples
         let turnLength = end - start
-        if silentSamples >= samples(ms: settings.silenceDurationMs) {
+        if silentSamples + quietTail >= samples(ms: settings.silenceDurationMs) {
             events += close(at: end, position: end)
             return events
         }
@@ -153,6 +174,20 @@ public struct TurnSegmenter: Sendable {
         return events
     }
 
+    /// How much voiced audio just before `pauseStart` is already quiet (20 dB under the turn's
+    /// loudest window), up to ``Policy/quietTailMs`` and never before the turn.
+    private func quietVoicedTail(before pauseStart: Int, turnStart: Int) -> Int {
+        let floor = turnPeak / 100
+        let limit = pauseStart - min(samples(ms: policy.quietTailMs), max(0, pauseStart - turnStart))
+        var quietFrom = pauseStart
+        for (i, w) in recent.enumerated().reversed() where w.end <= pauseStart {
+            let begin = i > 0 ? recent[i - 1].end : w.end
+            guard w.energy < floor, begin >= limit else { break }
+            quietFrom = begin
+        }
+        return pauseStart - quietFrom
+    }
+
     /// Ends the open turn at `end` (the client's `input_audio_buffer.commit`, or the VAD).
     public mutating func commitOpenTurn(at end: Int) -> [Event] {
         guard turnStart != nil else { return [] }
@@ -164,6 +199,7 @@ public struct TurnSegmenter: Sendable {
         turnStart = nil
         speculating = false
         floor = position
+        floorLead = 0
     }
 
     /// Commits the turn at `end`; `position` is where the detector is (`end` or later).
@@ -177,6 +213,8 @@ public struct TurnSegmenter: Sendable {
         turnStart = nil
         speculating = false
         silentSamples = 0
+        floorLead = quietTail
+        quietTail = 0
         floor = end
         return events
     }

@@ -23,7 +23,7 @@ extension OutOfBandTranscriber {
             } else {
                 var final = caption(turn, final: true)
                 final.text = text
-                final.latencyMs = max(0, timelineMs - (turn.endMs - config.session.silenceMs))
+                final.latencyMs = max(0, timelineMs - speechEndMs(turn))
                 actions.append(.caption(final))
                 captionsEmitted += 1
                 recentFinals.append(text)
@@ -35,6 +35,16 @@ extension OutOfBandTranscriber {
         }
         compact()
         return actions
+    }
+
+    /// Where the turn's speech ended, on the audio clock: found in the audio while the history
+    /// holds it (a long turn may be committed at a pause shorter than `silence_duration_ms`),
+    /// else the turn's end less that silence.
+    func speechEndMs(_ turn: Turn) -> Int {
+        let rate = PCM16.sampleRate / 1000
+        let start = min(max(0, turn.startMs), timelineMs)  // the server's numbers, kept in range
+        let end = speechEnd(in: start * rate..<min(max(start, turn.endMs), timelineMs) * rate)
+        return end.map { $0 / rate } ?? turn.endMs - config.session.silenceMs
     }
 
     /// Forgets emitted turns no replay can reach any more (older than the replay buffer plus the

@@ -49,6 +49,8 @@ let package = Package(
         .systemLibrary(name: "CJack", pkgConfig: "jack", providers: [.apt(["libjack-jackd2-dev"])]),
         // SHA-256 for obs-websocket authentication (libwebsockets links OpenSSL already).
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // glibc's mallopt, for the allocator tuning in captiontap's main.swift.
+        .systemLibrary(name: "CMalloc"),
 
         // Pure Swift, no C imports, no I/O: the capture ring and samples, the Realtime client
         // protocol and its out-of-band transcriber, captions and live-caption scheduling, the
@@ -94,7 +96,7 @@ let package = Package(
             name: "captiontap",
             dependencies: [
                 "CaptionTapCore", "CaptionTapCapture", "CaptionTapTransport", "CaptionTapSinks", "CaptionTapServer",
-                "CaptionTapOverlay",
+                "CaptionTapOverlay", "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ] + recognizerDependency

@@ -1,0 +1,2 @@
+// CMalloc: glibc's allocator tuning (mallopt), which Swift's Glibc module does not export.
+#include <malloc.h>

@@ -28,7 +28,7 @@ enum LiveBench {
 
     static let prefixMs = 300, silenceMs = 800
 
-    static func run(binary: String) throws {
+    static func run(binary: String, modes: [String] = ["on", "off"], peer withPeer: Bool = true) throws {
         let dir = try TemporaryDirectory.create()
         let script = Tools.repositoryRoot.appendingPathComponent("scripts/headless-pipewire.sh").path
         let started = try Tools.run("bash", [script, "start", dir.path])
@@ -39,9 +39,9 @@ enum LiveBench {
         defer { _ = try? Tools.run("bash", [script, "stop", dir.path]) }
         let env = try environment(dir.appendingPathComponent("env").path)
         print("live captions (offline default, speech played in real time through PipeWire; audio-clock ms):")
-        let python = try peerPython()
+        let python = withPeer ? try peerPython() : nil
         for fixture in ["jfk", "two_cities"] {
-            for mode in ["on", "off"] {
+            for mode in modes {
                 let (lines, audio, cpu, rss) = try play(fixture, live: mode, binary: binary, env: env)
                 report(fixture, "live \(mode)", turns(lines, audio: audio, silenceMs: silenceMs), cpu: cpu, rss: rss)
             }
@@ -132,6 +132,15 @@ enum LiveBench {
         return start + at / 24
     }
 
+    /// Where speech really ends in the turn `start ..< end` (ms): a turn is committed after
+    /// `--silence-ms` of silence, or sooner (a long turn at a shorter pause), so the end is found
+    /// in the audio like the onset: the end of the last 10 ms within 20 dB of the turn's loudest.
+    static func speechEnd(_ start: Int, _ end: Int, in audio: [Float], silenceMs: Int) -> Int {
+        let range = min(start * 24, audio.count)..<min(end * 24, audio.count)
+        guard let at = SpeechVariants.end(Array(audio[range]), withinDB: 20) else { return end - silenceMs }
+        return start + at / 24
+    }
+
     /// How far into the final a caption is right: the last word of the final it shows such that
     /// at least 70 % of the final's words up to there are shown, in order (word LCS). Garbled or
     /// repeated words neither count nor hide the right ones around them.
@@ -173,7 +182,7 @@ enum LiveBench {
         lines.filter(\.final).map { final in
             let shown = lines.filter { $0.item == final.item && $0.at <= final.at }
             let onset = speechOnset(final.start, final.end, in: audio)
-            let speechEnd = max(onset + 1, final.end - silenceMs)
+            let speechEnd = max(onset + 1, speechEnd(final.start, final.end, in: audio, silenceMs: silenceMs))
             let total = max(1, final.words.count)
             func spoken(_ n: Int) -> Int { onset + (speechEnd - onset) * n / total }
             func right(_ line: Line) -> Int { rightWords(line.words, final.words) }

@@ -1,7 +1,9 @@
 // captiontap-bench: numbers for the real-time path and the encoder.
 //
 //   swift run -c release captiontap-bench [--skip-rss | --only-pipeline | --only-embedded | --only-footprint |
-//   --only-levels | --only-live] [--int8-latency]
+//   --only-levels | --only-live [--live-on-only]] [--int8-latency]
+//
+// --live-on-only: the live-captions run with live captions on only, no peer (for tuning).
 //
 // Prints: the RT callback's copy cost per PipeWire quantum, the worker's drain + PCM16 +
 // base64 + JSON throughput in audio-seconds per CPU-second, and the peak RSS of
@@ -196,10 +198,11 @@ if CommandLine.arguments.contains("--only-levels") {
     exit(0)
 }
 if CommandLine.arguments.contains("--only-live") {
+    let quick = CommandLine.arguments.contains("--live-on-only")
     try LiveBench.run(
         binary: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
             "captiontap"
-        ).path)
+        ).path, modes: quick ? ["on"] : ["on", "off"], peer: !quick)
     exit(0)
 }
 if let i = CommandLine.arguments.firstIndex(of: "--memory-breakdown-child"), i + 1 < CommandLine.arguments.count {

@@ -75,6 +75,16 @@ public enum SpeechVariants {
         return frames.firstIndex { $0 >= loudest / pow(10, withinDB / 10) }.map { $0 * 240 }
     }
 
+    /// Where sound within `withinDB` of the loudest 10 ms frame ends (the end of the last such
+    /// frame), in samples; nil for silence.
+    public static func end(_ samples: [Float], withinDB: Float = 30) -> Int? {
+        let frames = stride(from: 0, to: samples.count - 240, by: 240).map { i in
+            samples[i..<i + 240].reduce(Float(0)) { $0 + $1 * $1 }
+        }
+        guard let loudest = frames.max(), loudest > 0 else { return nil }
+        return frames.lastIndex { $0 >= loudest / pow(10, withinDB / 10) }.map { ($0 + 1) * 240 }
+    }
+
     /// A two-pole low-pass (RBJ biquad, Q 0.707) at 24 kHz, run twice (24 dB per octave).
     public static func lowPass(_ samples: [Float], cutoff: Double) -> [Float] {
         let w = 2 * Double.pi * cutoff / 24_000

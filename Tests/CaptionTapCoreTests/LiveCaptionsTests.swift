@@ -104,6 +104,48 @@ struct TestAudio: LiveAudio {
         #expect(continuous.prefix { $0 == 0 }.count >= 6, "0–3 s decoded whole before any cut: \(continuous)")
     }
 
+    @Test func aTurnThatFollowsCloselyIsFirstDecodedAfterTheLastOnesWords() throws {
+        var live = LiveCaptions()
+        // Turn 1: "Ask not." from 3000 ms; its final comes at 5000.
+        let one = try #require(
+            jobs(live.tick(open: ("item_1", 3000 * ms), audioEnd: 3700 * ms, audio: TestAudio())).first)
+        _ = live.decoded(job: one, text: "As not.")
+        live.finalShown(itemID: "item_1")
+        // Turn 2 starts 2.2 s after turn 1's tail: decoded from there, its words dropped.
+        let open = (itemID: "item_2", start: 5200 * ms)
+        let two = try #require(jobs(live.tick(open: open, audioEnd: 5800 * ms, audio: TestAudio())).first)
+        #expect(two.from == 3000 * ms && two.context == "As not.")
+        let shown = partials(live.decoded(job: two, text: "Ask not what your country"))
+        #expect(shown.map(\.text) == ["What your country"], "heard a little differently, still dropped")
+        // Once words show, the turn's own audio only.
+        let three = try #require(jobs(live.tick(open: open, audioEnd: 6200 * ms, audio: TestAudio())).first)
+        #expect(three.from == 5200 * ms && three.context == nil)
+    }
+
+    @Test func contextThatIsNotThereOrTooFarBackIsNotUsed() throws {
+        var live = LiveCaptions()
+        let one = try #require(jobs(live.tick(open: ("item_1", 0), audioEnd: 700 * ms, audio: TestAudio())).first)
+        _ = live.decoded(job: one, text: "And so my fellow Americans.")
+        live.finalShown(itemID: "item_1")
+        let two = try #require(
+            jobs(live.tick(open: ("item_2", 1500 * ms), audioEnd: 2100 * ms, audio: TestAudio())).first)
+        #expect(two.context != nil)
+        // The decode did not hear the last turn's words: it cannot be split, nothing is shown.
+        #expect(partials(live.decoded(job: two, text: "Something else entirely here")).isEmpty)
+        // 2.6 s after the last tail: too far back to be context.
+        var later = LiveCaptions()
+        let first = try #require(jobs(later.tick(open: ("item_1", 0), audioEnd: 700 * ms, audio: TestAudio())).first)
+        _ = later.decoded(job: first, text: "And so my fellow Americans.")
+        later.finalShown(itemID: "item_1")
+        let far = try #require(
+            jobs(later.tick(open: ("item_2", 2600 * ms), audioEnd: 3200 * ms, audio: TestAudio())).first)
+        #expect(far.context == nil && far.from == 2600 * ms)
+        #expect(LiveCaptions.after("", in: "words") == nil && LiveCaptions.after("a b c", in: "a") == nil)
+        #expect(LiveCaptions.after("words", in: "") == nil)
+        let huge = String(repeating: "la ", count: 100_000)
+        #expect(LiveCaptions.after(huge, in: huge + "end")?.hasSuffix("la end") == true)
+    }
+
     @Test func aTurnThatReachesBackOverAPauseIsDecodedFromWhereSpeechStarts() throws {
         var live = LiveCaptions()
         let open = (itemID: "item_1", start: 0)

@@ -36,6 +36,12 @@ public struct LiveCaptions: Sendable {
         /// ``cutMarginMs`` before the decoded audio's end (words there may be incomplete).
         public var minSegmentMs = 700
         public var cutMarginMs = 300
+        /// A turn that starts this soon after the last one's final tail began is decoded with
+        /// that tail in front until its first words show (their words are known and dropped from
+        /// the result): Moonshine hears a phrase's first words far better in their sentence
+        /// (jfk.wav: "What's your country?" alone, "Ask not what your country" with the turn
+        /// before). Only until then: it doubles what a decode costs.
+        public var contextMs = 2500
         public init() {}
     }
 
@@ -45,6 +51,9 @@ public struct LiveCaptions: Sendable {
         /// Absolute 24 kHz samples to decode: the open tail.
         public var from: Int
         public var to: Int
+        /// The text already known for the start of `from ..< to` (the last turn's tail), which
+        /// is not this turn's; nil when the audio is all this turn's.
+        public var context: String?
     }
 
     public enum Action: Sendable, Equatable {
@@ -68,6 +77,8 @@ public struct LiveCaptions: Sendable {
         var decodedTo: Int?
         var shownTo: Int?
         var inFlight: Int?
+        /// The words the last decode heard in the open tail.
+        var tailText: String?
     }
 
     public let policy: Policy
@@ -75,6 +86,8 @@ public struct LiveCaptions: Sendable {
     private var nextJob = 1
     /// Turns whose final came (their partials must not reappear).
     private var finished: [String] = []
+    /// Where the last turn's final tail began and what was heard in it (``Policy/contextMs``).
+    private var lastTail: (from: Int, text: String)?
 
     public init(policy: Policy = Policy()) {
         self.policy = policy
@@ -87,10 +100,11 @@ public struct LiveCaptions: Sendable {
     /// starts, where a long tail can be cut, whether new audio holds speech).
     public mutating func tick(open: (itemID: String, start: Int)?, audioEnd: Int, audio: some LiveAudio) -> [Action] {
         guard let open, !finished.contains(open.itemID) else {
-            if let t = turn, t.inFlight == nil, open?.itemID != t.itemID { turn = nil }
+            if let t = turn, t.inFlight == nil, open?.itemID != t.itemID { retire(t) }
             return []
         }
         if turn?.itemID != open.itemID {
+            if let t = turn { retire(t) }
             turn = Turn(itemID: open.itemID, start: open.start, tailStart: open.start)
         }
         guard var t = turn, t.inFlight == nil else { return [] }
@@ -118,7 +132,13 @@ public struct LiveCaptions: Sendable {
             turn = t
             return []
         }
-        let job = Job(id: nextJob, itemID: t.itemID, from: t.tailStart, to: audioEnd)
+        var job = Job(id: nextJob, itemID: t.itemID, from: t.tailStart, to: audioEnd)
+        if t.shown.isEmpty, let last = lastTail, last.from < t.tailStart,
+            t.tailStart - last.from <= Self.samples(policy.contextMs)
+        {
+            job.from = last.from
+            job.context = last.text
+        }
         nextJob += 1
         t.inFlight = job.id
         t.decodedTo = audioEnd
@@ -145,11 +165,14 @@ public struct LiveCaptions: Sendable {
         guard var t = turn, t.itemID == job.itemID, t.inFlight == job.id else { return [] }
         t.inFlight = nil
         defer { turn = t }
+        // Decoded after the last turn's tail: only what follows its words is this turn's.
+        let text = job.context.map { context in text.flatMap { Self.after(context, in: $0) } } ?? text
         // Nothing recognized (a decode of a breath or a pause) is no news: the text stays; so is
         // text that cannot be what was said (the recognizer looping on a fragment).
         guard let text, Self.plausible(text, samples: job.to - job.from) else { return [] }
         let full = SegmentJoin.join(t.settled, text)
         t.shownTo = job.to
+        t.tailText = text
         guard full != t.shown else { return [] }
         let stable = Self.commonWords(full, t.shown)
         t.shown = full
@@ -160,8 +183,36 @@ public struct LiveCaptions: Sendable {
     public mutating func finalShown(itemID: String) {
         finished.append(itemID)
         if finished.count > 16 { finished.removeFirst(finished.count - 16) }
-        if turn?.itemID == itemID { turn = nil }
+        if let t = turn, t.itemID == itemID { retire(t) }
     }
+
+    /// The open turn ended: its last tail becomes context for the next one.
+    private mutating func retire(_ t: Turn) {
+        lastTail = t.tailText.map { (t.tailStart, $0) }
+        turn = nil
+    }
+
+    /// The words of `text` after those of `context`: found at its start as ``SegmentJoin`` finds
+    /// an overlap, or, heard a little differently this time ("As not." then "Ask not what…"), as
+    /// many words as `context` has, at least half of them alike or one the start of the other.
+    /// Nil when they are not there: the decode cannot be split.
+    static func after(_ context: String, in text: String) -> String? {
+        let c = SegmentJoin.words(context)
+        let n = SegmentJoin.words(text)
+        guard !c.isEmpty, !n.isEmpty else { return nil }
+        if let match = SegmentJoin.overlap(c, n) {
+            return Self.capitalized(n[(match.next + match.count)...].joined(separator: " "))
+        }
+        guard n.count >= c.count else { return nil }
+        let alike = zip(c.map(SegmentJoin.normalized), n.map(SegmentJoin.normalized)).filter { a, b in
+            !a.isEmpty && !b.isEmpty && (a.hasPrefix(b) || b.hasPrefix(a))
+        }
+        guard alike.count * 2 >= c.count else { return nil }
+        return Self.capitalized(n.dropFirst(c.count).joined(separator: " "))
+    }
+
+    /// `text` with its first letter in upper case: it begins the turn's caption.
+    static func capitalized(_ text: String) -> String { text.prefix(1).uppercased() + text.dropFirst() }
 
     /// Whether a decode is in flight (the caller waits for it before the next).
     public var isDecoding: Bool { turn?.inFlight != nil }

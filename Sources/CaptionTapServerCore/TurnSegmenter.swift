@@ -103,7 +103,8 @@ public struct TurnSegmenter: Sendable {
         guard let start = turnStart else {
             if voiced {
                 // Not before where the last turn would have ended without its quiet tail: a turn
-                // that opens with more silence than that loses words ("ask" became "as").
+                // that opens with more silence than that loses words ("ask" became "as"). Never
+                // after its first voiced window.
                 let begin = min(
                     max(floor + floorLead, end - count - samples(ms: settings.prefixPaddingMs)), end - count)
                 turnStart = begin
@@ -131,7 +132,7 @@ public struct TurnSegmenter: Sendable {
         let pauseStart = end - silentSamples
         let turnLength = end - start
         if silentSamples + quietTail >= samples(ms: settings.silenceDurationMs) {
-            events += close(at: end, position: end)
+            events += close(at: end, position: end, broughtForward: quietTail)
             return events
         }
         if turnLength >= samples(ms: policy.maxTurnMs) {
@@ -203,7 +204,9 @@ public struct TurnSegmenter: Sendable {
     }
 
     /// Commits the turn at `end`; `position` is where the detector is (`end` or later).
-    private mutating func close(at end: Int, position: Int) -> [Event] {
+    /// `broughtForward`: how much sooner the quiet tail made the silence end the turn (a turn
+    /// ended at a short pause, or by length, has no silence after it to keep the next one from).
+    private mutating func close(at end: Int, position: Int, broughtForward: Int = 0) -> [Event] {
         var events: [Event] = []
         // A segment that is only the tail of a pause has nothing to recognize.
         if !speculating && position - silentSamples > segmentStart {
@@ -213,7 +216,7 @@ public struct TurnSegmenter: Sendable {
         turnStart = nil
         speculating = false
         silentSamples = 0
-        floorLead = quietTail
+        floorLead = broughtForward
         quietTail = 0
         floor = end
         return events

@@ -59,6 +59,23 @@ import Testing
         #expect(again.contains(.speechStarted(start: 2800)), "\(again)")
     }
 
+    @Test func aTurnEndedAtAShortPauseLetsTheNextOneReachBackOverIt() {
+        var s = TurnSegmenter(
+            sampleRate: 1000, settings: .init(prefixPaddingMs: 300, silenceDurationMs: 800),
+            policy: {
+                var p = TurnSegmenter.Policy()
+                p.softTurnMs = 2000
+                return p
+            }())
+        // A turn past its soft length ends at a 304 ms pause (its voice already quiet for 96 ms);
+        // speech resumes 160 ms later: the new turn reaches back its full prefix, to the commit.
+        let events = run(
+            &s, [(true, 0.1, 3008), (true, 0.00001, 96), (false, 0, 304), (false, 0, 160), (true, 0.1, 400)])
+        let commit = events.compactMap { if case .committed(let end) = $0 { end } else { nil } }.first
+        #expect(commit == 3408)
+        #expect(events.contains(.speechStarted(start: 3408)), "\(events)")
+    }
+
     @Test func garbageEnergiesKeepTheTurnBounded() {
         for energy: Float in [.nan, .infinity, -1, .greatestFiniteMagnitude] {
             var s = segmenter()

@@ -51,7 +51,7 @@ extension RealtimeTranscription {
         }
         guard options.live != nil else { return caption }
         guard caption.isFinal else { return nil }
-        liveCaptions.finalShown(itemID: caption.itemID)
+        liveCaptions.finalShown(itemID: caption.itemID, text: caption.text)
         liveTurnsShown.remove(caption.itemID)
         if firstTextMs.count > 20_000 { firstTextMs.removeFirst(10_000) }
         return caption

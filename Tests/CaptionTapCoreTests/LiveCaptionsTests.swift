@@ -104,19 +104,34 @@ struct TestAudio: LiveAudio {
         #expect(continuous.prefix { $0 == 0 }.count >= 6, "0–3 s decoded whole before any cut: \(continuous)")
     }
 
+    @Test func aPhraseThatRepeatsTheOneBeforeAPauseIsNotTakenForIt() throws {
+        var live = LiveCaptions()
+        let open = (itemID: "item_1", start: 0)
+        let audio = TestAudio(pauseEnd: { $0.contains(1500 * ms) ? 1500 * ms : nil })
+        var shown: [String] = []
+        for end in stride(from: 100 * ms, through: 3500 * ms, by: 100 * ms) {
+            for job in jobs(live.tick(open: open, audioEnd: end, audio: audio)) {
+                // Before the pause at 1.5 s: "It was the season of light."; after it, the next phrase.
+                let text = job.from < 1500 * ms ? "It was the season of light." : "It was the season of"
+                shown += partials(live.decoded(job: job, text: text)).map(\.text)
+            }
+        }
+        #expect(shown.last == "It was the season of light. It was the season of", "\(shown)")
+    }
+
     @Test func aTurnThatFollowsCloselyIsFirstDecodedAfterTheLastOnesWords() throws {
         var live = LiveCaptions()
         // Turn 1: "Ask not." from 3000 ms; its final comes at 5000.
         let one = try #require(
             jobs(live.tick(open: ("item_1", 3000 * ms), audioEnd: 3700 * ms, audio: TestAudio())).first)
         _ = live.decoded(job: one, text: "As not.")
-        live.finalShown(itemID: "item_1")
+        live.finalShown(itemID: "item_1", text: "Ask not.")
         // Turn 2 starts 2.2 s after turn 1's tail: decoded from there, its words dropped.
         let open = (itemID: "item_2", start: 5200 * ms)
         let two = try #require(jobs(live.tick(open: open, audioEnd: 5800 * ms, audio: TestAudio())).first)
-        #expect(two.from == 3000 * ms && two.context == "As not.")
+        #expect(two.from == 3000 * ms && two.context == "Ask not.", "the final's words, not the last partial's")
         let shown = partials(live.decoded(job: two, text: "Ask not what your country"))
-        #expect(shown.map(\.text) == ["What your country"], "heard a little differently, still dropped")
+        #expect(shown.map(\.text) == ["What your country"], "the last turn's words dropped")
         // Once words show, the turn's own audio only.
         let three = try #require(jobs(live.tick(open: open, audioEnd: 6200 * ms, audio: TestAudio())).first)
         #expect(three.from == 5200 * ms && three.context == nil)
@@ -132,6 +147,10 @@ struct TestAudio: LiveAudio {
         #expect(two.context != nil)
         // The decode did not hear the last turn's words: it cannot be split, nothing is shown.
         #expect(partials(live.decoded(job: two, text: "Something else entirely here")).isEmpty)
+        let retry = try #require(
+            jobs(live.tick(open: ("item_2", 1500 * ms), audioEnd: 2500 * ms, audio: TestAudio())).first)
+        #expect(retry.context == nil && retry.from == 1500 * ms, "not again: the turn's own audio")
+        #expect(partials(live.decoded(job: retry, text: "Something else")).map(\.text) == ["Something else"])
         // 2.6 s after the last tail: too far back to be context.
         var later = LiveCaptions()
         let first = try #require(jobs(later.tick(open: ("item_1", 0), audioEnd: 700 * ms, audio: TestAudio())).first)
@@ -154,6 +173,12 @@ struct TestAudio: LiveAudio {
         #expect(live.tick(open: open, audioEnd: 2400 * ms, audio: TestAudio(onset: speech)).isEmpty)
         let job = try #require(jobs(live.tick(open: open, audioEnd: 2500 * ms, audio: TestAudio(onset: speech))).first)
         #expect(job.from == 1850 * ms, "150 ms before the speech, not the turn's start")
+        // A turn that opens on its first word: the lead reaches back before the turn.
+        var tight = LiveCaptions()
+        let onWord = try #require(
+            jobs(tight.tick(open: ("item_2", 5000 * ms), audioEnd: 5600 * ms, audio: TestAudio(onset: 5000 * ms))).first
+        )
+        #expect(onWord.from == 4850 * ms)
     }
 
     @Test func aPauseIsNotDecodedAgain() throws {

@@ -20,13 +20,14 @@ public enum SegmentJoin {
     /// `previous` followed by `next`, where `next` was decoded with context that overlaps the end
     /// of `previous`. The overlap's words keep `previous`'s spelling (it heard them in their
     /// sentence; `next` starts its output with a capital) and take `next`'s punctuation (it heard
-    /// what follows). Words are separated by single spaces.
-    public static func join(_ previous: String, _ next: String) -> String {
+    /// what follows). Words are separated by single spaces. `trailing`: how many words at the end
+    /// of `previous` an overlap may skip (see ``overlap(_:_:trailing:)``).
+    public static func join(_ previous: String, _ next: String, trailing: Int = maxTrailingWords) -> String {
         let p = words(previous)
         let n = words(next)
         guard !p.isEmpty else { return n.joined(separator: " ") }
         guard !n.isEmpty else { return p.joined(separator: " ") }
-        guard let match = overlap(p, n) else { return (p + n).joined(separator: " ") }
+        guard let match = overlap(p, n, trailing: trailing) else { return (p + n).joined(separator: " ") }
         let merged = (0..<match.count).map { t in Substring(respell(p[match.previous + t], like: n[match.next + t])) }
         return (Array(p[..<match.previous]) + merged + n[(match.next + match.count)...]).joined(separator: " ")
     }
@@ -42,11 +43,11 @@ public enum SegmentJoin {
     /// invented at the cut, heard again in context as nothing), of two words or more, at most one
     /// word into `next`. A one-word overlap counts only at the very start of `next` or if the word
     /// has five letters or more.
-    static func overlap(_ p: [Substring], _ n: [Substring]) -> Overlap? {
+    static func overlap(_ p: [Substring], _ n: [Substring], trailing: Int = maxTrailingWords) -> Overlap? {
         let pn = p.map(normalized)
         let nn = n.map(normalized)
         // An overlap that reaches the very end of `previous` is taken over one that skips words.
-        for trim in 0...min(maxTrailingWords, p.count - 1) {
+        for trim in 0...max(0, min(trailing, p.count - 1)) {
             for k in stride(from: min(maxOverlapWords, p.count - trim, n.count), through: trim == 0 ? 1 : 2, by: -1) {
                 let i = p.count - trim - k
                 let tail = pn[i..<i + k]
@@ -61,7 +62,7 @@ public enum SegmentJoin {
     }
 
     /// Words at the end of `previous` an overlap may skip.
-    static let maxTrailingWords = 2
+    public static let maxTrailingWords = 2
 
     /// `word`'s letters with `model`'s trailing punctuation.
     static func respell(_ word: Substring, like model: Substring) -> String {

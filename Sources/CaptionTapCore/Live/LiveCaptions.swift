@@ -40,7 +40,8 @@ public struct LiveCaptions: Sendable {
         /// that tail in front until its first words show (their words are known and dropped from
         /// the result): Moonshine hears a phrase's first words far better in their sentence
         /// (jfk.wav: "What's your country?" alone, "Ask not what your country" with the turn
-        /// before). Only until then: it doubles what a decode costs.
+        /// before). Only until then, within the turn's first words (``firstWordsMs``), and not
+        /// again once a result could not be split: it doubles what a decode costs.
         public var contextMs = 2500
         public init() {}
     }
@@ -79,6 +80,11 @@ public struct LiveCaptions: Sendable {
         var inFlight: Int?
         /// The words the last decode heard in the open tail.
         var tailText: String?
+        /// A decode with the last turn's tail in front could not be split: no more of those.
+        var contextFailed = false
+        /// The tail was settled at a pause: the next decode shares no words with the last one
+        /// but what follows the pause.
+        var cutAtPause = false
     }
 
     public let policy: Policy
@@ -86,8 +92,9 @@ public struct LiveCaptions: Sendable {
     private var nextJob = 1
     /// Turns whose final came (their partials must not reappear).
     private var finished: [String] = []
-    /// Where the last turn's final tail began and what was heard in it (``Policy/contextMs``).
-    private var lastTail: (from: Int, text: String)?
+    /// The last turn, where its final tail began, and what was heard in it: its final's text
+    /// once that came, else the tail's last decode (``Policy/contextMs``).
+    private var lastTail: (itemID: String, from: Int, text: String)?
 
     public init(policy: Policy = Policy()) {
         self.policy = policy
@@ -110,12 +117,15 @@ public struct LiveCaptions: Sendable {
         guard var t = turn, t.inFlight == nil else { return [] }
         if t.shown.isEmpty, t.settled.isEmpty, let speech = audio.speechOnset(in: t.start..<audioEnd) {
             // Until words show, the tail starts where speech does: a turn that reaches back over a
-            // pause would have the recognizer decode silence first (and return nothing).
-            t.tailStart = max(t.start, speech - Self.samples(policy.leadMs))
+            // pause would have the recognizer decode silence first (and return nothing). The lead
+            // may reach before the turn: one that opens right on its first word (the last turn
+            // ended just before it) loses that word otherwise ("It was…" heard as "Was…").
+            t.tailStart = speech - Self.samples(policy.leadMs)
         }
         if let shownTo = t.shownTo, let cut = settlingCut(t, shownTo: shownTo, audio: audio) {
             t.settled = t.shown
-            t.tailStart = cut
+            t.tailStart = cut.at
+            t.cutAtPause = cut.atPause
         }
         let early = t.settled.isEmpty && audioEnd - t.tailStart < Self.samples(policy.firstWordsMs)
         let refresh = t.shown.isEmpty || early ? policy.firstWordsRefreshMs : policy.refreshMs
@@ -133,7 +143,7 @@ public struct LiveCaptions: Sendable {
             return []
         }
         var job = Job(id: nextJob, itemID: t.itemID, from: t.tailStart, to: audioEnd)
-        if t.shown.isEmpty, let last = lastTail, last.from < t.tailStart,
+        if early, t.shown.isEmpty, !t.contextFailed, let last = lastTail, last.from < t.tailStart,
             t.tailStart - last.from <= Self.samples(policy.contextMs)
         {
             job.from = last.from
@@ -148,15 +158,16 @@ public struct LiveCaptions: Sendable {
 
     /// Where to settle the open tail, whose text covers audio up to `shownTo`: at a pause once it
     /// is ``Policy/settleMs`` long, anywhere quiet once it is ``Policy/maxTailMs`` long.
-    private func settlingCut(_ t: Turn, shownTo: Int, audio: some LiveAudio) -> Int? {
+    private func settlingCut(_ t: Turn, shownTo: Int, audio: some LiveAudio) -> (at: Int, atPause: Bool)? {
         let length = shownTo - t.tailStart
         let earliest = t.tailStart + Self.samples(policy.minSegmentMs)
         let latest = shownTo - Self.samples(policy.cutMarginMs)
         guard length > Self.samples(policy.settleMs), earliest < latest else { return nil }
-        let cut =
-            audio.pauseEnd(in: earliest..<latest, comparedTo: t.tailStart..<shownTo)
-            ?? (length > Self.samples(policy.maxTailMs) ? audio.cutPoint(in: earliest..<latest) : nil)
-        return cut.map { min(max($0, earliest), latest) }
+        if let pause = audio.pauseEnd(in: earliest..<latest, comparedTo: t.tailStart..<shownTo) {
+            return (min(max(pause, earliest), latest), true)
+        }
+        guard length > Self.samples(policy.maxTailMs) else { return nil }
+        return (min(max(audio.cutPoint(in: earliest..<latest), earliest), latest), false)
     }
 
     /// A decode came back (`text` nil: it was dropped). Results for a turn that has ended or was
@@ -167,10 +178,13 @@ public struct LiveCaptions: Sendable {
         defer { turn = t }
         // Decoded after the last turn's tail: only what follows its words is this turn's.
         let text = job.context.map { context in text.flatMap { Self.after(context, in: $0) } } ?? text
+        if job.context != nil, text == nil { t.contextFailed = true }
         // Nothing recognized (a decode of a breath or a pause) is no news: the text stays; so is
         // text that cannot be what was said (the recognizer looping on a fragment).
         guard let text, Self.plausible(text, samples: job.to - job.from) else { return [] }
-        let full = SegmentJoin.join(t.settled, text)
+        // After a pause the words before it were heard whole: none of them is the recognizer's
+        // invention at a cut, and a phrase that repeats them ("it was the season of…") is new.
+        let full = SegmentJoin.join(t.settled, text, trailing: t.cutAtPause ? 0 : SegmentJoin.maxTrailingWords)
         t.shownTo = job.to
         t.tailText = text
         guard full != t.shown else { return [] }
@@ -179,36 +193,28 @@ public struct LiveCaptions: Sendable {
         return [.partial(itemID: t.itemID, text: full, stable: stable)]
     }
 
-    /// The final for `itemID` was shown: its partials stop, and late results are dropped.
-    public mutating func finalShown(itemID: String) {
+    /// The final for `itemID` was shown (`text`): its partials stop, and late results are dropped.
+    public mutating func finalShown(itemID: String, text: String? = nil) {
         finished.append(itemID)
         if finished.count > 16 { finished.removeFirst(finished.count - 16) }
         if let t = turn, t.itemID == itemID { retire(t) }
+        if let text, lastTail?.itemID == itemID { lastTail?.text = text }
     }
 
     /// The open turn ended: its last tail becomes context for the next one.
     private mutating func retire(_ t: Turn) {
-        lastTail = t.tailText.map { (t.tailStart, $0) }
+        lastTail = t.tailText.map { (t.itemID, t.tailStart, $0) }
         turn = nil
     }
 
-    /// The words of `text` after those of `context`: found at its start as ``SegmentJoin`` finds
-    /// an overlap, or, heard a little differently this time ("As not." then "Ask not what…"), as
-    /// many words as `context` has, at least half of them alike or one the start of the other.
-    /// Nil when they are not there: the decode cannot be split.
+    /// The words of `text` after the last words of `context`, found near its start as
+    /// ``SegmentJoin`` finds an overlap; nil when they are not there: the decode cannot be split
+    /// (a guess at where the context ends dropped or kept the wrong words).
     static func after(_ context: String, in text: String) -> String? {
         let c = SegmentJoin.words(context)
         let n = SegmentJoin.words(text)
-        guard !c.isEmpty, !n.isEmpty else { return nil }
-        if let match = SegmentJoin.overlap(c, n) {
-            return Self.capitalized(n[(match.next + match.count)...].joined(separator: " "))
-        }
-        guard n.count >= c.count else { return nil }
-        let alike = zip(c.map(SegmentJoin.normalized), n.map(SegmentJoin.normalized)).filter { a, b in
-            !a.isEmpty && !b.isEmpty && (a.hasPrefix(b) || b.hasPrefix(a))
-        }
-        guard alike.count * 2 >= c.count else { return nil }
-        return Self.capitalized(n.dropFirst(c.count).joined(separator: " "))
+        guard !c.isEmpty, !n.isEmpty, let match = SegmentJoin.overlap(c, n) else { return nil }
+        return Self.capitalized(n[(match.next + match.count)...].joined(separator: " "))
     }
 
     /// `text` with its first letter in upper case: it begins the turn's caption.

@@ -37,6 +37,21 @@ import Testing
                 == "so far like the present period, that some")
     }
 
+    @Test func aWordTheCutSplitIsTakenWholeFromTheNextSegment() {
+        // Segment 1 ended inside "darkness"; segment 2, decoded with context, heard it whole.
+        #expect(
+            SegmentJoin.join(
+                "it was a season of light, it was a season of dark", "It was the season of darkness, it was")
+                == "it was a season of light, it was a season of darkness, it was")
+        // Only the last word, only as a start, and only with another word matched before it.
+        #expect(SegmentJoin.join("go to the dark", "Darkness falls") == "go to the dark Darkness falls")
+        #expect(SegmentJoin.join("we saw the darkness", "the dark side") == "we saw the darkness the dark side")
+        #expect(SegmentJoin.join("season of dark", "season off darkness") == "season of dark season off darkness")
+        #expect(
+            SegmentJoin.join("what your country can do for you,", "What you can do for your.")
+                == "what your country can do for you, What you can do for your.", "'you' is not 'your' cut short")
+    }
+
     @Test func withoutAnOverlapTheTextsAreJoinedAsTheyAre() {
         #expect(SegmentJoin.join("first part", "second part") == "first part second part")
         #expect(SegmentJoin.join("", "only") == "only")

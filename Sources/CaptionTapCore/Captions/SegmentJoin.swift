@@ -28,7 +28,11 @@ public enum SegmentJoin {
         guard !p.isEmpty else { return n.joined(separator: " ") }
         guard !n.isEmpty else { return p.joined(separator: " ") }
         guard let match = overlap(p, n, trailing: trailing) else { return (p + n).joined(separator: " ") }
-        let merged = (0..<match.count).map { t in Substring(respell(p[match.previous + t], like: n[match.next + t])) }
+        let merged = (0..<match.count).map { t in
+            let (a, b) = (p[match.previous + t], n[match.next + t])
+            // A word the cut split ("dark" for "darkness") is taken whole from `next`.
+            return normalized(a) == normalized(b) ? Substring(respell(a, like: b)) : b
+        }
         return (Array(p[..<match.previous]) + merged + n[(match.next + match.count)...]).joined(separator: " ")
     }
 
@@ -42,7 +46,9 @@ public enum SegmentJoin {
     /// one that ends up to ``maxTrailingWords`` before `previous`'s end (a word the recognizer
     /// invented at the cut, heard again in context as nothing), of two words or more, at most one
     /// word into `next`. A one-word overlap counts only at the very start of `next` or if the word
-    /// has five letters or more.
+    /// has five letters or more. In an overlap of two words or more that reaches `previous`'s end,
+    /// its last word may be the start of `next`'s (a word the cut split: "…season of dark" and
+    /// "it was the season of darkness").
     static func overlap(_ p: [Substring], _ n: [Substring], trailing: Int = maxTrailingWords) -> Overlap? {
         let pn = p.map(normalized)
         let nn = n.map(normalized)
@@ -54,11 +60,20 @@ public enum SegmentJoin {
                 guard !tail.allSatisfy(\.isEmpty) else { continue }
                 let lead = trim == 0 ? maxLeadingWords : 1
                 for j in 0...min(lead, nn.count - k) where k > 1 || j == 0 || tail.first!.count >= 5 {
-                    if nn[j..<j + k].elementsEqual(tail) { return Overlap(previous: i, next: j, count: k) }
+                    if matches(tail, nn[j..<j + k], splitLast: trim == 0 && k > 1) {
+                        return Overlap(previous: i, next: j, count: k)
+                    }
                 }
             }
         }
         return nil
+    }
+
+    /// Whether `tail` is `run` word for word, its last word possibly only the start of `run`'s.
+    static func matches(_ tail: ArraySlice<String>, _ run: ArraySlice<String>, splitLast: Bool) -> Bool {
+        guard splitLast, let a = tail.last, let b = run.last, a != b else { return tail.elementsEqual(run) }
+        // Four letters or more, cut two or more short: "you" is a word of its own, not "your" cut.
+        return a.count >= 4 && b.count >= a.count + 2 && b.hasPrefix(a) && tail.dropLast().elementsEqual(run.dropLast())
     }
 
     /// Words at the end of `previous` an overlap may skip.

@@ -137,11 +137,18 @@ struct TestAudio: LiveAudio {
         #expect(three.from == 5200 * ms && three.context == nil)
     }
 
-    @Test func contextThatIsNotThereOrTooFarBackIsNotUsed() throws {
+    /// Live captions after a turn "item_1" from 0 whose one decode heard "And so my fellow
+    /// Americans." and whose final has been shown.
+    func afterATurn() throws -> LiveCaptions {
         var live = LiveCaptions()
         let one = try #require(jobs(live.tick(open: ("item_1", 0), audioEnd: 700 * ms, audio: TestAudio())).first)
         _ = live.decoded(job: one, text: "And so my fellow Americans.")
         live.finalShown(itemID: "item_1")
+        return live
+    }
+
+    @Test func contextThatIsNotThereOrTooFarBackIsNotUsed() throws {
+        var live = try afterATurn()
         let two = try #require(
             jobs(live.tick(open: ("item_2", 1500 * ms), audioEnd: 2100 * ms, audio: TestAudio())).first)
         #expect(two.context != nil)
@@ -152,10 +159,7 @@ struct TestAudio: LiveAudio {
         #expect(retry.context == nil && retry.from == 1500 * ms, "not again: the turn's own audio")
         #expect(partials(live.decoded(job: retry, text: "Something else")).map(\.text) == ["Something else"])
         // 2.6 s after the last tail: too far back to be context.
-        var later = LiveCaptions()
-        let first = try #require(jobs(later.tick(open: ("item_1", 0), audioEnd: 700 * ms, audio: TestAudio())).first)
-        _ = later.decoded(job: first, text: "And so my fellow Americans.")
-        later.finalShown(itemID: "item_1")
+        var later = try afterATurn()
         let far = try #require(
             jobs(later.tick(open: ("item_2", 2600 * ms), audioEnd: 3200 * ms, audio: TestAudio())).first)
         #expect(far.context == nil && far.from == 2600 * ms)
@@ -241,6 +245,14 @@ struct TestAudio: LiveAudio {
         #expect(!LiveCaptions.plausible(String(repeating: "la ", count: 100_000), samples: Int.max / 8))
         #expect(!LiveCaptions.plausible("words", samples: -5) && !LiveCaptions.plausible("", samples: 24_000))
         #expect(LiveCaptions.plausible("it was, it was the best", samples: 2 * 24_000), "a repeat, not a loop")
+        // A phrase looped: the second copy goes.
+        #expect(
+            LiveCaptions.unlooped("It was the age of wisdom. It was the age of wisdom. It was the age of")
+                == "It was the age of wisdom. It was the age of")
+        #expect(LiveCaptions.unlooped("it was, it was the best") == "it was, it was the best", "two words: speech")
+        #expect(LiveCaptions.unlooped("") == "" && LiveCaptions.unlooped("a b c a b") == "a b c a b")
+        let long = String(repeating: "la la la ", count: 100)
+        #expect(LiveCaptions.unlooped(long) == long, "past 200 words: as it is")
     }
 }
 

@@ -177,11 +177,12 @@ public struct LiveCaptions: Sendable {
         t.inFlight = nil
         defer { turn = t }
         // Decoded after the last turn's tail: only what follows its words is this turn's.
-        let text = job.context.map { context in text.flatMap { Self.after(context, in: $0) } } ?? text
-        if job.context != nil, text == nil { t.contextFailed = true }
+        let ours = job.context.map { context in text.flatMap { Self.after(context, in: $0) } } ?? text
+        if job.context != nil, ours == nil { t.contextFailed = true }
         // Nothing recognized (a decode of a breath or a pause) is no news: the text stays; so is
         // text that cannot be what was said (the recognizer looping on a fragment).
-        guard let text, Self.plausible(text, samples: job.to - job.from) else { return [] }
+        guard let heard = ours, Self.plausible(heard, samples: job.to - job.from) else { return [] }
+        let text = Self.unlooped(heard)
         // After a pause the words before it were heard whole: none of them is the recognizer's
         // invention at a cut, and a phrase that repeats them ("it was the season of…") is new.
         let full = SegmentJoin.join(t.settled, text, trailing: t.cutAtPause ? 0 : SegmentJoin.maxTrailingWords)
@@ -230,6 +231,21 @@ public struct LiveCaptions: Sendable {
         let words = SegmentJoin.words(text).map(SegmentJoin.normalized)
         guard samples > 0, !words.isEmpty, words.count <= 1 + samples / (PCM16.sampleRate / 6) else { return false }
         return !words.indices.dropFirst(2).contains { words[$0] == words[$0 - 1] && words[$0] == words[$0 - 2] }
+    }
+
+    /// `text` without a phrase said twice in a row (three words or more: "It was the age of
+    /// wisdom. It was the age of wisdom."): Moonshine loops so on audio cut off mid-phrase, and
+    /// the second copy is not speech. Only its first such repeat; texts past 200 words as they are.
+    static func unlooped(_ text: String) -> String {
+        let words = SegmentJoin.words(text)
+        let plain = words.map(SegmentJoin.normalized)
+        guard words.count <= 200 else { return text }
+        for k in stride(from: words.count / 2, through: 3, by: -1) {
+            for i in 0...(words.count - 2 * k) where plain[i..<i + k].elementsEqual(plain[i + k..<i + 2 * k]) {
+                return (words[..<(i + k)] + words[(i + 2 * k)...]).joined(separator: " ")
+            }
+        }
+        return text
     }
 
     /// The words `a` and `b` begin with alike (case and punctuation aside), as `a` spells them.

@@ -47,6 +47,11 @@ public struct TurnSegmenter: Sendable {
         /// keep the detector's own pause: a decode that ends closer to the last word loses it
         /// ("ask not" came back empty).
         public var quietTailMs = 256
+        /// ...for sessions whose silence is at least this long. A client that asks for less
+        /// (LiveKit's plugin: 350 ms) wants turns at pauses the size of gaps between words, and
+        /// tuned that number against a detector that lags like Silero: counting the quiet tail
+        /// there split "ask | not" into fragments that came back empty.
+        public var quietTailMinSilenceMs = 600
         public init() {}
     }
 
@@ -126,7 +131,9 @@ public struct TurnSegmenter: Sendable {
             quietTail = 0
             turnPeak = max(turnPeak, energy)
         } else {
-            if silentSamples == 0 { quietTail = quietVoicedTail(before: end - count, turnStart: start) }
+            if silentSamples == 0, settings.silenceDurationMs >= policy.quietTailMinSilenceMs {
+                quietTail = quietVoicedTail(before: end - count, turnStart: start)
+            }
             silentSamples += count
         }
         let pauseStart = end - silentSamples

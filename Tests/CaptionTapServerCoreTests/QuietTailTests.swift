@@ -32,6 +32,12 @@ import Testing
             "the speculative decode still hears 240 ms of the detector's pause")
     }
 
+    @Test func aSessionAskingForAShortSilenceGetsTheDetectorsOwn() {
+        var s = TurnSegmenter(sampleRate: 1000, settings: .init(prefixPaddingMs: 0, silenceDurationMs: 352))
+        let events = run(&s, [(true, 0.1, 2000), (true, 0.00001, 160), (false, 0, 1600)])
+        #expect(events.last == .committed(end: 2160 + 352), "no quiet tail under 600 ms of silence")
+    }
+
     @Test func loudVoicedWindowsAndLongQuietStretchesAreNotBackdatedBeyondTheLimit() {
         var loud = segmenter()
         let a = run(&loud, [(true, 0.1, 2000), (false, 0, 1600)])

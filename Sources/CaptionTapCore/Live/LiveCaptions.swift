@@ -85,6 +85,9 @@ public struct LiveCaptions: Sendable {
         /// The tail was settled at a pause: the next decode shares no words with the last one
         /// but what follows the pause.
         var cutAtPause = false
+        /// The tail and decoded end last searched for a settling cut (none found): the answer
+        /// only changes with them, and the worker ticks twenty times a second between decodes.
+        var searched: (tailStart: Int, shownTo: Int)?
     }
 
     public let policy: Policy
@@ -122,10 +125,14 @@ public struct LiveCaptions: Sendable {
             // ended just before it) loses that word otherwise ("It was…" heard as "Was…").
             t.tailStart = speech - Self.samples(policy.leadMs)
         }
-        if let shownTo = t.shownTo, let cut = settlingCut(t, shownTo: shownTo, audio: audio) {
-            t.settled = t.shown
-            t.tailStart = cut.at
-            t.cutAtPause = cut.atPause
+        if let shownTo = t.shownTo, t.searched.map({ $0 != (t.tailStart, shownTo) }) ?? true {
+            if let cut = settlingCut(t, shownTo: shownTo, audio: audio) {
+                t.settled = t.shown
+                t.tailStart = cut.at
+                t.cutAtPause = cut.atPause
+            } else {
+                t.searched = (t.tailStart, shownTo)
+            }
         }
         let early = t.settled.isEmpty && audioEnd - t.tailStart < Self.samples(policy.firstWordsMs)
         let refresh = t.shown.isEmpty || early ? policy.firstWordsRefreshMs : policy.refreshMs

@@ -68,21 +68,22 @@ public enum SpeechVariants {
 
     /// Where speech starts: the first 10 ms frame within `withinDB` (30 dB) of the clip's loudest frame.
     public static func onset(_ samples: [Float], withinDB: Float = 30) -> Int? {
-        let frames = stride(from: 0, to: samples.count - 240, by: 240).map { i in
-            samples[i..<i + 240].reduce(Float(0)) { $0 + $1 * $1 }
-        }
-        guard let loudest = frames.max(), loudest > 0 else { return nil }
-        return frames.firstIndex { $0 >= loudest / pow(10, withinDB / 10) }.map { $0 * 240 }
+        loudFrames(samples, withinDB: withinDB).first.map { $0 * 240 }
     }
 
     /// Where sound within `withinDB` of the loudest 10 ms frame ends (the end of the last such
     /// frame), in samples; nil for silence.
     public static func end(_ samples: [Float], withinDB: Float = 30) -> Int? {
+        loudFrames(samples, withinDB: withinDB).last.map { ($0 + 1) * 240 }
+    }
+
+    /// The indices of the 10 ms frames within `withinDB` of the loudest; none for silence.
+    static func loudFrames(_ samples: [Float], withinDB: Float) -> [Int] {
         let frames = stride(from: 0, to: samples.count - 240, by: 240).map { i in
             samples[i..<i + 240].reduce(Float(0)) { $0 + $1 * $1 }
         }
-        guard let loudest = frames.max(), loudest > 0 else { return nil }
-        return frames.lastIndex { $0 >= loudest / pow(10, withinDB / 10) }.map { ($0 + 1) * 240 }
+        guard let loudest = frames.max(), loudest > 0 else { return [] }
+        return frames.indices.filter { frames[$0] >= loudest / pow(10, withinDB / 10) }
     }
 
     /// A two-pole low-pass (RBJ biquad, Q 0.707) at 24 kHz, run twice (24 dB per octave).

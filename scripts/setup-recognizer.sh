@@ -102,17 +102,17 @@ if [ $fold = 1 ] && ! { stamp_ok "$dir/fp32/.captiontap-stamp" "$fold_stamp" &&
     rm -f "$dir/fp32/.captiontap-stamp"
     # shellcheck disable=SC2086
     pip $FOLD_TOOLS
-    "$venv/bin/python" -s "$here/recognizer/fold_moonshine.py" "$dir/wheels/$MODELS" "$dir/fp32"
+    "$venv/bin/python" -sB "$here/recognizer/fold_moonshine.py" "$dir/wheels/$MODELS" "$dir/fp32"
     printf '%s' "$fold_stamp" > "$dir/fp32/.captiontap-stamp"
 fi
 # 4. The compact models (--fold), from the shipped and the folded ones.
-compact_stamp="$fold_stamp $(sha256sum "$here/recognizer/compact_moonshine.py" | cut -d' ' -f1)"
+compact_stamp="$fold_stamp $(cat "$here/recognizer/compact_moonshine.py" "$here/recognizer/one_graph_decoder.py" | sha256sum | cut -d' ' -f1)"
 if [ $fold = 1 ] && ! { stamp_ok "$dir/compact/.captiontap-stamp" "$compact_stamp" &&
     [ -s "$dir/compact/encoder_model.onnx.data" ] && [ -s "$dir/compact/decoder_model_merged.onnx.data" ]; }; then
     rm -f "$dir/compact/.captiontap-stamp"
     # shellcheck disable=SC2086
     pip $FOLD_TOOLS
-    "$venv/bin/python" -s "$here/recognizer/compact_moonshine.py" "$dir/wheels/$MODELS" "$dir/fp32" "$dir/compact"
+    "$venv/bin/python" -sB "$here/recognizer/compact_moonshine.py" "$dir/wheels/$MODELS" "$dir/fp32" "$dir/compact"
     printf '%s' "$compact_stamp" > "$dir/compact/.captiontap-stamp"
 fi
 

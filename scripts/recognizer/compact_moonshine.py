@@ -26,6 +26,8 @@ How:
      - Conv(x, W)    -> Conv(x, DequantizeLinear(q, s, -b/s)).
   3. The encoder's self-attention (Mul, Transpose, MatMul, Softmax, MatMul, Transpose) becomes
      one com.microsoft MultiHeadAttention, which never keeps the heads x T x T score tensors.
+     The decoder's two If branches become one graph (one_graph_decoder.py): onnxruntime prepares
+     each branch on its own, so the merged decoder loaded in twice the time of one.
   4. Tensors of 1 KiB and more go to NAME.onnx.data, the large ones at 64 KiB-aligned offsets,
      which onnxruntime maps from disk instead of parsing and copying them.
   5. Compare with the fp32 models on a fixed input (both decoder branches): the same tokens, and
@@ -43,6 +45,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fold_moonshine import MODELS, name_graphs, session, subgraphs  # noqa: E402
+from one_graph_decoder import one_graph  # noqa: E402
 
 # Weights per block: onnxruntime's int8 kernel quantizes the activations per block too. With
 # blocks of 32 Moonshine heard jfk's "ask not" as "as not" at some levels where fp32 did not
@@ -311,6 +314,9 @@ def compact(name, ort_dir, fp32_dir, out_dir, work):
     rewriter = Rewriter(model, weights, BLOCKS[name])
     rewriter.rewrite()
     fused = fuse_attention(model) if name == "encoder_model" else 0
+    if name == "decoder_model_merged":
+        one_graph(model)
+        drop_unused(model.graph)
     if not any(o.domain == "com.microsoft" for o in model.opset_import):
         model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
     model.metadata_props.add(key="captiontap_compacted", value=f"MatMulNBits bits=8 block={BLOCKS[name]} accuracy_level=4")

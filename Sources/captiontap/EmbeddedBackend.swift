@@ -61,7 +61,13 @@ struct RecognizerOptions: ParsableArguments {
                         )
                     case .failure(let error):
                         logger.error("\(error)")
-                        if essential { Foundation.exit(1) }
+                        // _exit, not exit: exit's static destructors tear down onnxruntime
+                        // while the session thread may still be running Silero in it, which
+                        // aborted ("GetElementType is not implemented") in about 1 run in 20.
+                        if essential {
+                            fflush(nil)
+                            _exit(1)
+                        }
                     }
                 }
             } catch {

@@ -27,7 +27,10 @@ enum SignalHandling {
             source.setEventHandler {
                 if stop.isStopped && number == SIGINT {
                     logger.warning("second interrupt: exiting now")
-                    exit(130)
+                    // _exit: exit's static destructors would tear down onnxruntime under a
+                    // decode still running on another thread (see EmbeddedBackend.engine).
+                    fflush(nil)
+                    _exit(130)
                 }
                 stop.stop()
             }

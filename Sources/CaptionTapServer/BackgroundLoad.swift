@@ -3,7 +3,7 @@ import Synchronization
 
 /// A value made once, on a thread of its own, so that nothing waits for it at start.
 ///
-/// The embedded recognizer takes about a second to load. Capture, voice detection and the
+/// The embedded recognizer takes over half a second to load. Capture, voice detection and the
 /// Realtime session need none of it, so they start at once while it loads; the first decode
 /// waits for it (``wait()``), and the audio of turns that end meanwhile is held by their
 /// sessions, so none is lost.

@@ -46,7 +46,7 @@ struct RecognizerOptions: ParsableArguments {
         }
     }
 
-    /// The recognizer, its models loading in the background (about a second): nothing waits for
+    /// The recognizer, its models loading in the background (0.6–0.8 s): nothing waits for
     /// them but the first decode. Says when they are loaded, or why they could not be; then, if
     /// `essential` (nothing could be captioned without it), exits with status 1.
     func engine(logger: Logger, essential: Bool = false) throws(CLIError) -> SpeechEngine {

@@ -69,6 +69,45 @@ import Testing
         }
     }
 
+    @Test func afterAPauseTheFragmentOfAWordHeardAgainIsReplaced() {
+        // Live captions settle at a pause but their text reaches past it: the words there start
+        // the next decode again, and the first of them may have been heard cut short.
+        #expect(
+            SegmentJoin.joinAfterPause(
+                "It was the epoch of belief. It was the e.", "It was the epoch of incredulity.")
+                == "It was the epoch of belief. It was the epoch of incredulity.")
+        #expect(
+            SegmentJoin.joinAfterPause("What your country can do for you, ass.", "Ask what you.")
+                == "What your country can do for you, ask what you.")
+        // Words heard whole still overlap as in any join.
+        #expect(SegmentJoin.joinAfterPause("for you, ask", "Ask what you") == "for you, ask what you")
+    }
+
+    @Test func afterAPauseNoRealWordIsReplaced() {
+        // A phrase that repeats one before the pause is new.
+        #expect(
+            SegmentJoin.joinAfterPause("It was the season of light.", "It was the season of darkness,")
+                == "It was the season of light. It was the season of darkness,")
+        // A short word on its own may be a word, not a fragment; "you" is not "your" cut short
+        // when other words differ; two letters off is another word.
+        #expect(SegmentJoin.joinAfterPause("it was a", "And then") == "it was a And then")
+        #expect(
+            SegmentJoin.joinAfterPause("what your country can do for you,", "What you can do for your.")
+                == "what your country can do for you, What you can do for your.")
+        #expect(SegmentJoin.joinAfterPause("we went west", "East we went") == "we went west East we went")
+        #expect(SegmentJoin.joinAfterPause("a cat", "Dog days") == "a cat Dog days")
+    }
+
+    @Test func hostileTextNeverBreaksTheJoinAfterAPause() {
+        let long = String(repeating: "word ", count: 10_000)
+        #expect(SegmentJoin.joinAfterPause(long, long).split(separator: " ").count >= 10_000)
+        #expect(SegmentJoin.joinAfterPause("... !!! ???", "... !!! ???") == "... !!! ??? ... !!! ???")
+        #expect(SegmentJoin.joinAfterPause("", "only") == "only")
+        #expect(SegmentJoin.joinAfterPause("only", "") == "only")
+        #expect(SegmentJoin.joinAfterPause("ß ǅ 𝔘", "𝔘𝔘 ǅ") == "ß ǅ 𝔘 𝔘𝔘 ǅ", "one letter alone is no fragment")
+        #expect(SegmentJoin.joinAfterPause("ß ǅ 𝔘", "ß ǅ 𝔘𝔘") == "ß ǅ 𝔘𝔘", "after matched words it is")
+    }
+
     @Test func hostileTextNeverBreaksTheJoin() {
         let long = String(repeating: "word ", count: 10_000)
         #expect(SegmentJoin.join(long, long).split(separator: " ").count >= 10_000)

@@ -79,6 +79,46 @@ public enum SegmentJoin {
     /// Words at the end of `previous` an overlap may skip.
     public static let maxTrailingWords = 2
 
+    /// `previous` followed by `next`, where `next` was decoded from the end of a pause and
+    /// `previous` from before it up to a little past it (live captions settle an open tail at a
+    /// pause): the words `previous` heard after the pause start `next` again, heard whole.
+    /// No word of `previous` is skipped (a phrase that repeats one before the pause is new), but
+    /// its last word may be a fragment the recognizer made of the first one cut short: "…the
+    /// epoch of belief. It was the e." + "It was the epoch of incredulity", "…for you, ass." +
+    /// "Ask what you". Failing that, as ``join(_:_:trailing:)`` with no trailing words.
+    public static func joinAfterPause(_ previous: String, _ next: String) -> String {
+        let p = words(previous)
+        let n = words(next)
+        guard !p.isEmpty, !n.isEmpty, overlap(p, n, trailing: 0) == nil else {
+            return join(previous, next, trailing: 0)
+        }
+        for k in stride(from: min(maxFragmentRun, p.count, n.count), through: 1, by: -1) {
+            let i = p.count - k
+            guard p[i..<p.count - 1].map(normalized).elementsEqual(n[0..<k - 1].map(normalized)),
+                isFragment(p[p.count - 1], of: n[k - 1], alone: k == 1)
+            else { continue }
+            var rest = n.map(String.init)
+            // The words replaced went on a sentence ("…for you, ass."): so does their replacement.
+            if p[i].first?.isLowercase == true { rest[0] = rest[0].prefix(1).lowercased() + rest[0].dropFirst() }
+            return (p[..<i].map(String.init) + rest).joined(separator: " ")
+        }
+        return join(previous, next, trailing: 0)
+    }
+
+    /// The most words after a pause that ``joinAfterPause(_:_:)`` looks for at `previous`'s end.
+    static let maxFragmentRun = 4
+
+    /// Whether `word` is what the recognizer made of `whole` cut short: its start, or (three
+    /// letters or more, as long) one letter off ("ass" for "ask"). `alone`: the only word
+    /// matched, so it must be three letters or more ("a" may be a word of its own).
+    static func isFragment(_ word: Substring, of whole: Substring, alone: Bool) -> Bool {
+        let a = normalized(word)
+        let b = normalized(whole)
+        guard !a.isEmpty, !b.isEmpty, !alone || a.count >= 3 else { return false }
+        if b.hasPrefix(a) { return true }
+        return a.count >= 3 && a.count == b.count && zip(a, b).filter { $0 != $1 }.count == 1
+    }
+
     /// `word`'s letters with `model`'s trailing punctuation.
     static func respell(_ word: Substring, like model: Substring) -> String {
         let stem = word.reversed().drop { !$0.isLetter && !$0.isNumber }.reversed()

@@ -192,7 +192,7 @@ public struct LiveCaptions: Sendable {
         let text = Self.unlooped(heard)
         // After a pause the words before it were heard whole: none of them is the recognizer's
         // invention at a cut, and a phrase that repeats them ("it was the season of…") is new.
-        let full = SegmentJoin.join(t.settled, text, trailing: t.cutAtPause ? 0 : SegmentJoin.maxTrailingWords)
+        let full = t.cutAtPause ? SegmentJoin.joinAfterPause(t.settled, text) : SegmentJoin.join(t.settled, text)
         t.shownTo = job.to
         t.tailText = text
         guard full != t.shown else { return [] }

@@ -251,6 +251,10 @@ struct TestAudio: LiveAudio {
                 == "It was the age of wisdom. It was the age of")
         #expect(LiveCaptions.unlooped("it was, it was the best") == "it was, it was the best", "two words: speech")
         #expect(LiveCaptions.unlooped("") == "" && LiveCaptions.unlooped("a b c a b") == "a b c a b")
+        // A comma looped: one stays; other punctuation (an ellipsis) is the recognizer's own.
+        #expect(LiveCaptions.unlooped("In short,, the period") == "In short, the period")
+        #expect(LiveCaptions.unlooped("so,,,,, it was the...") == "so, it was the...")
+        #expect(LiveCaptions.unlooped(",, ,") == ", ,")
         let long = String(repeating: "la la la ", count: 100)
         #expect(LiveCaptions.unlooped(long) == long, "past 200 words: as it is")
     }

@@ -243,16 +243,24 @@ public struct LiveCaptions: Sendable {
     /// `text` without a phrase said twice in a row (three words or more: "It was the age of
     /// wisdom. It was the age of wisdom."): Moonshine loops so on audio cut off mid-phrase, and
     /// the second copy is not speech. Only its first such repeat; texts past 200 words as they are.
+    /// It loops on a comma too ("In short,, the period…", for seconds on two_cities): one stays.
     static func unlooped(_ text: String) -> String {
-        let words = SegmentJoin.words(text)
+        guard SegmentJoin.words(text).count <= 200 else { return text }
+        let words = SegmentJoin.words(text).map(oneComma)
         let plain = words.map(SegmentJoin.normalized)
-        guard words.count <= 200 else { return text }
         for k in stride(from: words.count / 2, through: 3, by: -1) {
             for i in 0...(words.count - 2 * k) where plain[i..<i + k].elementsEqual(plain[i + k..<i + 2 * k]) {
                 return (words[..<(i + k)] + words[(i + 2 * k)...]).joined(separator: " ")
             }
         }
-        return text
+        return words.joined(separator: " ")
+    }
+
+    /// `word` with one comma where the recognizer repeated it at its end.
+    static func oneComma(_ word: Substring) -> Substring {
+        var w = word
+        while w.hasSuffix(",,") { w = w.dropLast() }
+        return w
     }
 
     /// The words `a` and `b` begin with alike (case and punctuation aside), as `a` spells them.

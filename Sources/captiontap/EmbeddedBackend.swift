@@ -61,13 +61,7 @@ struct RecognizerOptions: ParsableArguments {
                         )
                     case .failure(let error):
                         logger.error("\(error)")
-                        // _exit, not exit: exit's static destructors tear down onnxruntime
-                        // while the session thread may still be running Silero in it, which
-                        // aborted ("GetElementType is not implemented") in about 1 run in 20.
-                        if essential {
-                            fflush(nil)
-                            _exit(1)
-                        }
+                        if essential { exitAtOnce(1) }
                     }
                 }
             } catch {

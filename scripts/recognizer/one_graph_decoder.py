@@ -26,19 +26,15 @@ against the fp32 merged decoder step by step.
 from onnx import TensorProto, helper
 
 
-def past(present):
-    return present.replace("present.", "past_key_values.", 1)
-
-
 def vinfo(name):
     return helper.make_tensor_value_info(name, TensorProto.FLOAT, None)
 
 
-def projection(first, present):
+def projection(producer, present):
     """The `else` branch's Transpose(Reshape(MatMulNBits(encoder_hidden_states))) making
-    `present`. Its Reshape takes the batch size from the decoder's hidden state; a constant
-    shape (0 copies the batch) makes the projection depend on the encoder's output alone."""
-    producer = {o: n for n in first.node for o in n.output}
+    `present` (`producer`: the branch's nodes by output). Its Reshape takes the batch size from
+    the decoder's hidden state; a constant shape (0 copies the batch) makes the projection depend
+    on the encoder's output alone."""
     transpose = producer[present]
     reshape = producer.get(transpose.input[0])
     matmul = producer.get(reshape.input[0]) if reshape is not None else None
@@ -98,12 +94,12 @@ def later_branch(core, layer, empties):
     return helper.make_graph(nodes, f"ct_later{layer}", [], [vinfo(o) for o in outputs], initializer=inits)
 
 
-def first_branch(first, core, layer, key, value, heads, head_size):
+def first_branch(producer, core, layer, pasts, presents, heads, head_size):
     p = f"ct_first{layer}/"
     shape = helper.make_tensor(p + "shape", TensorProto.INT64, [4], [0, -1, heads, head_size])
     nodes, computed = [], {}
-    for cross in (key, value):
-        matmul, perm = projection(first, cross.replace("past_key_values.", "present.", 1))
+    for cross, present in zip(pasts, presents):
+        matmul, perm = projection(producer, present)
         q = p + cross
         mm = helper.make_node("MatMulNBits", list(matmul.input), [q + "/proj"], name=q + "/proj", domain=matmul.domain)
         mm.attribute.extend(matmul.attribute)
@@ -113,7 +109,7 @@ def first_branch(first, core, layer, key, value, heads, head_size):
         computed[cross] = q
     attention, made = copied(core, p, computed)
     nodes += attention
-    outputs = [made[core[-1].output[0]], computed[key] + "/present", computed[value] + "/present"]
+    outputs = [made[core[-1].output[0]]] + [computed[cross] + "/present" for cross in pasts]
     return helper.make_graph(nodes, p[:-1], [], [vinfo(o) for o in outputs], initializer=[shape])
 
 
@@ -126,6 +122,7 @@ def one_graph(model):
     branches = {a.name: a.g for a in merged.attribute}
     cached, first = branches["then_branch"], branches["else_branch"]
     empty = {t.name: t for t in cached.initializer}
+    producer = {o: n for n in first.node for o in n.output}
     layers = sorted({int(o.name.split(".")[1]) for o in graph.output if ".encoder." in o.name})
     nodes = list(cached.node)
     for layer in layers:
@@ -138,7 +135,7 @@ def one_graph(model):
         select = helper.make_node(
             "If", [merged.input[0]], [core[-1].output[0]] + presents, name=f"ct_cross_attention{layer}",
             then_branch=later_branch(core, layer, [empty[p] for p in presents]),
-            else_branch=first_branch(first, core, layer, key, value, dims[1].dim_value, dims[3].dim_value))
+            else_branch=first_branch(producer, core, layer, (key, value), presents, dims[1].dim_value, dims[3].dim_value))
         at = max(nodes.index(n) for n in core)
         gone = {id(n) for n in core}
         nodes = [select if i == at else n for i, n in enumerate(nodes) if i == at or id(n) not in gone]

@@ -245,8 +245,9 @@ public struct LiveCaptions: Sendable {
     /// the second copy is not speech. Only its first such repeat; texts past 200 words as they are.
     /// It loops on a comma too ("In short,, the period…", for seconds on two_cities): one stays.
     static func unlooped(_ text: String) -> String {
-        guard SegmentJoin.words(text).count <= 200 else { return text }
-        let words = SegmentJoin.words(text).map(oneComma)
+        let split = SegmentJoin.words(text)
+        guard split.count <= 200 else { return text }
+        let words = split.map(oneComma)
         let plain = words.map(SegmentJoin.normalized)
         for k in stride(from: words.count / 2, through: 3, by: -1) {
             for i in 0...(words.count - 2 * k) where plain[i..<i + k].elementsEqual(plain[i + k..<i + 2 * k]) {

@@ -104,6 +104,36 @@ struct TestAudio: LiveAudio {
         #expect(continuous.prefix { $0 == 0 }.count >= 6, "0–3 s decoded whole before any cut: \(continuous)")
     }
 
+    /// Decodes every due tick from 0 to `through` ms in a turn from 0 where a pause ends at
+    /// 2100 ms; each decode hears "w<from>" for the audio it starts at. Returns where each began
+    /// and the last partial.
+    func decodesAroundAPause(_ pause: Range<Int>, through: Int) -> (froms: [Int], shown: String) {
+        var live = LiveCaptions()
+        let audio = TestAudio(pauses: [pause], pauseEnd: { $0.contains(pause.upperBound) ? pause.upperBound : nil })
+        var froms: [Int] = []
+        var shown = ""
+        for end in stride(from: 100 * ms, through: through * ms, by: 100 * ms) {
+            for job in jobs(live.tick(open: ("item_1", 0), audioEnd: end, audio: audio)) {
+                froms.append(job.from / ms)
+                let words = job.from == 0 ? "one two three" : "four five"
+                shown = partials(live.decoded(job: job, text: words)).last?.text ?? shown
+            }
+        }
+        return (froms, shown)
+    }
+
+    @Test func aDecodeThatEndedInAPauseSettlesTheTailOnceSpeechResumes() throws {
+        // Decodes at 0.6, 0.95, 1.3 and 1.65 s; the last ends inside the pause (1.5–2.1 s). Once
+        // speech resumes the tail settles at 2.1 s, and the next decode hears only what follows.
+        let ended = decodesAroundAPause(1500 * ms..<2100 * ms, through: 3000)
+        #expect(ended.froms == [0, 0, 0, 0, 2100], "\(ended.froms)")
+        #expect(ended.shown == "one two three four five")
+        // A decode that ended in speech (the pause starts after it) settles nothing yet: the next
+        // decode hears the phrase again, to finish its last word.
+        let inSpeech = decodesAroundAPause(1700 * ms..<2100 * ms, through: 2400)
+        #expect(inSpeech.froms.last == 0, "\(inSpeech.froms)")
+    }
+
     @Test func aPhraseThatRepeatsTheOneBeforeAPauseIsNotTakenForIt() throws {
         var live = LiveCaptions()
         let open = (itemID: "item_1", start: 0)

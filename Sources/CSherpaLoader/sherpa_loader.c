@@ -18,7 +18,8 @@
     X(SherpaOnnxVoiceActivityDetectorDetected) \
     X(SherpaOnnxVoiceActivityDetectorEmpty) \
     X(SherpaOnnxVoiceActivityDetectorFront) \
-    X(SherpaOnnxVoiceActivityDetectorPop)
+    X(SherpaOnnxVoiceActivityDetectorPop) \
+    X(SherpaOnnxVoiceActivityDetectorReset)
 
 #define CT_DECLARE(name) static __typeof__(name) *p_##name;
 CT_SHERPA_FUNCTIONS(CT_DECLARE)
@@ -53,3 +54,4 @@ int32_t ct_SherpaOnnxVoiceActivityDetectorDetected(const SherpaOnnxVoiceActivity
 int32_t ct_SherpaOnnxVoiceActivityDetectorEmpty(const SherpaOnnxVoiceActivityDetector *p) { return p_SherpaOnnxVoiceActivityDetectorEmpty(p); }
 const SherpaOnnxSpeechSegment * ct_SherpaOnnxVoiceActivityDetectorFront(const SherpaOnnxVoiceActivityDetector *p) { return p_SherpaOnnxVoiceActivityDetectorFront(p); }
 void ct_SherpaOnnxVoiceActivityDetectorPop(const SherpaOnnxVoiceActivityDetector *p) { p_SherpaOnnxVoiceActivityDetectorPop(p); }
+void ct_SherpaOnnxVoiceActivityDetectorReset(const SherpaOnnxVoiceActivityDetector *p) { p_SherpaOnnxVoiceActivityDetectorReset(p); }

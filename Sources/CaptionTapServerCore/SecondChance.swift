@@ -36,14 +36,22 @@ public struct SecondChance: Sendable {
         max(settings.minimumThreshold, threshold - settings.thresholdDrop)
     }
 
+    /// Whether the lenient detector's opinion on this window can matter: the strict one rejected
+    /// it and it stands clear of the noise floor. Its network need not run on other windows.
+    public func consults(strict: Bool, levelDb: Float?, floorDb: Float?) -> Bool {
+        guard !strict, let level = levelDb, let floor = floorDb else { return false }
+        return level >= floor + settings.marginDb
+    }
+
     /// Whether this window counts as speech. `levelDb` and `floorDb` are nil for digital silence
-    /// or before a floor is known (then only the strict detector decides).
+    /// or before a floor is known (then only the strict detector decides). `lenient` is only read
+    /// when ``consults(strict:levelDb:floorDb:)`` says so.
     public mutating func decide(strict: Bool, lenient: Bool, levelDb: Float?, floorDb: Float?) -> Bool {
         if strict {
             run = 0
             return true
         }
-        guard lenient, let level = levelDb, let floor = floorDb, level >= floor + settings.marginDb else {
+        guard consults(strict: strict, levelDb: levelDb, floorDb: floorDb), lenient else {
             run = 0
             return false
         }

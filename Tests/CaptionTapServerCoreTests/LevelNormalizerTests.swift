@@ -115,4 +115,28 @@ import Testing
         #expect(SecondChance().lenientThreshold(for: 0.6) == 0.35)
         #expect(SecondChance().lenientThreshold(for: 0.2) == 0.1)
     }
+
+    @Test func theLenientDetectorIsAskedOnlyWhereItsOpinionCanCount() {
+        let chance = SecondChance()
+        #expect(chance.consults(strict: false, levelDb: -40, floorDb: -60), "rejected, 20 dB over the floor")
+        #expect(!chance.consults(strict: true, levelDb: -40, floorDb: -60), "the strict detector already said speech")
+        #expect(!chance.consults(strict: false, levelDb: -55, floorDb: -60), "too close to the floor")
+        #expect(!chance.consults(strict: false, levelDb: nil, floorDb: -60), "digital silence")
+        #expect(!chance.consults(strict: false, levelDb: -40, floorDb: nil), "no floor known yet")
+        #expect(!chance.consults(strict: false, levelDb: .nan, floorDb: -60))
+        #expect(!chance.consults(strict: false, levelDb: -40, floorDb: .nan))
+        #expect(!chance.consults(strict: false, levelDb: -.infinity, floorDb: -60))
+        // Where it is not asked, its opinion changes nothing: the same decisions with it heard or not.
+        var heard = SecondChance()
+        var unheard = SecondChance()
+        let levels: [Float?] = [-40, -40, -58, nil, -40, -40, -40, -40, -40, -40, -40, -59, -40]
+        for (i, level) in levels.enumerated() {
+            let strict = i == 4
+            let asked = heard.consults(strict: strict, levelDb: level, floorDb: -60)
+            let a = heard.decide(strict: strict, lenient: true, levelDb: level, floorDb: -60)
+            let b = unheard.decide(strict: strict, lenient: asked, levelDb: level, floorDb: -60)
+            #expect(a == b, "window \(i)")
+        }
+        #expect(heard.promoted == unheard.promoted && heard.promoted > 0)
+    }
 }

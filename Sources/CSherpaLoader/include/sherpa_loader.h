@@ -29,5 +29,6 @@ int32_t ct_SherpaOnnxVoiceActivityDetectorDetected(const SherpaOnnxVoiceActivity
 int32_t ct_SherpaOnnxVoiceActivityDetectorEmpty(const SherpaOnnxVoiceActivityDetector *p);
 const SherpaOnnxSpeechSegment * ct_SherpaOnnxVoiceActivityDetectorFront(const SherpaOnnxVoiceActivityDetector *p);
 void ct_SherpaOnnxVoiceActivityDetectorPop(const SherpaOnnxVoiceActivityDetector *p);
+void ct_SherpaOnnxVoiceActivityDetectorReset(const SherpaOnnxVoiceActivityDetector *p);
 
 #endif

@@ -21,7 +21,10 @@ extension RealtimeTranscription {
 
     /// A live decode came back: show the partial it makes, if it is still current.
     func livePartialDecoded(_ job: LiveCaptions.Job, text: String?) {
-        logger.debug("live decode \(job.id) [\(job.from / 24)–\(job.to / 24) ms] → \(text ?? "(dropped)")")
+        let context = job.context == nil ? "" : " with the last turn's words"
+        logger.debug(
+            "live decode \(job.id) of \(job.itemID)\(context) [\(job.from / 24)–\(job.to / 24) ms] → \(text ?? "(dropped)")"
+        )
         for case .partial(let itemID, let text, let stable) in liveCaptions.decoded(job: job, text: text) {
             let onset = transcriber.openTurn.map { $0.itemID == itemID ? $0.start : job.from } ?? job.from
             if liveTurnsShown.insert(itemID).inserted {

@@ -167,6 +167,26 @@ struct TestAudio: LiveAudio {
         #expect(three.from == 5200 * ms && three.context == nil)
     }
 
+    @Test func aTurnWhoseTailSettledLastGivesContextFromWhereItsWordsWereHeard() throws {
+        var live = LiveCaptions()
+        // Turn 1 from 0, heard as "And so my fellow Americans" by decodes from 0, the last ending
+        // inside a pause (1.5–2.1 s); the tail settles at 2.1 s when the next decode is due
+        // (2.5 s), too soon after it for a decode of its own before the final comes.
+        let audio = TestAudio(pauses: [1500 * ms..<2100 * ms], pauseEnd: { $0.contains(2100 * ms) ? 2100 * ms : nil })
+        for end in stride(from: 100 * ms, through: 2500 * ms, by: 100 * ms) {
+            for job in jobs(live.tick(open: ("item_1", 0), audioEnd: end, audio: audio)) {
+                #expect(job.from == 0)
+                _ = live.decoded(job: job, text: "And so my fellow Americans")
+            }
+        }
+        live.finalShown(itemID: "item_1", text: "And so my fellow Americans.")
+        // Turn 2 from 2.5 s: its context is the audio those words were heard in, from 0; the
+        // settled tail from 2.1 s holds none of them.
+        let two = try #require(
+            jobs(live.tick(open: ("item_2", 2500 * ms), audioEnd: 3100 * ms, audio: TestAudio())).first)
+        #expect(two.from == 0 && two.context == "And so my fellow Americans.", "from \(two.from / ms) ms")
+    }
+
     /// Live captions after a turn "item_1" from 0 whose one decode heard "And so my fellow
     /// Americans." and whose final has been shown.
     func afterATurn() throws -> LiveCaptions {

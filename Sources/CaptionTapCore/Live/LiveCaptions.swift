@@ -78,8 +78,9 @@ public struct LiveCaptions: Sendable {
         var decodedTo: Int?
         var shownTo: Int?
         var inFlight: Int?
-        /// The words the last decode heard in the open tail.
-        var tailText: String?
+        /// The words the last decode heard, and where the audio they were heard in starts (a tail
+        /// settled since starts later: its words are not known yet).
+        var heard: (from: Int, text: String)?
         /// A decode with the last turn's tail in front could not be split: no more of those.
         var contextFailed = false
         /// The tail was settled at a pause: the next decode shares no words with the last one
@@ -225,7 +226,7 @@ public struct LiveCaptions: Sendable {
         // invention at a cut, and a phrase that repeats them ("it was the season of…") is new.
         let full = t.cutAtPause ? SegmentJoin.joinAfterPause(t.settled, text) : SegmentJoin.join(t.settled, text)
         t.shownTo = job.to
-        t.tailText = text
+        t.heard = (job.context == nil ? job.from : t.tailStart, text)
         guard full != t.shown else { return [] }
         let stable = Self.commonWords(full, t.shown)
         t.shown = full
@@ -242,7 +243,7 @@ public struct LiveCaptions: Sendable {
 
     /// The open turn ended: its last tail becomes context for the next one.
     private mutating func retire(_ t: Turn) {
-        lastTail = t.tailText.map { (t.itemID, t.tailStart, $0) }
+        lastTail = t.heard.map { (t.itemID, $0.from, $0.text) }
         turn = nil
     }
 

@@ -58,11 +58,11 @@ enum FootprintBench {
             if count >= 8 && allOver { break }
         }
         summary("captiontap serve", ours)
-        if let python { try oneStreamCPU(binary: binary, python: python, files: files) }
-        if python != nil {
+        if let python {
             summary("sherpa-onnx Python (VAD + offline recognizer)", peers)
             let rtf = peers.first?.decodeRTF ?? .nan
             print(String(format: "  sherpa-onnx Python decode real-time factor, one stream: %.3f", rtf))
+            try oneStreamCPU(binary: binary, python: python, files: files)
         }
     }
 

@@ -104,9 +104,9 @@ struct TestAudio: LiveAudio {
         #expect(continuous.prefix { $0 == 0 }.count >= 6, "0–3 s decoded whole before any cut: \(continuous)")
     }
 
-    /// Decodes every due tick from 0 to `through` ms in a turn from 0 where a pause ends at
-    /// 2100 ms; each decode hears "w<from>" for the audio it starts at. Returns where each began
-    /// and the last partial.
+    /// Decodes every due tick from 0 to `through` ms in a turn from 0 with silence in `pause`
+    /// (speech resumes at its end); a decode from 0 hears "one two three", any later one "four
+    /// five". Returns where each began and the last partial.
     func decodesAroundAPause(_ pause: Range<Int>, through: Int) -> (froms: [Int], shown: String) {
         var live = LiveCaptions()
         let audio = TestAudio(pauses: [pause], pauseEnd: { $0.contains(pause.upperBound) ? pause.upperBound : nil })

@@ -78,8 +78,9 @@ public struct LiveCaptions: Sendable {
         var decodedTo: Int?
         var shownTo: Int?
         var inFlight: Int?
-        /// The words the last decode heard, and where the audio they were heard in starts (a tail
-        /// settled since starts later: its words are not known yet).
+        /// The words the last decode heard, and the tail it heard them in (a tail settled since
+        /// starts later: its words are not known yet). A decode with the last turn's words in front
+        /// started earlier, but what is kept of it is this tail's.
         var heard: (from: Int, text: String)?
         /// A decode with the last turn's tail in front could not be split: no more of those.
         var contextFailed = false
@@ -233,7 +234,7 @@ public struct LiveCaptions: Sendable {
         // invention at a cut, and a phrase that repeats them ("it was the season of…") is new.
         let full = t.cutAtPause ? SegmentJoin.joinAfterPause(t.settled, text) : SegmentJoin.join(t.settled, text)
         t.shownTo = job.to
-        t.heard = (job.context == nil ? job.from : t.tailStart, text)
+        t.heard = (t.tailStart, text)
         guard full != t.shown else { return [] }
         let stable = Self.commonWords(full, t.shown)
         t.shown = full

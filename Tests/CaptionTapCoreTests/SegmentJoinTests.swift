@@ -37,6 +37,21 @@ import Testing
                 == "so far like the present period, that some")
     }
 
+    @Test func aGarbledContextStartAndAWordInventedAtTheCutTogetherStillOverlap() {
+        // two_cities through PipeWire: the cut fell inside "insisted" (the first segment heard
+        // "insist this.") and the context began inside "noisiest" ("Oise est"). Joined as they
+        // were, the final read "…authorities insist this. Oise est authorities insisted on…".
+        #expect(
+            SegmentJoin.join(
+                "that some of its noisiest authorities insist this.",
+                "Oise est authorities insisted on its being received")
+                == "that some of its noisiest authorities insisted on its being received")
+        // Short common words alone are not enough that far into the next text.
+        #expect(
+            SegmentJoin.join("we sat at the back of the hall.", "A lot of the people left")
+                == "we sat at the back of the hall. A lot of the people left")
+    }
+
     @Test func aWordTheCutSplitIsTakenWholeFromTheNextSegment() {
         // Segment 1 ended inside "darkness"; segment 2, decoded with context, heard it whole.
         #expect(

@@ -45,10 +45,12 @@ public enum SegmentJoin {
     /// ends at `previous`'s end and starts at most ``maxLeadingWords`` into `next`; failing that,
     /// one that ends up to ``maxTrailingWords`` before `previous`'s end (a word the recognizer
     /// invented at the cut, heard again in context as nothing), of two words or more, at most one
-    /// word into `next`. A one-word overlap counts only at the very start of `next` or if the word
-    /// has five letters or more. In an overlap of two words or more that reaches `previous`'s end,
-    /// its last word may be the start of `next`'s (a word the cut split: "…season of dark" and
-    /// "it was the season of darkness").
+    /// word into `next`, or up to ``maxLeadingWords`` into it if one of its words has five letters
+    /// or more (the context's first word cut in half *and* a word invented at the cut: "…noisiest
+    /// authorities insist this." and "Oise est authorities insisted on…"). A one-word overlap
+    /// counts only at the very start of `next` or if the word has five letters or more. In an
+    /// overlap of two words or more, its last word may be the start of `next`'s (a word the cut
+    /// split: "…season of dark" and "it was the season of darkness").
     static func overlap(_ p: [Substring], _ n: [Substring], trailing: Int = maxTrailingWords) -> Overlap? {
         let pn = p.map(normalized)
         let nn = n.map(normalized)
@@ -58,9 +60,10 @@ public enum SegmentJoin {
                 let i = p.count - trim - k
                 let tail = pn[i..<i + k]
                 guard !tail.allSatisfy(\.isEmpty) else { continue }
-                let lead = trim == 0 ? maxLeadingWords : 1
-                for j in 0...min(lead, nn.count - k) where k > 1 || j == 0 || tail.first!.count >= 5 {
-                    if matches(tail, nn[j..<j + k], splitLast: trim == 0 && k > 1) {
+                let distinctive = tail.contains { $0.count >= 5 }
+                let lead = trim == 0 || distinctive ? maxLeadingWords : 1
+                for j in 0...min(lead, nn.count - k) where k > 1 || j == 0 || distinctive {
+                    if matches(tail, nn[j..<j + k], splitLast: k > 1) {
                         return Overlap(previous: i, next: j, count: k)
                     }
                 }

@@ -288,13 +288,10 @@ public struct LiveCaptions: Sendable {
         let split = SegmentJoin.words(text)
         guard split.count <= 200 else { return text }
         let words = split.map(oneComma)
-        let plain = words.map(SegmentJoin.normalized)
-        for k in stride(from: words.count / 2, through: 3, by: -1) {
-            for i in 0...(words.count - 2 * k) where plain[i..<i + k].elementsEqual(plain[i + k..<i + 2 * k]) {
-                return (words[..<(i + k)] + words[(i + 2 * k)...]).joined(separator: " ")
-            }
+        guard let (i, k) = Repetition.doubled(words.map(SegmentJoin.normalized)) else {
+            return words.joined(separator: " ")
         }
-        return words.joined(separator: " ")
+        return (words[..<(i + k)] + words[(i + 2 * k)...]).joined(separator: " ")
     }
 
     /// `word` with one comma where the recognizer repeated it at its end.

@@ -22,6 +22,11 @@ let recognizerTargets: [Target] =
             dependencies: ["CaptionTapCore", "CaptionTapServerCore", "CaptionTapServer", "CSherpaLoader", "CSoxr"],
             swiftSettings: [.unsafeFlags(["-Xcc", "-I", "-Xcc", recognizerInclude])]
         ),
+        // The real recognizer on the speech fixtures, in-process.
+        .testTarget(
+            name: "RecognizerTests", dependencies: ["CaptionTapRecognizer", "CaptionTapCore", "TestSupport"],
+            swiftSettings: [.unsafeFlags(["-Xcc", "-I", "-Xcc", recognizerInclude])]
+        ),
     ] : []
 let recognizerDependency: [Target.Dependency] = hasRecognizer ? ["CaptionTapRecognizer"] : []
 

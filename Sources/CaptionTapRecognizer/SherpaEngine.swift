@@ -97,7 +97,8 @@ public final class SherpaEngine: SpeechEngine, @unchecked Sendable {
         try decode(samples, padding: Self.sampleRate / 10)
     }
 
-    private func decode(_ samples: [Float], padding: Int) throws(TranscriptionFailure) -> String {
+    /// One decode of `samples` followed by `padding` samples of silence.
+    func decode(_ samples: [Float], padding: Int) throws(TranscriptionFailure) -> String {
         let r: OpaquePointer
         switch recognizer.wait() {
         case .success(let loaded): r = loaded.pointer

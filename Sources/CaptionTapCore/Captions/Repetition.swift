@@ -5,11 +5,11 @@
 /// light it was a season of light it was a season of light…". Measured on windows of the speech
 /// fixtures ending at pauses: 2.7 % of decodes loop with no trailing silence, 0.9 % with half a
 /// second; another decode of the same audio with different trailing silence usually does not.
-/// Words are compared case and punctuation aside.
 public enum Repetition {
     /// The longest phrase of `minLength` words or more that is said twice in a row: where its
-    /// first copy starts and how many words it has. Texts past `maxWords` are not searched (the
-    /// search is quadratic; no segment says that much).
+    /// first copy starts and how many words it has. Words are compared as given (callers pass
+    /// them normalized). Texts past `maxWords` are not searched (the search grows with the cube
+    /// of the length; no segment says that much).
     public static func doubled(_ words: [String], minLength: Int = 3, maxWords: Int = 200) -> (start: Int, length: Int)?
     {
         guard words.count <= maxWords, minLength >= 1 else { return nil }
@@ -21,7 +21,8 @@ public enum Repetition {
         return nil
     }
 
-    /// Whether `text` loops: a phrase of three words or more twice in a row, or of one or two
+    /// Whether `text` loops (case and punctuation aside; past 200 words it does, as no segment
+    /// says that much): a phrase of three words or more twice in a row, or of one or two
     /// words three times ("the 1960s, the 1960s, the 1960s…"). Real speech does that too ("no,
     /// no, no"), so callers only use it to try the audio again, never to drop words.
     public static func loops(_ text: String) -> Bool {

@@ -6,12 +6,14 @@
 /// fixtures ending at pauses: 2.7 % of decodes loop with no trailing silence, 0.9 % with half a
 /// second; another decode of the same audio with different trailing silence usually does not.
 public enum Repetition {
+    /// More words than any segment says (25 s at six words a second): such a text is a loop, and
+    /// is not searched for phrases (that search grows with the cube of the length).
+    public static let maxWords = 200
+
     /// The longest phrase of `minLength` words or more that is said twice in a row: where its
     /// first copy starts and how many words it has. Words are compared as given (callers pass
-    /// them normalized). Texts past `maxWords` are not searched (the search grows with the cube
-    /// of the length; no segment says that much).
-    public static func doubled(_ words: [String], minLength: Int = 3, maxWords: Int = 200) -> (start: Int, length: Int)?
-    {
+    /// them normalized). Texts past ``maxWords`` are not searched.
+    public static func doubled(_ words: [String], minLength: Int = 3) -> (start: Int, length: Int)? {
         guard words.count <= maxWords, minLength >= 1 else { return nil }
         for k in stride(from: words.count / 2, through: minLength, by: -1) {
             for i in 0...(words.count - 2 * k) where words[i..<i + k].elementsEqual(words[i + k..<i + 2 * k]) {
@@ -21,21 +23,24 @@ public enum Repetition {
         return nil
     }
 
-    /// Whether `text` loops (case and punctuation aside; past 200 words it does, as no segment
-    /// says that much): a phrase of three words or more twice in a row, or of one or two
-    /// words three times ("the 1960s, the 1960s, the 1960s…"). Real speech does that too ("no,
-    /// no, no"), so callers only use it to try the audio again, never to drop words.
+    /// Whether a phrase of `length` words is said three times in a row in `words` (compared as
+    /// given).
+    public static func tripled(_ words: [String], length k: Int) -> Bool {
+        guard k >= 1, words.count >= 3 * k else { return false }
+        return (0...(words.count - 3 * k)).contains { i in
+            words[i..<i + k].elementsEqual(words[i + k..<i + 2 * k])
+                && words[i..<i + k].elementsEqual(words[i + 2 * k..<i + 3 * k])
+        }
+    }
+
+    /// Whether `text` loops (case and punctuation aside; past ``maxWords`` it does): a phrase of
+    /// three words or more twice in a row, or of one or two words three times ("the 1960s, the
+    /// 1960s, the 1960s…"). Real speech does that too ("no, no, no"), so callers only use it to
+    /// try the audio again, never to drop words.
     public static func loops(_ text: String) -> Bool {
         let words = SegmentJoin.words(text).map(SegmentJoin.normalized)
-        guard words.count <= 200 else { return true }
-        if doubled(words) != nil { return true }
-        return (1...2).contains { k in
-            words.count >= 3 * k
-                && (0...(words.count - 3 * k)).contains { i in
-                    words[i..<i + k].elementsEqual(words[i + k..<i + 2 * k])
-                        && words[i..<i + k].elementsEqual(words[i + 2 * k..<i + 3 * k])
-                }
-        }
+        guard words.count <= maxWords else { return true }
+        return doubled(words) != nil || tripled(words, length: 1) || tripled(words, length: 2)
     }
 
     /// `decode(padding)` for each of `paddings` in turn until a text that does not loop; the

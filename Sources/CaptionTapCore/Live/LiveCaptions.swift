@@ -277,7 +277,7 @@ public struct LiveCaptions: Sendable {
     static func plausible(_ text: String, samples: Int) -> Bool {
         let words = SegmentJoin.words(text).map(SegmentJoin.normalized)
         guard samples > 0, !words.isEmpty, words.count <= 1 + samples / (PCM16.sampleRate / 6) else { return false }
-        return !words.indices.dropFirst(2).contains { words[$0] == words[$0 - 1] && words[$0] == words[$0 - 2] }
+        return !Repetition.tripled(words, length: 1)
     }
 
     /// `text` without a phrase said twice in a row (three words or more: "It was the age of
@@ -286,7 +286,7 @@ public struct LiveCaptions: Sendable {
     /// It loops on a comma too ("In short,, the period…", for seconds on two_cities): one stays.
     static func unlooped(_ text: String) -> String {
         let split = SegmentJoin.words(text)
-        guard split.count <= 200 else { return text }
+        guard split.count <= Repetition.maxWords else { return text }
         let words = split.map(oneComma)
         guard let (i, k) = Repetition.doubled(words.map(SegmentJoin.normalized)) else {
             return words.joined(separator: " ")

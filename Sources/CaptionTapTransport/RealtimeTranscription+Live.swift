@@ -25,8 +25,7 @@ extension RealtimeTranscription {
         logger.debug(
             "live decode \(job.id) of \(job.itemID)\(context) [\(job.from / 24)–\(job.to / 24) ms] → \(text ?? "(dropped)")"
         )
-        for case .partial(let itemID, let text, let stable) in liveCaptions.decoded(job: job, text: text) {
-            let onset = transcriber.openTurn.map { $0.itemID == itemID ? $0.start : job.from } ?? job.from
+        for case .partial(let itemID, let text, let stable, let onset) in liveCaptions.decoded(job: job, text: text) {
             if liveTurnsShown.insert(itemID).inserted {
                 // The turn's audio starts with the prefix padding: speech began that much later.
                 let speech = onset + options.transcriber.session.prefixMs * PCM16.sampleRate / 1000

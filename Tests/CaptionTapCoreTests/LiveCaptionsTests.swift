@@ -28,7 +28,7 @@ struct TestAudio: LiveAudio {
     }
 
     func partials(_ actions: [LiveCaptions.Action]) -> [(text: String, stable: String)] {
-        actions.compactMap { if case .partial(_, let text, let stable) = $0 { (text, stable) } else { nil } }
+        actions.compactMap { if case .partial(_, let text, let stable, _) = $0 { (text, stable) } else { nil } }
     }
 
     @Test func partialsStartSoonAfterOnsetOneDecodeAtATimeAndGrow() throws {
@@ -48,6 +48,20 @@ struct TestAudio: LiveAudio {
         // Not due again until another 700 ms of audio.
         #expect(live.tick(open: open, audioEnd: 3000 * ms, audio: TestAudio()).isEmpty)
         #expect(jobs(live.tick(open: open, audioEnd: 3100 * ms, audio: TestAudio())).count == 1)
+    }
+
+    @Test func aDecodeThatReturnsAfterTheTurnClosedStillNamesTheTurnsStart() throws {
+        var live = LiveCaptions()
+        let open = (itemID: "item_1", start: 1000 * ms)
+        // Speech starts 400 ms into the turn: the tail (and the decode) start 150 ms before it.
+        let audio = TestAudio(onset: 1400 * ms)
+        let job = try #require(jobs(live.tick(open: open, audioEnd: 1900 * ms, audio: audio)).first)
+        #expect(job.from == 1250 * ms)
+        // The backend commits the turn while the decode runs; its final has not come yet.
+        #expect(live.tick(open: nil, audioEnd: 2000 * ms, audio: audio).isEmpty)
+        let actions = live.decoded(job: job, text: "Ask not")
+        let starts = actions.compactMap { if case .partial(_, _, _, let start) = $0 { start } else { nil } }
+        #expect(starts == [1000 * ms], "the turn's start, not the decode's: \(starts)")
     }
 
     @Test func longTurnsSettleTheTailSoEveryDecodeStaysShortAndNoWordRepeats() throws {

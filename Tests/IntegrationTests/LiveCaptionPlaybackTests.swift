@@ -62,6 +62,8 @@ extension PipeWireCaptureTests {
             #expect(partials.count >= 5, "\(partials.count) partials for a \(long.end - long.start) ms turn")
             // They came while the turn was open (speech, then the silence that ended it), through all of it.
             #expect(partials.allSatisfy { $0.end <= long.end }, "partials decode audio of the open turn")
+            #expect(
+                partials.allSatisfy { $0.start == long.start }, "a partial names its turn's start, as the final does")
             let third = (long.end - long.start) / 3
             for part in 0..<3 {
                 let range = (long.start + part * third)..<(long.start + (part + 1) * third + 500)

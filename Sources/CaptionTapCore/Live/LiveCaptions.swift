@@ -60,9 +60,11 @@ public struct LiveCaptions: Sendable {
     public enum Action: Sendable, Equatable {
         /// Decode samples `job.from ..< job.to` and report with ``decoded(job:text:)``.
         case decode(Job)
-        /// Show this partial caption for the open turn `itemID`: `text` is everything so far,
-        /// `stable` the part of it that is not expected to change.
-        case partial(itemID: String, text: String, stable: String)
+        /// Show this partial caption for turn `itemID`: `text` is everything so far, `stable` the
+        /// part of it that is not expected to change, `start` where the turn's audio starts (a
+        /// decode may come back after the backend closed the turn, before its final: the caption
+        /// still belongs to the turn, not to the stretch of it that decode heard).
+        case partial(itemID: String, text: String, stable: String, start: Int)
     }
 
     private struct Turn {
@@ -238,7 +240,7 @@ public struct LiveCaptions: Sendable {
         guard full != t.shown else { return [] }
         let stable = Self.commonWords(full, t.shown)
         t.shown = full
-        return [.partial(itemID: t.itemID, text: full, stable: stable)]
+        return [.partial(itemID: t.itemID, text: full, stable: stable, start: t.start)]
     }
 
     /// The final for `itemID` was shown (`text`): its partials stop, and late results are dropped.

@@ -24,6 +24,9 @@ enum LiveBench {
         var worstTrail: Int
         var final: Int
         var seconds: Double
+        /// What was shown before the first right words, and when (after speech began): the
+        /// recognizer's misses, which decide first text and are what to look at when it is late.
+        var missesBefore: [(words: String, at: Int)] = []
     }
 
     static let prefixMs = 300, silenceMs = 800
@@ -193,10 +196,12 @@ enum LiveBench {
                 trail = max(trail, min(line.at, speechEnd) - spoken(newest))
                 newest = max(newest, right(line))
             }
-            let first = shown.first { right($0) > 0 }.map { $0.at - onset }
+            let firstIndex = shown.firstIndex { right($0) > 0 }
+            let misses = shown[..<(firstIndex ?? shown.endIndex)].filter { !$0.final }.prefix(3)
             return Turn(
-                firstText: first, worstTrail: trail, final: final.at - speechEnd,
-                seconds: Double(speechEnd - onset) / 1000)
+                firstText: firstIndex.map { shown[$0].at - onset }, worstTrail: trail, final: final.at - speechEnd,
+                seconds: Double(speechEnd - onset) / 1000,
+                missesBefore: misses.map { ($0.words.joined(separator: " "), $0.at - onset) })
         }
     }
 
@@ -206,7 +211,11 @@ enum LiveBench {
                 String(
                     format:
                         "  %@ %@ turn %d (%.1f s): first text %@ ms, worst trail %d ms, final %d ms after speech end",
-                    fixture, mode, i + 1, t.seconds, t.firstText.map(String.init) ?? "-", t.worstTrail, t.final))
+                    fixture, mode, i + 1, t.seconds, t.firstText.map(String.init) ?? "-", t.worstTrail, t.final)
+                    + (t.missesBefore.isEmpty
+                        ? ""
+                        : "; before it: "
+                            + t.missesBefore.map { "\"\($0.words)\" at \($0.at) ms" }.joined(separator: ", ")))
         }
         let firsts = turns.compactMap(\.firstText).sorted()
         let finals = turns.map(\.final).sorted()

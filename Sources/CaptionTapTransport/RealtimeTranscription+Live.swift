@@ -25,15 +25,15 @@ extension RealtimeTranscription {
         logger.debug(
             "live decode \(job.id) of \(job.itemID)\(context) [\(job.from / 24)–\(job.to / 24) ms] → \(text ?? "(dropped)")"
         )
-        for case .partial(let itemID, let text, let stable, let onset) in liveCaptions.decoded(job: job, text: text) {
+        for case .partial(let itemID, let text, let stable, let start) in liveCaptions.decoded(job: job, text: text) {
             if liveTurnsShown.insert(itemID).inserted {
                 // The turn's audio starts with the prefix padding: speech began that much later.
-                let speech = onset + options.transcriber.session.prefixMs * PCM16.sampleRate / 1000
+                let speech = start + options.transcriber.session.prefixMs * PCM16.sampleRate / 1000
                 firstTextMs.append(max(0, (transcriber.totalSamples - speech) * 1000 / PCM16.sampleRate))
             }
             var caption = Caption(
                 text: text, isFinal: false, itemID: itemID, responseID: nil,
-                startMs: onset * 1000 / PCM16.sampleRate, endMs: job.to * 1000 / PCM16.sampleRate)
+                startMs: start * 1000 / PCM16.sampleRate, endMs: job.to * 1000 / PCM16.sampleRate)
             caption.stableText = stable
             caption.atMs = transcriber.timelineMs
             onCaption(caption)

@@ -12,7 +12,7 @@ struct TestAudio: LiveAudio {
     var pauses: [Range<Int>] = []
     /// Where a pause between words ends in a range (none by default: continuous speech).
     var pauseEnd: (Range<Int>) -> Int? = { _ in nil }
-    func speechOnset(in range: Range<Int>) -> Int? { onset }
+    func speechOnset(in range: Range<Int>) -> Int? { onset.map { max($0, range.lowerBound) } }
     func cutPoint(in range: Range<Int>) -> Int { cut(range) }
     func pauseEnd(in range: Range<Int>, comparedTo reference: Range<Int>) -> Int? { pauseEnd(range) }
     func hasSpeech(in range: Range<Int>, comparedTo reference: Range<Int>) -> Bool {
@@ -207,7 +207,7 @@ struct TestAudio: LiveAudio {
         var live = LiveCaptions()
         let one = try #require(jobs(live.tick(open: ("item_1", 0), audioEnd: 700 * ms, audio: TestAudio())).first)
         _ = live.decoded(job: one, text: "And so my fellow Americans.")
-        live.finalShown(itemID: "item_1")
+        live.finalShown(itemID: "item_1", text: "And so my fellow Americans.")
         return live
     }
 
@@ -231,6 +231,59 @@ struct TestAudio: LiveAudio {
         #expect(LiveCaptions.after("words", in: "") == nil)
         let huge = String(repeating: "la ", count: 100_000)
         #expect(LiveCaptions.after(huge, in: huge + "end")?.hasSuffix("la end") == true)
+    }
+
+    @Test func aDroppedDecodeDoesNotEndContext() throws {
+        var live = try afterATurn()
+        let open = (itemID: "item_2", start: 1500 * ms)
+        let two = try #require(jobs(live.tick(open: open, audioEnd: 2100 * ms, audio: TestAudio())).first)
+        #expect(two.context != nil)
+        // Replaced by a newer decode before it ran: nothing was heard, nothing failed to split.
+        #expect(live.decoded(job: two, text: nil).isEmpty)
+        let again = try #require(jobs(live.tick(open: open, audioEnd: 2500 * ms, audio: TestAudio())).first)
+        #expect(again.context == "And so my fellow Americans." && again.from == 0)
+    }
+
+    @Test func wordsTheLastTurnSaidAfterItsLastDecodeAreNotTakenForTheNextOnes() throws {
+        /// Turn 1 from 1 s, decoded once to 2.5 s ("And so my fellow"); its final has not come
+        /// when turn 2 opens at 3.2 s.
+        func nextTurnsFirstJob(_ audio: TestAudio) throws -> LiveCaptions.Job {
+            var live = LiveCaptions()
+            let one = try #require(
+                jobs(live.tick(open: ("item_1", 1000 * ms), audioEnd: 2500 * ms, audio: TestAudio())).first)
+            _ = live.decoded(job: one, text: "And so my fellow")
+            return try #require(jobs(live.tick(open: ("item_2", 3200 * ms), audioEnd: 3800 * ms, audio: audio)).first)
+        }
+        // "Americans" went on until 3 s: a decode from 1 s would hear it, and it is not in the
+        // context's words, so it would be shown as turn 2's first word.
+        let spokeOn = try nextTurnsFirstJob(TestAudio(pauses: [3000 * ms..<3200 * ms]))
+        #expect(spokeOn.context == nil && spokeOn.from == 3200 * ms)
+        // Quiet from where the last decode ended: its words are all the last turn said.
+        let heardAll = try nextTurnsFirstJob(TestAudio(pauses: [2500 * ms..<3200 * ms]))
+        #expect(heardAll.context == "And so my fellow" && heardAll.from == 1000 * ms)
+    }
+
+    @Test func audioTheRecognizerHearsNothingInIsSkippedSoDecodesStayShort() throws {
+        // A minute the backend holds as one turn (a cloud turn may run that long) of noise the
+        // recognizer returns nothing for; once with a cough heard as "Hmm." first.
+        for first in ["", "Hmm."] {
+            var live = LiveCaptions()
+            let open = (itemID: "item_1", start: 0)
+            let audio = TestAudio(onset: 0, cut: { ($0.lowerBound + $0.upperBound) / 2 })
+            var lengths: [Int] = []
+            var shown: [String] = []
+            for end in stride(from: 100 * ms, through: 60_000 * ms, by: 50 * ms) {
+                for job in jobs(live.tick(open: open, audioEnd: end, audio: audio)) {
+                    shown += partials(live.decoded(job: job, text: lengths.isEmpty ? first : "")).map(\.text)
+                    lengths.append(job.to - job.from)
+                }
+            }
+            let longest = (lengths.max() ?? 0) / ms
+            #expect(lengths.count > 60, "decodes go on: \(lengths.count)")
+            #expect(longest <= 3800, "every decode as short as in speech: \(longest) ms")
+            #expect(lengths.count <= 60_000 / 700 + 8, "one per 700 ms after the first 2 s: \(lengths.count)")
+            #expect(shown == (first.isEmpty ? [] : [first]), "what was shown stays: \(shown)")
+        }
     }
 
     @Test func aTurnThatReachesBackOverAPauseIsDecodedFromWhereSpeechStarts() throws {

@@ -70,8 +70,10 @@ public struct LiveCaptions: Sendable {
     private struct Turn {
         var itemID: String
         var start: Int
-        /// Where the open tail starts.
+        /// Where the open tail starts, and where speech is looked for while no words show (the
+        /// turn's start, later once unrecognized audio was skipped).
         var tailStart: Int
+        var searchFrom: Int
         /// Text of the settled tails (fixed), and everything shown so far.
         var settled = ""
         var shown = ""
@@ -83,7 +85,9 @@ public struct LiveCaptions: Sendable {
         /// The words the last decode heard, and the tail it heard them in (a tail settled since
         /// starts later: its words are not known yet). A decode with the last turn's words in front
         /// started earlier, but what is kept of it is this tail's.
-        var heard: (from: Int, text: String)?
+        var heard: (from: Int, to: Int, text: String)?
+        /// The last decode came back with nothing that could be shown (empty, or implausible).
+        var heardNothing = false
         /// A decode with the last turn's tail in front could not be split: no more of those.
         var contextFailed = false
         /// The tail was settled at a pause: the next decode shares no words with the last one
@@ -100,8 +104,9 @@ public struct LiveCaptions: Sendable {
     /// Turns whose final came (their partials must not reappear).
     private var finished: [String] = []
     /// The last turn, where its final tail began, and what was heard in it: its final's text
-    /// once that came, else the tail's last decode (``Policy/contextMs``).
-    private var lastTail: (itemID: String, from: Int, text: String)?
+    /// once that came, else the tail's last decode (``Policy/contextMs``) and where that decode
+    /// ended (`to`; nil once the final came: its text is all the turn said).
+    private var lastTail: (itemID: String, from: Int, to: Int?, text: String)?
 
     public init(policy: Policy = Policy()) {
         self.policy = policy
@@ -119,10 +124,10 @@ public struct LiveCaptions: Sendable {
         }
         if turn?.itemID != open.itemID {
             if let t = turn { retire(t) }
-            turn = Turn(itemID: open.itemID, start: open.start, tailStart: open.start)
+            turn = Turn(itemID: open.itemID, start: open.start, tailStart: open.start, searchFrom: open.start)
         }
         guard var t = turn, t.inFlight == nil else { return [] }
-        if t.shown.isEmpty, t.settled.isEmpty, let speech = audio.speechOnset(in: t.start..<audioEnd) {
+        if t.shown.isEmpty, t.settled.isEmpty, let speech = audio.speechOnset(in: t.searchFrom..<audioEnd) {
             // Until words show, the tail starts where speech does: a turn that reaches back over a
             // pause would have the recognizer decode silence first (and return nothing). The lead
             // may reach before the turn: one that opens right on its first word (the last turn
@@ -138,8 +143,12 @@ public struct LiveCaptions: Sendable {
                 t.searched = (t.tailStart, shownTo)
             }
         }
-        let early = t.settled.isEmpty && audioEnd - t.tailStart < Self.samples(policy.firstWordsMs)
-        let refresh = t.shown.isEmpty || early ? policy.firstWordsRefreshMs : policy.refreshMs
+        if t.heardNothing, audioEnd - t.tailStart > Self.samples(policy.maxTailMs) {
+            skipUnrecognized(&t, audioEnd: audioEnd, audio: audio)
+        }
+        let early =
+            t.settled.isEmpty && t.searchFrom == t.start && audioEnd - t.tailStart < Self.samples(policy.firstWordsMs)
+        let refresh = early ? policy.firstWordsRefreshMs : policy.refreshMs
         guard audioEnd - t.tailStart >= Self.samples(policy.firstDecodeMs),
             audioEnd - (t.decodedTo ?? 0) >= Self.samples(refresh)
         else {
@@ -160,9 +169,7 @@ public struct LiveCaptions: Sendable {
             return []
         }
         var job = Job(id: nextJob, itemID: t.itemID, from: t.tailStart, to: audioEnd)
-        if early, t.shown.isEmpty, !t.contextFailed, let last = lastTail, last.from < t.tailStart,
-            t.tailStart - last.from <= Self.samples(policy.contextMs)
-        {
+        if early, t.shown.isEmpty, let last = context(for: t, audio: audio) {
             job.from = last.from
             job.context = last.text
         }
@@ -171,6 +178,21 @@ public struct LiveCaptions: Sendable {
         t.decodedTo = audioEnd
         turn = t
         return [.decode(job)]
+    }
+
+    /// The last turn's tail to decode in front of `t`'s first words (``Policy/contextMs``), if
+    /// it is close enough and its words are known: until its final comes they are known only as
+    /// far as its last decode heard, and words spoken after that would be taken for `t`'s.
+    private func context(for t: Turn, audio: some LiveAudio) -> (from: Int, text: String)? {
+        guard !t.contextFailed, let last = lastTail, last.from < t.tailStart,
+            t.tailStart - last.from <= Self.samples(policy.contextMs)
+        else { return nil }
+        if let heardTo = last.to, heardTo < t.tailStart,
+            audio.hasSpeech(in: heardTo..<t.tailStart, comparedTo: last.from..<heardTo)
+        {
+            return nil
+        }
+        return (last.from, last.text)
     }
 
     /// Where to settle the open tail, whose text covers audio up to `shownTo`: at a pause once it
@@ -185,6 +207,22 @@ public struct LiveCaptions: Sendable {
         }
         guard length > Self.samples(policy.maxTailMs) else { return nil }
         return (min(max(audio.cutPoint(in: earliest..<latest), earliest), latest), false)
+    }
+
+    /// The tail grew past ``Policy/maxTailMs`` while its last decode recognized nothing (noise,
+    /// a whisper, a language the recognizer does not know): what is shown stays, and the tail
+    /// restarts within the last ``Policy/maxTailMs`` at its quietest moment, so decodes stay as
+    /// short as in speech instead of growing with the turn.
+    private func skipUnrecognized(_ t: inout Turn, audioEnd: Int, audio: some LiveAudio) {
+        let earliest = audioEnd - Self.samples(policy.maxTailMs)
+        let latest = audioEnd - Self.samples(policy.settleMs)
+        t.settled = t.shown
+        t.tailStart = min(max(audio.cutPoint(in: earliest..<latest), earliest), latest)
+        t.searchFrom = t.tailStart
+        t.cutAtPause = false
+        t.shownTo = nil
+        t.searched = nil
+        t.heardNothing = false
     }
 
     /// Settles the tail where speech resumed after a pause the last decode ended in, if it has;
@@ -227,16 +265,20 @@ public struct LiveCaptions: Sendable {
         defer { turn = t }
         // Decoded after the last turn's tail: only what follows its words is this turn's.
         let ours = job.context.map { context in text.flatMap { Self.after(context, in: $0) } } ?? text
-        if job.context != nil, ours == nil { t.contextFailed = true }
+        if job.context != nil, text != nil, ours == nil { t.contextFailed = true }
         // Nothing recognized (a decode of a breath or a pause) is no news: the text stays; so is
         // text that cannot be what was said (the recognizer looping on a fragment).
-        guard let heard = ours, Self.plausible(heard, samples: job.to - job.from) else { return [] }
+        guard let heard = ours, Self.plausible(heard, samples: job.to - job.from) else {
+            if text != nil { t.heardNothing = true }
+            return []
+        }
+        t.heardNothing = false
         let text = Self.unlooped(heard)
         // After a pause the words before it were heard whole: none of them is the recognizer's
         // invention at a cut, and a phrase that repeats them ("it was the season of…") is new.
         let full = t.cutAtPause ? SegmentJoin.joinAfterPause(t.settled, text) : SegmentJoin.join(t.settled, text)
         t.shownTo = job.to
-        t.heard = (t.tailStart, text)
+        t.heard = (t.tailStart, job.to, text)
         guard full != t.shown else { return [] }
         let stable = Self.commonWords(full, t.shown)
         t.shown = full
@@ -248,12 +290,15 @@ public struct LiveCaptions: Sendable {
         finished.append(itemID)
         if finished.count > 16 { finished.removeFirst(finished.count - 16) }
         if let t = turn, t.itemID == itemID { retire(t) }
-        if let text, lastTail?.itemID == itemID { lastTail?.text = text }
+        if let text, lastTail?.itemID == itemID {
+            lastTail?.text = text
+            lastTail?.to = nil
+        }
     }
 
     /// The open turn ended: its last tail becomes context for the next one.
     private mutating func retire(_ t: Turn) {
-        lastTail = t.heard.map { (t.itemID, $0.from, $0.text) }
+        lastTail = t.heard.map { (t.itemID, $0.from, $0.to, $0.text) }
         turn = nil
     }
 

@@ -19,9 +19,10 @@ extension OutOfBandTranscriber: LiveAudio {
     }
 
     /// Where to cut speech in `range` (absolute samples) with the least chance of splitting a
-    /// word, and without leaving silence at the start of what follows: the quietest 20 ms window,
-    /// moved on to the end of the quiet stretch around it (a recognizer given audio that opens
-    /// with silence tends to invent words: "Thank you for watching.").
+    /// word, and with little silence at the start of what follows: the start of the last window
+    /// of the quiet stretch around the quietest 20 ms window, so what follows opens with at most
+    /// one quiet window (a recognizer given audio that opens with silence tends to invent words:
+    /// "Thank you for watching.").
     public func cutPoint(in range: Range<Int>) -> Int {
         let energies = windowEnergies(range)
         guard let quietest = energies.indices.min(by: { energies[$0] < energies[$1] }) else { return range.lowerBound }

@@ -93,7 +93,8 @@ public enum OverlayPage {
                 if (finals.length > 20) finals.shift();
               }
             } else {
-              partial = caption.text ? { item: caption.item_id, text: caption.text } : null;
+              if (caption.text) partial = { item: caption.item_id, text: caption.text };
+              else if (partial && partial.item === caption.item_id) partial = null;
             }
             render();
           }

@@ -38,8 +38,7 @@ public final class OverlaySink: CaptionSink, @unchecked Sendable {
 
     private struct State {
         var pages: Set<WebSocketServer.ConnectionID> = []
-        var finals: [String] = []
-        var partial: (itemID: String, message: String)?
+        var shown = ShownCaptions<String>(keep: OverlaySink.backlogLimit)
     }
     // Taken by the caption thread and by the service thread; sends happen under it, so a page
     // that opens while a caption is broadcast gets every message exactly once, in order.
@@ -67,15 +66,7 @@ public final class OverlaySink: CaptionSink, @unchecked Sendable {
         let text = CaptionFormat.singleLine(caption.text)
         let message = Self.message(caption, text: text)
         state.withLock { state in
-            if caption.isFinal {
-                if state.partial?.itemID == caption.itemID { state.partial = nil }
-                if !text.isEmpty {
-                    state.finals.append(message)
-                    if state.finals.count > Self.backlogLimit { state.finals.removeFirst() }
-                }
-            } else {
-                state.partial = text.isEmpty ? nil : (caption.itemID, message)
-            }
+            state.shown.apply(caption, line: text.isEmpty ? nil : message)
             for page in state.pages { server.send(page, message) }
         }
     }
@@ -113,8 +104,8 @@ public final class OverlaySink: CaptionSink, @unchecked Sendable {
         case .opened(let page, _):
             state.withLock { state in
                 state.pages.insert(page)
-                for message in state.finals { server.send(page, message) }
-                if let partial = state.partial { server.send(page, partial.message) }
+                for message in state.shown.finals { server.send(page, message) }
+                if let partial = state.shown.partial { server.send(page, partial.line) }
             }
         case .closed(let page):
             _ = state.withLock { $0.pages.remove(page) }

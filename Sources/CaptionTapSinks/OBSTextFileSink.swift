@@ -37,8 +37,7 @@ public final class OBSTextFileSink: CaptionSink {
     /// The errno of the most recent failed rewrite.
     public private(set) var lastErrno: Int32?
 
-    private var finals: [String] = []
-    private var partial: (itemID: String, text: String)?
+    private var shown: ShownCaptions<String>
     private let temporaryPath: String
 
     /// Replaces whatever `path` holds with an empty file, so a stale caption from an earlier run is
@@ -47,6 +46,7 @@ public final class OBSTextFileSink: CaptionSink {
     public init(path: String, lines: Int = 2) throws(SinkError) {
         self.path = path
         self.lines = max(1, lines)
+        shown = ShownCaptions(keep: self.lines)
         let (directory, name) = PosixIO.splitPath(path)
         temporaryPath = directory + "/." + name + ".captiontap-\(getpid()).tmp"
         if let code = replaceFile(with: "") {
@@ -57,22 +57,8 @@ public final class OBSTextFileSink: CaptionSink {
 
     public func caption(_ caption: Caption) {
         let text = CaptionFormat.singleLine(caption.text)
-        if caption.isFinal {
-            if partial?.itemID == caption.itemID { partial = nil }
-            if !text.isEmpty {
-                finals.append(text)
-                if finals.count > lines { finals.removeFirst(finals.count - lines) }
-            }
-        } else {
-            partial = text.isEmpty ? nil : (caption.itemID, text)
-        }
-        let shown: [String]
-        if let partial {
-            shown = finals.suffix(lines - 1) + [partial.text]
-        } else {
-            shown = Array(finals.suffix(lines))
-        }
-        let content = shown.joined(separator: "\n")
+        shown.apply(caption, line: text.isEmpty ? nil : text)
+        let content = shown.lines(lines).joined(separator: "\n")
         guard content != currentText else { return }
         if let code = replaceFile(with: content) {
             failedRewrites += 1

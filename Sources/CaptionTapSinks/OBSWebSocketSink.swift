@@ -15,33 +15,24 @@ public final class OBSWebSocketSink: CaptionSink {
     public let streamCaptions: Bool
 
     private let send: (OBSRequest) -> Void
-    private var finals: [String] = []
-    private var partial: (itemID: String, text: String)?
+    private var shown: ShownCaptions<String>
     private var shownText: String?
 
     public init(textSource: String?, lines: Int = 2, streamCaptions: Bool = true, send: @escaping (OBSRequest) -> Void)
     {
         self.textSource = textSource
         self.lines = max(1, lines)
+        shown = ShownCaptions(keep: self.lines)
         self.streamCaptions = streamCaptions
         self.send = send
     }
 
     public func caption(_ caption: Caption) {
         let text = CaptionFormat.singleLine(caption.text)
-        if caption.isFinal {
-            if partial?.itemID == caption.itemID { partial = nil }
-            if !text.isEmpty {
-                if streamCaptions { send(.sendStreamCaption(text)) }
-                finals.append(text)
-                if finals.count > lines { finals.removeFirst(finals.count - lines) }
-            }
-        } else {
-            partial = text.isEmpty ? nil : (caption.itemID, text)
-        }
+        if caption.isFinal, !text.isEmpty, streamCaptions { send(.sendStreamCaption(text)) }
+        shown.apply(caption, line: text.isEmpty ? nil : text)
         guard let textSource else { return }
-        let shown = partial.map { finals.suffix(lines - 1) + [$0.text] } ?? Array(finals.suffix(lines))
-        let content = shown.joined(separator: "\n")
+        let content = shown.lines(lines).joined(separator: "\n")
         guard content != shownText else { return }
         shownText = content
         send(.setText(input: textSource, text: content))

@@ -48,8 +48,9 @@ public final class StdoutSink: CaptionSink {
 
     /// True while a partial is on the terminal's current row without a newline after it.
     private var partialOnScreen = false
-    /// The last partial written, so identical re-sends do not redraw.
+    /// The last partial written, so identical re-sends do not redraw, and its turn.
     private var lastPartialLine: String?
+    private var partialItem: String?
 
     /// How long to wait for room to finish a line that is already half written (see `PosixIO`).
     private static let completionTimeoutMs: Int32 = 100
@@ -89,8 +90,9 @@ public final class StdoutSink: CaptionSink {
             emit(CaptionFormat.jsonLine(caption, source: sourceLabel) + "\n")
         case .text:
             if CaptionFormat.singleLine(caption.text).isEmpty {
-                // A turn that transcribed to nothing: no blank line, just wipe its partial.
-                if caption.isFinal && partialOnScreen {
+                // A turn that transcribed to nothing (its empty final, or the empty partial that
+                // takes its partial down): no blank line, just wipe its partial.
+                if partialOnScreen && (caption.isFinal || caption.itemID == partialItem) {
                     emit("\r\u{1B}[K")
                     partialOnScreen = false
                     lastPartialLine = nil
@@ -98,6 +100,7 @@ public final class StdoutSink: CaptionSink {
                 return
             }
             let line = CaptionFormat.textLine(caption.text, source: sourceLabel)
+            if !caption.isFinal { partialItem = caption.itemID }
             if isTerminal {
                 terminal(line, isFinal: caption.isFinal)
             } else if caption.isFinal {

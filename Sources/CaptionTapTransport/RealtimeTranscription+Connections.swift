@@ -103,6 +103,9 @@ extension RealtimeTranscription {
                 logger.warning("\(message)")
             case .lost(let turn):
                 onLost?(turn)
+            case .uncaptioned(let turn):
+                guard let withdrawn = liveWithdrawal(turn) else { continue }
+                onCaption(withdrawn)
             }
         }
     }

@@ -59,6 +59,18 @@ extension RealtimeTranscription {
         return caption
     }
 
+    /// A turn settled without a caption (`turn`: its empty partial): its partials stop, and if
+    /// one was shown, the empty partial takes it down (outputs that show partials clear the
+    /// turn's; the rest never showed it). Returns the caption to show, if any.
+    func liveWithdrawal(_ turn: Caption) -> Caption? {
+        guard options.live != nil else { return nil }
+        liveCaptions.finalShown(itemID: turn.itemID)
+        guard liveTurnsShown.remove(turn.itemID) != nil else { return nil }
+        var withdrawn = turn
+        withdrawn.atMs = transcriber.timelineMs
+        return withdrawn
+    }
+
     /// This source's slot on the shared recognizer.
     var liveSource: Int { ObjectIdentifier(self).hashValue }
 }

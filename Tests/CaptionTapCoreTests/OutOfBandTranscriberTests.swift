@@ -82,6 +82,9 @@ import Testing
         // A blank transcript (whitespace deltas included) shows nothing: no partial, no final.
         let blank = respond(t, epoch: 1, item: "item_001", response: "resp_1", words: [" ", "  "])
         #expect(captions(blank).isEmpty, "\(captions(blank))")
+        // ...but it is named, so a live partial shown for it can go.
+        let gone = blank.compactMap { if case .uncaptioned(let c) = $0 { c } else { nil } }
+        #expect(gone.map(\.itemID) == ["item_001"] && gone.allSatisfy { $0.text.isEmpty && !$0.isFinal })
         let words = captions(respond(t, epoch: 1, item: "item_002", response: "resp_2", words: ["Go", " forward"]))
         #expect(words.filter(\.isFinal).map(\.text) == ["Go forward"])
         #expect(words.allSatisfy { !$0.text.trimmingCharacters(in: .whitespaces).isEmpty })

@@ -56,8 +56,11 @@ import Testing
         sink.caption(partial("same", "a"))
         let inode = Descriptors.inode(path)
         sink.caption(partial("same", "a"))
-        sink.caption(partial("", "b"))  // an empty partial shows nothing new...
+        sink.caption(partial("", "b"))  // another turn's empty partial shows nothing new...
         sink.caption(final("", "b"))  // ...and neither does an empty final
+        #expect(sink.rewrites == 1)
+        #expect(Descriptors.inode(path) == inode && Descriptors.fileString(path) == "same")
+        sink.caption(partial("", "a"))  // turn a had no words: its partial goes
         #expect(sink.rewrites == 2)
         #expect(Descriptors.inode(path) != inode)
         #expect(Descriptors.fileString(path) == "")
@@ -72,6 +75,20 @@ import Testing
         #expect(Descriptors.fileString(path) == "first turn\nsecond turn")
         sink.caption(final("second turn done", "b"))
         #expect(Descriptors.fileString(path) == "first turn\nsecond turn done")
+    }
+
+    @Test func anEmptyPartialTakesDownOnlyItsOwnTurnsPartial() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.file("c.txt")
+        let sink = try OBSTextFileSink(path: path, lines: 2)
+        sink.caption(final("first turn", "a"))
+        sink.caption(partial("Hmm.", "b"))
+        #expect(Descriptors.fileString(path) == "first turn\nHmm.")
+        sink.caption(partial("", "b"))  // turn b had no words
+        #expect(Descriptors.fileString(path) == "first turn")
+        sink.caption(partial("Ask not", "c"))
+        sink.caption(partial("", "b"))
+        #expect(Descriptors.fileString(path) == "first turn\nAsk not", "another turn's partial stays")
     }
 
     @Test func oneLineShowsOnlyTheNewest() throws {

@@ -34,6 +34,24 @@ import Testing
             ])
     }
 
+    @Test func anEmptyPartialTakesDownOnlyItsOwnTurnsPartialAndIsNoStreamCaption() {
+        var sent: [OBSRequest] = []
+        let sink = OBSWebSocketSink(textSource: "Captions", lines: 2) { sent.append($0) }
+        sink.caption(final("first", "a"))
+        sink.caption(partial("Hmm.", "b"))
+        sink.caption(partial("", "b"))  // turn b had no words
+        sink.caption(partial("Ask", "c"))
+        sink.caption(partial("", "b"))  // the next turn's partial stays
+        #expect(
+            sent == [
+                .sendStreamCaption("first"),
+                .setText(input: "Captions", text: "first"),
+                .setText(input: "Captions", text: "first\nHmm."),
+                .setText(input: "Captions", text: "first"),
+                .setText(input: "Captions", text: "first\nAsk"),
+            ])
+    }
+
     @Test func withoutATextSourceOnlyFinalsAreSent() {
         var sent: [OBSRequest] = []
         let sink = OBSWebSocketSink(textSource: nil) { sent.append($0) }

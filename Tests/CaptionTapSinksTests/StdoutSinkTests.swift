@@ -77,6 +77,17 @@ import Testing
         #expect(onTerminal == "\ruh\u{1B}[K\r\u{1B}[K", "the partial is wiped, no newline added")
     }
 
+    @Test func anEmptyPartialTakesDownOnlyItsOwnTurnsPartial() {
+        // A turn without words (a cough heard as "Hmm." live) settles with an empty partial.
+        let (out, _) = capture({ StdoutSink(fileDescriptor: $0, isTerminal: true) }) { sink in
+            sink.caption(partial("Hmm.", item: "i1"))
+            sink.caption(partial("", item: "i1"))
+            sink.caption(partial("Ask not", item: "i2"))
+            sink.caption(partial("", item: "i1"))  // the next turn's partial stays
+        }
+        #expect(out == "\rHmm.\u{1B}[K\r\u{1B}[K\rAsk not\u{1B}[K\n")
+    }
+
     @Test func sourceLabelPrefixesTextLines() {
         let (out, _) = capture({ StdoutSink(fileDescriptor: $0, sourceLabel: "mic", isTerminal: false) }) { sink in
             sink.caption(final("hi"))

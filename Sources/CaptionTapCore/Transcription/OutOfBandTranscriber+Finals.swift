@@ -8,6 +8,13 @@ extension OutOfBandTranscriber {
             startMs: turn.startMs, endMs: turn.endMs, usage: final ? turn.usage : nil)
     }
 
+    /// The empty partial that names a turn settled without a caption (``Action/uncaptioned(_:)``).
+    func uncaptioned(_ turn: Turn) -> Action {
+        var gone = caption(turn, final: false)
+        gone.text = ""
+        return .uncaptioned(gone)
+    }
+
     /// Emits every final whose predecessors are all out: captions stay in commit order.
     func emitFinals(now: Double?) -> [Action] {
         var actions: [Action] = []
@@ -16,10 +23,12 @@ extension OutOfBandTranscriber {
             let text = Self.trimmingWhitespace(turn.text)
             if turn.silent {
                 // Merged into another turn's caption, or lost (reported when it was settled).
+                actions.append(uncaptioned(turn))
             } else if text.isEmpty {
                 // No words (a cough, music, a noise the VAD took for speech): nothing to show, and
                 // an empty caption on any output would only blank what a reader is looking at.
                 wordlessTurns += 1
+                actions.append(uncaptioned(turn))
             } else {
                 var final = caption(turn, final: true)
                 final.text = text

@@ -41,6 +41,10 @@ public final class OutOfBandTranscriber {
         case warning(String)
         /// A turn whose transcript can never come (reported after its warning).
         case lost(LostTurn)
+        /// A turn settled without a caption of its own (no words, heard as part of another turn,
+        /// or lost), in commit order among the finals; the caption names it (its text empty). A
+        /// partial shown for it while it was spoken must go (a cough heard as "Hmm." live).
+        case uncaptioned(Caption)
     }
 
     /// Where a turn is in its life.

@@ -63,6 +63,13 @@ final class DecodeQueue: @unchecked Sendable {
         state.withLock { $0.jobs.removeAll { $0.key == key } }
     }
 
+    /// A queued speculative decode became a final one: it now goes with the finals.
+    func promote(_ key: Key) {
+        state.withLock { s in
+            for i in s.jobs.indices where s.jobs[i].key == key { s.jobs[i].speculative = false }
+        }
+    }
+
     func cancelAll(connection: Int) {
         state.withLock { $0.jobs.removeAll { $0.key.connection == connection } }
     }

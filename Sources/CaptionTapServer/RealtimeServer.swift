@@ -219,6 +219,8 @@ public final class RealtimeServer: @unchecked Sendable {
             case .cancel(let job):
                 logger.debug("session \(id): cancel job \(job)")
                 decoder.cancel(.init(connection: id, job: job))
+            case .promote(let job):
+                decoder.promote(.init(connection: id, job: job))
             }
         }
     }

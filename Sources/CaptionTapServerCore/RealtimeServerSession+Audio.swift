@@ -50,9 +50,17 @@ extension RealtimeServerSession {
         return actions
     }
 
-    /// Keeps only the audio a future turn can still reach back to (its prefix padding).
+    /// Keeps only the audio a future turn can still reach back to (its prefix padding), or
+    /// without VAD the uncommitted buffer (the next commit's).
     func trimAudio() {
-        let keep = segmenter.turnStart ?? max(bufferStart, position - (session.prefixPaddingMs + 100) * rate / 1000)
+        let keep: Int
+        if let start = segmenter.turnStart {
+            keep = start
+        } else if session.turnDetection == nil {
+            keep = bufferStart
+        } else {
+            keep = max(bufferStart, position - (session.prefixPaddingMs + 100) * rate / 1000)
+        }
         let drop = min(max(0, keep - audioBase), audio.count)
         if drop > rate {  // trim in chunks: removing from the front copies the rest
             audio.removeFirst(drop)
@@ -79,12 +87,11 @@ extension RealtimeServerSession {
         case .discardSpeculative:
             return discardSpeculative()
         case .keepSpeculative:
-            speculativeJob = nil
-            return []
+            return promoteSpeculative()
         case .committed(let end):
             guard let id = openItem else { return [] }
-            speculativeJob = nil
-            return [.send(events.speechStopped(item: id, ms: ms(end)))] + commitItem(id, end: end)
+            let promoted = promoteSpeculative()
+            return promoted + [.send(events.speechStopped(item: id, ms: ms(end)))] + commitItem(id, end: end)
         }
     }
 
@@ -95,6 +102,14 @@ extension RealtimeServerSession {
         items[id]?.jobs.append(job)
         jobOwner[job] = id
         return job
+    }
+
+    /// The speculative decode is the final one for its segment: queued, it must wait no longer
+    /// than any other final (under load, behind every other session's).
+    func promoteSpeculative() -> [Action] {
+        guard let job = speculativeJob else { return [] }
+        speculativeJob = nil
+        return [.promote(job: job)]
     }
 
     func discardSpeculative() -> [Action] {
@@ -167,7 +182,9 @@ extension RealtimeServerSession {
         voicedSpan = nil
         let end = position
         segmenter.clear(at: end)
-        return decodes + commitItem(id, end: end)
+        let actions = decodes + commitItem(id, end: end)
+        trimAudio()
+        return actions
     }
 
     func clearBuffer() -> [Action] {

@@ -67,7 +67,8 @@ extension RealtimeServerSession {
     }
 
     func deleteItem(_ id: String?, eventID: String?) -> [Action] {
-        guard let id, items[id] != nil else { return [notFound(id, eventID: eventID)] }
+        // The turn being spoken is not in the conversation yet (`input_audio_buffer.clear` drops it).
+        guard let id, items[id] != nil, id != openItem else { return [notFound(id, eventID: eventID)] }
         items[id] = nil
         order.removeAll { $0 == id }
         return [send("conversation.item.deleted", ["item_id": .string(id)])]
@@ -109,10 +110,11 @@ extension RealtimeServerSession {
         let excess = order.count - Self.keptItems
         var dropped = 0
         for id in order.prefix(excess) {
-            guard let item = items[id], item.isReady || item.role != "user", id != openItem,
-                !waiting.contains(where: { $0.itemID == id })
-            else { break }
-            forget(item: id)
+            if let item = items[id] {
+                guard item.isReady || item.role != "user", id != openItem, !waiting.contains(where: { $0.itemID == id })
+                else { break }
+                forget(item: id)
+            }
             transcriptionSent.remove(id)
             transcribed.remove(id)
             dropped += 1

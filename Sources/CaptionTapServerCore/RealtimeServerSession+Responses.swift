@@ -36,12 +36,14 @@ extension RealtimeServerSession {
         var textTokens = (params["instructions"]?.string ?? session.instructions).count / 4 + 4
         let target: String?
         var actions: [Action] = []
+        var inline: [String] = []
         if let input = params["input"], !input.isNull {
             switch inputTarget(input, textTokens: &textTokens) {
             case .failure(let problem): return [error(problem, eventID: eventID)]
             case .success(let found):
                 target = found.item
                 actions = found.actions
+                inline = found.inline
             }
         } else if let named = params["metadata"]?["item_id"]?.string, items[named]?.jobs.isEmpty == false {
             // No input: the whole conversation is context. The turn to transcribe is the one the
@@ -52,6 +54,7 @@ extension RealtimeServerSession {
             target = order.last { items[$0]?.role == "user" && !(items[$0]?.jobs.isEmpty ?? true) }
         }
         if conversation == "auto", let active = activeDefaultResponse {
+            for id in inline { forget(item: id) }
             return [
                 error(
                     ProtocolProblem(
@@ -63,19 +66,22 @@ extension RealtimeServerSession {
         let response = ServerEvents.Response(
             id: events.id("resp"), conversation: conversation, metadata: params["metadata"] ?? .null,
             maxOutputTokens: params["max_output_tokens"] ?? "inf")
-        return actions + begin(Request(response: response, itemID: target, textTokens: textTokens)) + deliverReady()
+        let request = Request(response: response, itemID: target, textTokens: textTokens, inline: inline)
+        return actions + begin(request) + deliverReady()
     }
 
     /// The item a response's `input` asks about: an `item_reference`, or inline audio that
     /// becomes a hidden item of its own (its decode actions come along).
     private func inputTarget(_ input: JSONValue, textTokens: inout Int) -> Result<
-        (item: String?, actions: [Action]), ProtocolProblem
+        (item: String?, actions: [Action], inline: [String]), ProtocolProblem
     > {
         var target: String?
         var actions: [Action] = []
+        var inline: [String] = []
         for (i, entry) in (input.array ?? []).enumerated() {
             if entry["type"]?.string == "item_reference" {
                 guard let ref = entry["id"]?.string, items[ref] != nil else {
+                    for id in inline { forget(item: id) }
                     return .failure(
                         ProtocolProblem(
                             message: "Item with id '\(entry["id"]?.string?.prefix(128) ?? "")' not found.",
@@ -88,15 +94,17 @@ extension RealtimeServerSession {
                 textTokens += (part["text"]?.string ?? "").count / 4 + 1
                 guard let b64 = part["audio"]?.string, let data = Data(base64Encoded: b64) else { continue }
                 guard data.count / 2 <= Self.maxBufferSeconds * PCM16.sampleRate else {
+                    for id in inline { forget(item: id) }
                     return .failure(Self.tooMuchAudio(param: "response.input[\(i)].content"))
                 }
                 let id = events.id("item")
                 items[id] = Item(id: id, role: "user", committed: true, hasAudio: true)
                 actions += decode(resampleForDecode(data), for: id)
+                inline.append(id)
                 target = id
             }
         }
-        return .success((target, actions))
+        return .success((target, actions, inline))
     }
 
     /// `response.created`; the answer follows once the target's transcript is ready.
@@ -142,6 +150,7 @@ extension RealtimeServerSession {
         }
         let request = waiting.remove(at: index)
         if activeDefaultResponse == request.id { activeDefaultResponse = nil }
+        forgetInline(request)
         return [.send(events.responseCancelled(request.response))] + deliverReady()
     }
 
@@ -159,6 +168,16 @@ extension RealtimeServerSession {
             order.append(outID)
             items[outID] = Item(id: outID, role: "assistant", committed: true)
         }
+        forgetInline(request)
         return sent.map(Action.send)
+    }
+
+    /// The hidden items of a request's inline audio go when it is answered or cancelled: they
+    /// are in no conversation, so nothing else would ever prune them.
+    private func forgetInline(_ request: Request) {
+        for id in request.inline {
+            forget(item: id)
+            transcribed.remove(id)
+        }
     }
 }

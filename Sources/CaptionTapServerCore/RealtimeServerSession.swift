@@ -33,6 +33,9 @@ public final class RealtimeServerSession {
         case decode(job: Int, samples: [Float])
         /// A queued decode is no longer needed (its result would be ignored anyway).
         case cancel(job: Int)
+        /// A speculative decode became the final one for its segment: if still queued, it now
+        /// goes with the finals.
+        case promote(job: Int)
         /// A committed audio item's transcript is complete (for the speech-end → transcript
         /// latency an operator watches); once per item.
         case transcribed(item: String)
@@ -93,6 +96,8 @@ public final class RealtimeServerSession {
         var response: ServerEvents.Response
         var itemID: String?
         var textTokens: Int
+        /// Hidden items made for the request's inline audio: they go with it.
+        var inline: [String] = []
         var id: String { response.id }
     }
     var waiting: [Request] = []
@@ -222,11 +227,17 @@ public final class RealtimeServerSession {
         }
         // A refused update changes nothing, not even the kind of session.
         if let problem { return [error(problem, eventID: eventID)] }
+        // Turn detection switched off mid-turn: the turn ends here, as the VAD would have ended
+        // it (else its audio would wait for a commit the segmenter no longer answers for).
+        var closing: [Action] = []
+        if candidate.turnDetection == nil && segmenter.turnStart != nil {
+            closing = segmenter.commitOpenTurn(at: position).flatMap { handle($0) }
+        }
         session = candidate
         // The client's last update says which protocol it speaks; events follow it.
         events.dialect = beta ? .beta : .ga
         applyVADSettings()
-        return [.send(events.updated(session))]
+        return closing + [.send(events.updated(session))]
     }
 
     func applyVADSettings() {

@@ -138,7 +138,8 @@ public struct TurnSegmenter: Sendable {
         }
         let pauseStart = end - silentSamples
         let turnLength = end - start
-        if silentSamples + quietTail >= samples(ms: settings.silenceDurationMs) {
+        // (A silence of 0 ms ends the turn at its first silent window, not at every voiced one.)
+        if silentSamples > 0, silentSamples + quietTail >= samples(ms: settings.silenceDurationMs) {
             events += close(at: end, position: end, broughtForward: quietTail)
             return events
         }

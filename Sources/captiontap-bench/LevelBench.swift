@@ -133,7 +133,7 @@ enum LevelBench {
                                     samples.map(abs).max() ?? 0, text))
                         }
                         try perform(session.decoded(job: job, text: text))
-                    case .cancel, .transcribed: break
+                    case .cancel, .promote, .transcribed: break
                     }
                 }
             }

@@ -114,6 +114,10 @@ final class EnergyFrontEnd: SpeechFrontEnd {
         (0..<Int(seconds * 24000)).map { Float(0.3 * sin(2 * Double.pi * 440 * Double($0) / 24000)) }
     }
 
+    /// `turn_detection: null`: the client commits.
+    let manual =
+        #"{"type":"session.update","session":{"type":"realtime","output_modalities":["text"],"audio":{"input":{"turn_detection":null}}}}"#
+
     let vadOff =
         #"{"type":"session.update","session":{"type":"realtime","output_modalities":["text"],"audio":{"input":{"turn_detection":{"type":"server_vad","silence_duration_ms":500,"create_response":false}}}}}"#
 

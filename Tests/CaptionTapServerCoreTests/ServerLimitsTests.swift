@@ -8,8 +8,7 @@ import Testing
 /// uncommitted buffer bounded, history bounded, and the turn a request names is the one decoded.
 @Suite struct ServerLimitsTests {
     let helper = RealtimeServerSessionTests()
-    let manual =
-        #"{"type":"session.update","session":{"type":"realtime","output_modalities":["text"],"audio":{"input":{"turn_detection":null}}}}"#
+    var manual: String { helper.manual }
 
     @Test func longAudioIsCutIntoPiecesAtQuietWindows() {
         let rate = 1000

@@ -9,8 +9,7 @@ import Testing
 /// final waits for is queued as one.
 @Suite struct SessionLifecycleTests {
     let helper = RealtimeServerSessionTests()
-    let manual =
-        #"{"type":"session.update","session":{"type":"realtime","output_modalities":["text"],"audio":{"input":{"turn_detection":null}}}}"#
+    var manual: String { helper.manual }
 
     func session(_ update: String? = nil) -> RealtimeServerSession {
         let session = RealtimeServerSession(model: "gpt-realtime", frontEnd: EnergyFrontEnd())

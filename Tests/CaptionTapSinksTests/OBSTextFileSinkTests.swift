@@ -66,10 +66,16 @@ import Testing
         #expect(Descriptors.fileString(path) == "")
     }
 
-    @Test func aFinalForAnotherItemKeepsTheCurrentPartial() throws {
+    /// A sink of `lines` lines writing `c.txt` in a directory of its own (kept while `dir` lives).
+    private func fileSink(lines: Int) throws -> (dir: TemporaryDirectory, path: String, sink: OBSTextFileSink) {
         let dir = try TemporaryDirectory()
         let path = dir.file("c.txt")
-        let sink = try OBSTextFileSink(path: path, lines: 3)
+        return (dir, path, try OBSTextFileSink(path: path, lines: lines))
+    }
+
+    @Test func aFinalForAnotherItemKeepsTheCurrentPartial() throws {
+        let (dir, path, sink) = try fileSink(lines: 3)
+        defer { withExtendedLifetime(dir) {} }
         sink.caption(partial("second turn", "b"))
         sink.caption(final("first turn", "a"))
         #expect(Descriptors.fileString(path) == "first turn\nsecond turn")
@@ -78,9 +84,8 @@ import Testing
     }
 
     @Test func anEmptyPartialTakesDownOnlyItsOwnTurnsPartial() throws {
-        let dir = try TemporaryDirectory()
-        let path = dir.file("c.txt")
-        let sink = try OBSTextFileSink(path: path, lines: 2)
+        let (dir, path, sink) = try fileSink(lines: 2)
+        defer { withExtendedLifetime(dir) {} }
         sink.caption(final("first turn", "a"))
         sink.caption(partial("Hmm.", "b"))
         #expect(Descriptors.fileString(path) == "first turn\nHmm.")

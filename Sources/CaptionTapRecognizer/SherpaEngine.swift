@@ -70,6 +70,8 @@ public final class SherpaEngine: SpeechEngine, @unchecked Sendable {
     /// Blocks until the models are loaded (or could not be).
     public func settle() { _ = recognizer.wait() }
 
+    public var isReady: Bool { recognizer.isFinished }
+
     public func makeFrontEnd() throws -> SpeechFrontEnd {
         try SileroFrontEnd(model: files.vad, provider: files.provider, normalizeLevel: normalizeLevel)
     }

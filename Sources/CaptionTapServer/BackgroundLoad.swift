@@ -30,6 +30,9 @@ public final class BackgroundLoad<Value: Sendable, Failure: Error>: Sendable {
         thread.start()
     }
 
+    /// Whether the value is made (or failed to be): ``wait()`` would return at once.
+    public var isFinished: Bool { result.withLock { $0 != nil } }
+
     /// The value or why it could not be made, waiting for it if need be.
     public func wait() -> Result<Value, Failure> {
         finished.wait()

@@ -75,11 +75,15 @@ public final class RealtimeServer: @unchecked Sendable {
         engine.settle()  // a run shorter than the model's load must not exit in the middle of it
     }
 
-    /// `GET /healthz` (the server answers; decodes wait while the recognizer loads) and
-    /// `GET /metrics`; runs on the service thread, like the sessions it reads.
+    /// `GET /healthz` (`503 loading` until the recognizer is loaded: a load balancer sends no
+    /// session before its decodes can run) and `GET /metrics`; runs on the service thread, like
+    /// the sessions it reads.
     private func http(_ path: String) -> WebSocketServer.HTTPResponse? {
         switch path {
         case "/healthz":
+            guard engine.isReady else {
+                return .init(status: 503, contentType: "text/plain; charset=utf-8", body: Array("loading\n".utf8))
+            }
             return .init(contentType: "text/plain; charset=utf-8", body: Array("ok\n".utf8))
         case "/metrics":
             let text = metrics.render(

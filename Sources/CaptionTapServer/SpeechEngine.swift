@@ -11,6 +11,8 @@ public protocol SpeechEngine: AnyObject, Sendable {
     /// A short name for logs and `doctor` ("moonshine-base-en int8", …).
     var name: String { get }
     func makeFrontEnd() throws -> SpeechFrontEnd
+    /// Whether the recognizer is loaded (decodes run at once, none waits for a model).
+    var isReady: Bool { get }
     /// Recognizes mono samples at the front end's rate.
     func transcribe(_ samples: [Float]) throws(TranscriptionFailure) -> String
     /// Recognizes audio cut off while someone is still speaking (a live partial caption): what
@@ -29,6 +31,8 @@ public struct TranscriptionFailure: Error, Sendable, Equatable {
 }
 
 extension SpeechEngine {
+    public var isReady: Bool { true }
+
     public func transcribeOpen(_ samples: [Float]) throws(TranscriptionFailure) -> String {
         try transcribe(samples)
     }

@@ -22,9 +22,8 @@ extension WebSocketServer {
             let start = buf.baseAddress! + ct_lws_pre()
             let end = buf.baseAddress! + buf.count - 1
             var p: UnsafeMutablePointer<UInt8>? = start
-            if lws_add_http_common_headers(wsi, 200, response.contentType, lws_filepos_t(response.body.count), &p, end)
-                != 0
-            {
+            let length = lws_filepos_t(response.body.count)
+            if lws_add_http_common_headers(wsi, response.status, response.contentType, length, &p, end) != 0 {
                 return true
             }
             let noStore = Array("no-store".utf8)

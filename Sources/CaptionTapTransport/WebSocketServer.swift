@@ -37,9 +37,11 @@ public final class WebSocketServer: @unchecked Sendable {
 
     /// The answer to a plain HTTP GET.
     public struct HTTPResponse: Sendable {
+        public var status: UInt32
         public var contentType: String
         public var body: [UInt8]
-        public init(contentType: String, body: [UInt8]) {
+        public init(status: UInt32 = 200, contentType: String, body: [UInt8]) {
+            self.status = status
             self.contentType = contentType
             self.body = body
         }

@@ -267,7 +267,7 @@ struct EmbeddedBackendTests {
         let base = serve.url.replacingOccurrences(of: "ws://", with: "http://").replacingOccurrences(
             of: "/v1/realtime", with: "")
         let script =
-            "import sys, urllib.request, urllib.error\ntry:\n r = urllib.request.urlopen(sys.argv[1], timeout=10); print(r.status); print(r.read().decode())\nexcept urllib.error.HTTPError as e:\n print(e.code)"
+            "import sys, urllib.request, urllib.error\ntry:\n r = urllib.request.urlopen(sys.argv[1], timeout=10); print(r.status); print(r.read().decode())\nexcept urllib.error.HTTPError as e:\n print(e.code); print(e.read().decode())"
         let result = try RunningProcess(python, ["-c", script, base + path]).wait(timeout: 20)
         let lines = result.stdout.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
         return (Int(lines.first ?? "") ?? -1, lines.count > 1 ? String(lines[1]) : "")
@@ -281,7 +281,14 @@ struct EmbeddedBackendTests {
 
     @Test func healthAndMetricsFollowSessionsAsTheyComeAndGo() throws {
         let serve = try ServeProcess(["--max-sessions", "1"])
-        let health = try get(serve, "/healthz")
+        // Loading until the recognizer is in, then ok (the model loads beside the listener).
+        var answers = [try get(serve, "/healthz")]
+        while answers.last?.0 == 503 && answers.count < 100 {
+            Thread.sleep(forTimeInterval: 0.1)
+            answers.append(try get(serve, "/healthz"))
+        }
+        #expect(answers.dropLast().allSatisfy { $0.0 == 503 && $0.1.hasPrefix("loading") }, "\(answers)")
+        let health = try #require(answers.last)
         let before = try get(serve, "/metrics")
         let other = try get(serve, "/nothing")
         // One session transcribes jfk; then a second client while one is open is refused.

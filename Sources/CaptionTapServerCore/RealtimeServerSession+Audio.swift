@@ -16,7 +16,7 @@ extension RealtimeServerSession {
     }
 
     func append(_ event: JSONValue, eventID: String?) -> [Action] {
-        guard let b64 = event["audio"]?.string, let data = Data(base64Encoded: b64) else {
+        guard let b64 = event["audio"]?.string, var data = Data(base64Encoded: b64) else {
             return [
                 error(
                     ProtocolProblem(
@@ -29,6 +29,11 @@ extension RealtimeServerSession {
         if !vad, position - bufferStart + data.count / 2 * rate / PCM16.sampleRate > Self.maxBufferSeconds * rate {
             return [error(Self.tooMuchAudio(param: "audio"), eventID: eventID)]
         }
+        if let first = halfSample {
+            data.insert(first, at: data.startIndex)
+            halfSample = nil
+        }
+        if data.count % 2 == 1 { halfSample = data.removeLast() }
         let samples = PCM16.floats(data)
         var actions: [Action] = []
         samples.withUnsafeBufferPointer { buffer in
@@ -190,6 +195,7 @@ extension RealtimeServerSession {
     func clearBuffer() -> [Action] {
         segmenter.clear(at: position)
         voicedSpan = nil
+        halfSample = nil
         if let open = openItem { drop(item: open) }
         bufferStart = position
         lastActivity = position

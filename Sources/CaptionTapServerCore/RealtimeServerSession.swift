@@ -56,6 +56,9 @@ public final class RealtimeServerSession {
     var bufferStart = 0
     /// Where speech was heard in the uncommitted buffer (manual commits decode only that).
     var voicedSpan: (first: Int, last: Int)?
+    /// The first byte of a sample whose second byte is in the next append: the appends are one
+    /// byte stream, which a client may cut anywhere (base64 of whatever a pipe read returned).
+    var halfSample: UInt8?
     /// Where the last turn ended (or the buffer was cleared): the idle timeout counts from here.
     var lastActivity = 0
 

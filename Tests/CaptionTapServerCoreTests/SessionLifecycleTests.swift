@@ -93,6 +93,25 @@ import Testing
         #expect(s.itemCount <= RealtimeServerSession.keptItems, "\(s.itemCount) items")
     }
 
+    @Test func appendsAreOneByteStreamThatMayBeCutMidSample() throws {
+        var bytes = [UInt8](repeating: 0, count: 24000 * 2)
+        helper.tone(1).withUnsafeBufferPointer { PCM16.encode($0.baseAddress!, count: 24000, into: &bytes) }
+        func committed(_ chunk: Int) throws -> [Float] {
+            let s = session(manual)
+            for start in stride(from: 0, to: bytes.count, by: chunk) {
+                let piece = Data(bytes[start..<min(start + chunk, bytes.count)]).base64EncodedString()
+                let refused = helper.events(
+                    s.receive(text: #"{"type":"input_audio_buffer.append","audio":"\#(piece)"}"#))
+                #expect(refused.isEmpty, "\(refused)")
+            }
+            let actions = s.receive(text: #"{"type":"input_audio_buffer.commit"}"#)
+            return try #require(
+                actions.compactMap { if case .decode(_, let samples) = $0 { samples } else { nil } }.first)
+        }
+        // Cut into 4801-byte pieces (every other one ends halfway into a sample): the same audio.
+        #expect(try committed(4801) == committed(bytes.count))
+    }
+
     @Test func inlineAudioInResponsesLeavesNothingBehind() throws {
         let s = session(manual)
         var bytes = [UInt8](repeating: 0, count: 4800 * 2)

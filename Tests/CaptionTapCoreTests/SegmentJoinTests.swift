@@ -13,6 +13,12 @@ import Testing
             joined == "it was the best of times, and how much there might be prudently in his power to do for them.")
     }
 
+    @Test func wordsSpeltWithAndWithoutAccentsAreTheSameWord() {
+        #expect(SegmentJoin.join("we sat in the café", "cafe and ordered tea") == "we sat in the café and ordered tea")
+        #expect(SegmentJoin.normalized("Naïve,") == "naive" && SegmentJoin.normalized("l'été") == "lete")
+        #expect(SegmentJoin.normalized("Привет!") == "привет" && SegmentJoin.normalized("🙂") == "")
+    }
+
     @Test func aGarbledFirstWordOfTheContextIsSkipped() {
         // The context starts inside a word ("fellow" heard as "low").
         let joined = SegmentJoin.join(

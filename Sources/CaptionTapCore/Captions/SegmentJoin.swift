@@ -1,3 +1,5 @@
+import Foundation
+
 /// Joins the texts of consecutive recognizer segments of one turn without inventing sentence
 /// breaks the speaker did not make.
 ///
@@ -139,7 +141,14 @@ public enum SegmentJoin {
         text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" })
     }
 
+    /// `word` as words are compared: lower case, letters and digits only, accents dropped (two
+    /// decodes may spell "café" and "cafe": the same word, not two).
     static func normalized(_ word: Substring) -> String {
-        String(word.lowercased().filter { $0.isLetter || $0.isNumber })
+        var kept = String.UnicodeScalarView()
+        for scalar in word.lowercased().decomposedStringWithCanonicalMapping.unicodeScalars
+        where scalar.properties.isAlphabetic || scalar.properties.numericType != nil {
+            kept.append(scalar)
+        }
+        return String(kept)
     }
 }

@@ -98,6 +98,12 @@ public final class FIFOSink: CaptionSink {
         while true {
             let opened = PosixIO.openFile(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW)
             if opened >= 0 {
+                // What was opened, not what the path held at start: it may have been replaced.
+                guard Self.isPrivateFIFO(opened) else {
+                    PosixIO.closeFile(opened)
+                    drop(EPERM)
+                    return false
+                }
                 fd = opened
                 return true
             }
@@ -185,11 +191,29 @@ public final class FIFOSink: CaptionSink {
         guard info.st_uid == geteuid() else {
             throw .unsafeFIFO(path: path, reason: "it belongs to another user (uid \(info.st_uid))")
         }
-        if info.st_mode & 0o077 != 0, chmod(path, 0o600) != 0 {
+        if info.st_mode & 0o077 != 0, !narrow(path) {
             throw .unsafeFIFO(
                 path: path,
                 reason:
                     "its mode \(String(info.st_mode & 0o777, radix: 8)) lets others read it and cannot be set to 600")
         }
+    }
+
+    /// Narrows the FIFO at `path` to 0600 through a descriptor: a path swapped for a link or
+    /// another file between the check and the change is not followed or changed.
+    private static func narrow(_ path: String) -> Bool {
+        let fd = PosixIO.openFile(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { return false }
+        defer { PosixIO.closeFile(fd) }
+        return isPrivateFIFO(fd)
+    }
+
+    /// Whether `fd` is a FIFO of this user's that only it can open (a wider mode is narrowed to
+    /// 0600 on the spot): a FIFO replaced while we run, by another user's or by a plain file, gets
+    /// no caption.
+    static func isPrivateFIFO(_ fd: Int32) -> Bool {
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFIFO, info.st_uid == geteuid() else { return false }
+        return info.st_mode & 0o077 == 0 || fchmod(fd, 0o600) == 0
     }
 }

@@ -15,7 +15,15 @@ extension RealtimeTranscription {
         return base * Double.random(in: 0.5...1.0)
     }
 
+    /// How long a session must stay up (or it must answer a request) before reconnects start again
+    /// from the shortest wait: a server that accepts sessions and drops them is not retried ten
+    /// times a second.
+    static let stableSessionSeconds = 10.0
+
     func superviseConnections() {
+        if reconnectAttempt > 0, transcriber.liveSession != nil, now - liveSince >= Self.stableSessionSeconds {
+            reconnectAttempt = 0
+        }
         if transcriber.liveSession == nil && connecting == nil && now >= nextConnectAt
             && outcomeBox.withLock({ $0 == nil })
         {

@@ -327,7 +327,10 @@ public final class RealtimeTranscription: @unchecked Sendable {
     func serverEvent(_ parsed: ServerEvent, epoch: Int) {
         if epoch == transcriber.liveSession { heard() }
         observePrimary(parsed, epoch: epoch)
-        if case .sessionUpdated = parsed { reconnectAttempt = 0 }
+        // A session that answered a request works: the next reconnect need not wait long. (Not
+        // on `session.updated`: a server that accepts sessions and drops them would be retried
+        // at once, forever.)
+        if case .responseDone = parsed { reconnectAttempt = 0 }
         if case .error(let error) = parsed {
             if error.isAuthentication {
                 fail(

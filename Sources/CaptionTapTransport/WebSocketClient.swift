@@ -175,7 +175,10 @@ public final class WebSocketClient: @unchecked Sendable {
                     info.host = hostHeader
                     // No Origin: captiontap is not a web page (servers may refuse browser origins).
                     info.retry_and_idle_policy = UnsafePointer(idle)
-                    info.ssl_connection = endpoint.secure ? Int32(LCCSCF_USE_SSL.rawValue) : 0
+                    // A redirect is a failed handshake, never followed: the headers (the API key)
+                    // would go to wherever it points.
+                    let tls = endpoint.secure ? LCCSCF_USE_SSL.rawValue : 0
+                    info.ssl_connection = Int32(tls | LCCSCF_HTTP_NO_FOLLOW_REDIRECT.rawValue)
                     info.ietf_version_or_minus_one = -1
                     info.userdata = Unmanaged.passUnretained(self).toOpaque()
                     return withUnsafeMutablePointer(to: &wsi) { pwsi in
@@ -240,7 +243,11 @@ public final class WebSocketClient: @unchecked Sendable {
                 return 0
             }
             if receiving.isEmpty { receivingBinary = lws_frame_is_binary(wsi) != 0 }
-            if receiving.count + length + Int(lws_remaining_packet_payload(wsi)) > Self.maxMessageBytes {
+            // In unsigned arithmetic that cannot overflow: the frame's announced length is the
+            // server's number, up to 2^63 (it used to trap the process).
+            let held = UInt(receiving.count) + UInt(max(0, length))
+            let limit = UInt(Self.maxMessageBytes)
+            if held > limit || UInt(lws_remaining_packet_payload(wsi)) > limit - held {
                 receiving = []
                 peerCloseReason = "the server sent a message over \(Self.maxMessageBytes >> 20) MiB"
                 return -1

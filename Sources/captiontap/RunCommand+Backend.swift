@@ -11,6 +11,9 @@ import Synchronization
 
 /// The backend a run transcribes with, the session worker around it, and what it reports.
 extension RunCommand {
+    /// The shortest time a run tries to reach its backend at start, whatever `--drain-timeout` says.
+    static let minimumConnectSeconds = 5.0
+
     /// The Realtime backend: the named or cloud one, or the embedded one started in-process.
     struct Backend {
         var endpoint: WebSocketEndpoint
@@ -67,7 +70,9 @@ extension RunCommand {
         // The replay after a reconnect is queued at once: the bound leaves room for it and a minute.
         options.maxQueuedMessages = (config.replayLimitSeconds + 60) * 1000 / chunkMs
         options.fallback = makeFallback(for: backend, logger: logger)
-        options.connectTimeoutSeconds = session.drainTimeout
+        // At least a few seconds: `--drain-timeout 0` (no wait at the end) must not mean giving up
+        // before a TLS handshake could finish.
+        options.connectTimeoutSeconds = max(session.drainTimeout, Self.minimumConnectSeconds)
         // Deltas only need prompt handling when something shows partials.
         options.promptPartials = sinks.contains { $0.showsPartials }
         options.live = live

@@ -77,6 +77,29 @@ import Testing
         #expect(error?.description.contains("another user") == true, "\(String(describing: error))")
     }
 
+    @Test func aFIFOReplacedWhileRunningIsCheckedAgainBeforeAnyCaption() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.file("f")
+        let sink = try FIFOSink(path: path)
+        defer { sink.close() }
+        // Replaced by another user's FIFO, with a reader waiting on it: nothing is written to it.
+        #expect(unlink(path) == 0 && mkfifo(path, 0o666) == 0)
+        try #require(chown(path, 65534, 65534) == 0, "needs root to make a FIFO owned by another user")
+        let theirs = Descriptors.openFIFOReader(path)
+        sink.caption(final("secret"))
+        #expect(Descriptors.readAvailableString(theirs).isEmpty)
+        #expect(sink.droppedLines == 1 && sink.lastErrno == EPERM)
+        close(theirs)
+        // Replaced by our own FIFO made world-readable: narrowed to 0600, then written.
+        #expect(unlink(path) == 0 && mkfifo(path, 0o600) == 0 && chmod(path, 0o666) == 0)
+        let ours = Descriptors.openFIFOReader(path)
+        defer { close(ours) }
+        sink.caption(final("line"))
+        var info = stat()
+        #expect(lstat(path, &info) == 0 && info.st_mode & 0o777 == 0o600)
+        #expect(Descriptors.readAvailableString(ours) == "line\n" && sink.writtenLines == 1)
+    }
+
     @Test func withoutAReaderLinesAreDroppedAndCounted() throws {
         let dir = try TemporaryDirectory()
         let sink = try FIFOSink(path: dir.file("f"))

@@ -37,8 +37,11 @@ public struct Caption: Sendable, Equatable {
     }
 }
 
-/// Token counts of one response (`response.done.response.usage`).
+/// Token counts of one response (`response.done.response.usage`), or of a run. Each count is the
+/// server's number held to 0…``maxTokens`` (totals stop there): no run adds up to an overflow.
 public struct Usage: Sendable, Equatable {
+    public static let maxTokens = 1 << 40
+
     public var inputTokens: Int
     public var outputTokens: Int
     public var inputTextTokens: Int
@@ -49,11 +52,12 @@ public struct Usage: Sendable, Equatable {
         inputTokens: Int = 0, outputTokens: Int = 0, inputTextTokens: Int = 0, inputAudioTokens: Int = 0,
         cachedTokens: Int = 0
     ) {
-        self.inputTokens = inputTokens
-        self.outputTokens = outputTokens
-        self.inputTextTokens = inputTextTokens
-        self.inputAudioTokens = inputAudioTokens
-        self.cachedTokens = cachedTokens
+        func held(_ n: Int) -> Int { min(max(0, n), Self.maxTokens) }
+        self.inputTokens = held(inputTokens)
+        self.outputTokens = held(outputTokens)
+        self.inputTextTokens = held(inputTextTokens)
+        self.inputAudioTokens = held(inputAudioTokens)
+        self.cachedTokens = held(cachedTokens)
     }
 
     public static func + (a: Usage, b: Usage) -> Usage {

@@ -35,15 +35,18 @@ extension OutOfBandTranscriber {
             }
         case .textDelta(let responseID, let delta):
             guard let i = turnIndex(responseID: responseID, epoch: epoch) else { break }
+            // A transcript longer than anyone speaks in a turn is a server gone wrong: held.
+            guard turns[i].text.utf8.count + delta.utf8.count <= Self.maxTurnTextBytes else { break }
             turns[i].text += delta
             guard !Self.trimmingWhitespace(turns[i].text).isEmpty else { break }
             return [.caption(caption(turns[i], final: false))]
         case .textDone(let responseID, let text):
-            if let i = turnIndex(responseID: responseID, epoch: epoch) { turns[i].text = text }
+            if let i = turnIndex(responseID: responseID, epoch: epoch) { turns[i].text = Self.held(text) }
         case .responseDone(let done):
             return responseDone(done, epoch: epoch, now: now)
         case .rateLimits(_, let reset):
-            if let reset { rateLimitReset = reset }
+            // The server's number, held to what a retry may wait (NaN, 1e400 and days are not).
+            rateLimitReset = reset.flatMap { $0.isFinite ? min(max($0, 0), Self.maxRateLimitWait) : nil }
         case .error(let error):
             return serverError(error, epoch: epoch, now: now)
         default:

@@ -100,6 +100,22 @@ public final class OutOfBandTranscriber {
     var stopped: [String: Int] = [:]
     var commitEventID: String?
     var rateLimitReset: Double?
+    /// The longest a rate-limited retry waits, whatever `reset_seconds` said: later finals wait
+    /// for it (they leave in commit order), and the response timeout does not cover the wait.
+    static let maxRateLimitWait = 60.0
+    /// The most text one turn's transcript may hold (an hour of speech is about 60 KB).
+    static let maxTurnTextBytes = 65_536
+
+    /// `text` cut, at a character boundary, to ``maxTurnTextBytes``.
+    static func held(_ text: String) -> String {
+        guard text.utf8.count > maxTurnTextBytes else { return text }
+        var bytes = 0
+        return String(
+            text.prefix {
+                bytes += $0.utf8.count
+                return bytes <= maxTurnTextBytes
+            })
+    }
     var recentFinals: [String] = []
     var inputFinished = false
     /// `session.update`s sent / `session.updated`s seen per epoch: an update sent after the last

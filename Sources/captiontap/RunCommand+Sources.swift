@@ -36,13 +36,21 @@ extension RunCommand {
         taps.recorder = try record.map { path in
             try cliCatching { () throws(CaptureError) in try PCM16WavWriter(path: path) }
         }
-        taps.events = try eventsOut.map { path -> FileHandle in
-            guard FileManager.default.createFile(atPath: path, contents: nil),
-                let handle = FileHandle(forWritingAtPath: path)
-            else { throw CLIError.usage("cannot write events file '\(path)'") }
-            return handle
-        }
+        taps.events = try eventsOut.map(Self.openEvents)
         return taps
+    }
+
+    /// The `--events-out` path opened as it is: a FIFO, a device, `/dev/stdout` or a link are
+    /// written to, never replaced by a new file (FileManager's createFile renames one over them);
+    /// a regular file is emptied first, one that is missing created.
+    static func openEvents(_ path: String) throws(CLIError) -> FileHandle {
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw CLIError.usage("cannot write events file '\(path)': \(String(cString: strerror(errno)))")
+        }
+        var info = stat()
+        if fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG { _ = ftruncate(fd, 0) }
+        return FileHandle(fileDescriptor: fd, closeOnDealloc: true)
     }
 
     /// Starts every capture: JACK, a file, each `--target`, a virtual sink or the default output.
@@ -145,7 +153,8 @@ struct RunTaps {
 
     func write(event: String, pcm: UnsafeRawBufferPointer) {
         recorder?.write(pcm)
-        if let events { events.write(Data((event + "\n").utf8)) }
+        // A full disk or a reader gone: the events stop, the captions go on (`write(_:)` traps).
+        if let events { try? events.write(contentsOf: Data((event + "\n").utf8)) }
     }
 
     func close() throws {

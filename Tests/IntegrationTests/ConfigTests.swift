@@ -3,6 +3,10 @@ import Foundation
 import TestSupport
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// captiontap.conf read through libpipewire's config search, checked, and merged with the flags.
 /// No daemon is needed: every test points the search at a private directory.
 @Suite struct ConfigTests {
@@ -259,6 +263,29 @@ import Testing
         #expect(s.printed("target", r.stdout).contains("\(main):1 replaced by the command-line source"))
         // A config pace is for input files only; a live source ignores it.
         #expect(s.printed("pace", r.stdout).hasPrefix("    pace = null "))
+    }
+
+    /// `--events-out` writes into what the path is (a link's target, a FIFO), never replacing it,
+    /// and a reader that goes away costs the events, not the run.
+    @Test func eventsGoWhereThePathPointsAndAGoneReaderIsNoCrash() throws {
+        let s = try Setup()
+        let input = Tools.repositoryRoot.appendingPathComponent("Tests/Fixtures/speech/goforward.wav").path
+        let target = s.dir.appendingPathComponent("target.jsonl").path
+        let link = s.dir.appendingPathComponent("link.jsonl").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        let linked = try s.run(["run", "-q", "--no-captions", "--input", input, "--events-out", link])
+        #expect(linked.status == 0, "\(linked.stderr)")
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: link)) == target, "still a link")
+        #expect(try String(contentsOfFile: target, encoding: .utf8).split(separator: "\n").count > 10)
+        // A FIFO whose reader reads one line and leaves: still a FIFO, the run ends normally.
+        let fifo = s.dir.appendingPathComponent("events.fifo").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let reader = try RunningProcess("/usr/bin/head", ["-n", "1", fifo])
+        let piped = try s.run(["run", "-q", "--no-captions", "--input", input, "--events-out", fifo])
+        #expect(piped.status == 0, "\(piped.stderr)")
+        #expect(reader.wait(timeout: 20).stdout.hasPrefix("{"))
+        var info = stat()
+        #expect(lstat(fifo, &info) == 0 && info.st_mode & S_IFMT == S_IFIFO)
     }
 
     /// The values really take effect: a capture-only run configured entirely from the file.

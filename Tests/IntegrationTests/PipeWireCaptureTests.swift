@@ -176,6 +176,33 @@ struct PipeWireCaptureTests {
         #expect(abs(Signal.medianFrequency(body) - 440) < 1)
     }
 
+    /// An app's stream that ends and comes back (a browser pausing and playing again): capture
+    /// follows it back instead of going silent for good.
+    @Test func aTargetThatGoesAwayAndComesBackIsCapturedAgain() throws {
+        let a = file("gone-a.wav")
+        let b = file("gone-b.wav")
+        try WAV.write24kMono(WAV.tone(hz: 440, seconds: 2, padSeconds: 0), to: a)
+        try WAV.write24kMono(WAV.tone(hz: 880, seconds: 2.5, padSeconds: 0), to: b)
+        let app = "{ node.name=captiontap-test-app-gone }"
+        let first = try RunningProcess("pw-play", ["-P", app, a])
+        Thread.sleep(forTimeInterval: 0.7)
+        let recorded = file("gone.wav")
+        let capture = try startCapture(["--target", "captiontap-test-app-gone", "--record", recorded])
+        _ = first.wait(timeout: 10)
+        #expect(capture.waitForStderr("capture stream failed", timeout: 5), "\(capture.stderrSoFar)")
+        Thread.sleep(forTimeInterval: 1)
+        let second = try RunningProcess("pw-play", ["-P", app, b])
+        #expect(capture.waitForStderr("capture resumed", timeout: 5), "\(capture.stderrSoFar)")
+        _ = second.wait(timeout: 10)
+        let result = stop(capture)
+        #expect(result.status == 0, "\(result.stderr)")
+        let samples = try WAV.read24kMono(recorded)
+        let start = try #require(Signal.activeRange(samples))
+        let tail = Array(samples[(start.lowerBound + 36_000)...])  // past the first app's 1.3 s
+        let again = try #require(Signal.activeRange(tail), "nothing captured after the app came back")
+        #expect(abs(Signal.medianFrequency(tail[again].dropFirst(2400).dropLast(2400)) - 880) < 2)
+    }
+
     @Test func devicesJSONListsTheNullSinkAsDefault() throws {
         let result = try Tools.captiontap(["devices", "--json"])
         #expect(result.status == 0, "\(result.stderr)")

@@ -52,8 +52,14 @@ public final class PipeWireCapture: @unchecked Sendable {
         rtEvents.initialize(to: rt)
         var control = pw_stream_events()
         control.version = UInt32(PW_VERSION_STREAM_EVENTS)
-        control.state_changed = { data, _, state, _ in
-            guard let data, state == PW_STREAM_STATE_ERROR else { return }
+        // A failed stream, or one the session manager took down (its target went away: with
+        // node.dont-reconnect WirePlumber destroys the stream, which ends unconnected, not in
+        // error). Our own teardown removes this listener before it disconnects.
+        control.state_changed = { data, old, state, _ in
+            let takenDown =
+                state == PW_STREAM_STATE_UNCONNECTED
+                && (old == PW_STREAM_STATE_PAUSED || old == PW_STREAM_STATE_STREAMING)
+            guard let data, state == PW_STREAM_STATE_ERROR || takenDown else { return }
             Unmanaged<PipeWireCapture>.fromOpaque(data).takeUnretainedValue()
                 .streamFailed.store(true, ordering: .releasing)
         }
@@ -188,11 +194,13 @@ public final class PipeWireCapture: @unchecked Sendable {
 
     private func tearDownStreamLocked() {
         guard let stream = rtState.pointee.stream else { return }
-        // Disconnecting first takes the node off the data loop (pw_stream_disconnect waits for
-        // the data thread): only then can its listeners be removed without racing `process`.
+        // The control listener goes first (it runs on this loop, whose lock we hold): our own
+        // disconnect is not a stream taken down. Disconnecting then takes the node off the data
+        // loop (pw_stream_disconnect waits for the data thread): only then can the real-time
+        // listener be removed without racing `process`.
+        spa_hook_remove(controlHook)
         pw_stream_disconnect(stream)
         spa_hook_remove(rtHook)
-        spa_hook_remove(controlHook)
         pw_stream_destroy(stream)
         rtState.pointee.stream = nil
     }

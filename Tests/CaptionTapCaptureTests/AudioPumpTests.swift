@@ -57,4 +57,21 @@ import Testing
         #expect(sizes.dropLast().allSatisfy { $0 == 960 })
         #expect((sizes.last ?? 0) <= 960)
     }
+
+    @Test func aWorkerThatStaysBehindHearsOfItWhileItDoes() throws {
+        let recorder = Recorder()
+        let logger = Logger(label: "test") { _ in recorder.handler }
+        let ring = AudioRing(minimumCapacity: 4096)
+        let block = [Float](repeating: 0.25, count: 1000)
+        let pump = AudioPump(input: .ring(ring), chunk: try ChunkPolicy(milliseconds: 20), logger: logger) { _, _ in }
+        // The ring overflows before every read: it is never found empty.
+        let started = Date()
+        pump.run {
+            for _ in 0..<10 { block.withUnsafeBufferPointer { ring.producer.write($0.baseAddress!, count: 1000) } }
+            return Date().timeIntervalSince(started) > 0.5
+        }
+        let reports = recorder.lines.withLock { $0 }.filter { $0.contains("capture ring overflowed") }
+        #expect(pump.stats.droppedSamples > 0)
+        #expect(reports.count == 1, "reported while behind, once a second at most: \(reports)")
+    }
 }

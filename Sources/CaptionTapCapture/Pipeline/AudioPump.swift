@@ -131,6 +131,9 @@ private final class PumpRun {
         let consumer = ring.consumer
         var drops = DropReport(rate: rate)
         while !shouldStop() && !reachedLimit {
+            // Every round, not only when the ring is empty: a worker that stays behind must hear
+            // of it while it does (two atomic loads unless something was dropped).
+            drops.check(consumer.dropped, logger: logger)
             var n = consumer.read(into: scratch, maxCount: Self.scratchCount / 4)
             if n > 0 {
                 if let resampler {
@@ -139,7 +142,6 @@ private final class PumpRun {
                 feed(n)
                 continue
             }
-            drops.check(consumer.dropped, logger: logger)
             Thread.sleep(forTimeInterval: AudioPump.pollInterval)
         }
         stats.droppedSamples = consumer.dropped

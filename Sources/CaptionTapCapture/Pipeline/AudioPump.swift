@@ -130,11 +130,14 @@ private final class PumpRun {
     func drain(_ ring: AudioRing, rate: Int, resampler: StreamResampler?, until shouldStop: () -> Bool) {
         let consumer = ring.consumer
         var drops = DropReport(rate: rate)
+        // As much as fits in the scratch buffer once converted to 24 kHz, with room to spare
+        // (a quarter of it at 6 kHz and up; at 4 kHz the conversion makes six samples of one).
+        let maxIn = max(1, min(Self.scratchCount / 4, Self.scratchCount * rate / (PCM16.sampleRate * 2)))
         while !shouldStop() && !reachedLimit {
             // Every round, not only when the ring is empty: a worker that stays behind must hear
             // of it while it does (two atomic loads unless something was dropped).
             drops.check(consumer.dropped, logger: logger)
-            var n = consumer.read(into: scratch, maxCount: Self.scratchCount / 4)
+            var n = consumer.read(into: scratch, maxCount: maxIn)
             if n > 0 {
                 if let resampler {
                     n = resampler.process(scratch, count: n, into: scratch, capacity: Self.scratchCount)

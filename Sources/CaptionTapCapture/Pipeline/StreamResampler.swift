@@ -18,7 +18,8 @@ final class StreamResampler {
     deinit { if let soxr { soxr_delete(soxr) } }
 
     /// Converts `count` samples; `output` may be the same memory as `samples`. Returns the count
-    /// written (at most `capacity`; callers pass at most a quarter of it in, so it always fits).
+    /// written (at most `capacity`; callers pass in no more than fits at the conversion's ratio,
+    /// else soxr holds the rest back and the delay grows).
     func process(
         _ samples: UnsafeMutablePointer<Float>, count: Int, into output: UnsafeMutablePointer<Float>, capacity: Int
     ) -> Int {

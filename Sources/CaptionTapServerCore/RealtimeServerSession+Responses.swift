@@ -54,7 +54,7 @@ extension RealtimeServerSession {
             target = order.last { items[$0]?.role == "user" && !(items[$0]?.jobs.isEmpty ?? true) }
         }
         if conversation == "auto", let active = activeDefaultResponse {
-            for id in inline { forget(item: id) }
+            forget(inline: inline)
             return [
                 error(
                     ProtocolProblem(
@@ -81,7 +81,7 @@ extension RealtimeServerSession {
         for (i, entry) in (input.array ?? []).enumerated() {
             if entry["type"]?.string == "item_reference" {
                 guard let ref = entry["id"]?.string, items[ref] != nil else {
-                    for id in inline { forget(item: id) }
+                    forget(inline: inline)
                     return .failure(
                         ProtocolProblem(
                             message: "Item with id '\(entry["id"]?.string?.prefix(128) ?? "")' not found.",
@@ -94,7 +94,7 @@ extension RealtimeServerSession {
                 textTokens += (part["text"]?.string ?? "").count / 4 + 1
                 guard let b64 = part["audio"]?.string, let data = Data(base64Encoded: b64) else { continue }
                 guard data.count / 2 <= Self.maxBufferSeconds * PCM16.sampleRate else {
-                    for id in inline { forget(item: id) }
+                    forget(inline: inline)
                     return .failure(Self.tooMuchAudio(param: "response.input[\(i)].content"))
                 }
                 let id = events.id("item")
@@ -150,7 +150,7 @@ extension RealtimeServerSession {
         }
         let request = waiting.remove(at: index)
         if activeDefaultResponse == request.id { activeDefaultResponse = nil }
-        forgetInline(request)
+        forget(inline: request.inline)
         return [.send(events.responseCancelled(request.response))] + deliverReady()
     }
 
@@ -168,14 +168,14 @@ extension RealtimeServerSession {
             order.append(outID)
             items[outID] = Item(id: outID, role: "assistant", committed: true)
         }
-        forgetInline(request)
+        forget(inline: request.inline)
         return sent.map(Action.send)
     }
 
-    /// The hidden items of a request's inline audio go when it is answered or cancelled: they
-    /// are in no conversation, so nothing else would ever prune them.
-    private func forgetInline(_ request: Request) {
-        for id in request.inline {
+    /// The hidden items of a request's inline audio go when it is answered, cancelled or refused:
+    /// they are in no conversation, so nothing else would ever prune them.
+    private func forget(inline ids: [String]) {
+        for id in ids {
             forget(item: id)
             transcribed.remove(id)
         }

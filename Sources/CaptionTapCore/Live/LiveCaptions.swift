@@ -206,7 +206,12 @@ public struct LiveCaptions: Sendable {
             return (min(max(pause, earliest), latest), true)
         }
         guard length > Self.samples(policy.maxTailMs) else { return nil }
-        return (min(max(audio.cutPoint(in: earliest..<latest), earliest), latest), false)
+        return (Self.quietestCut(earliest, latest, audio), false)
+    }
+
+    /// The quietest point of `earliest ..< latest`, kept inside it.
+    private static func quietestCut(_ earliest: Int, _ latest: Int, _ audio: some LiveAudio) -> Int {
+        min(max(audio.cutPoint(in: earliest..<latest), earliest), latest)
     }
 
     /// The tail grew past ``Policy/maxTailMs`` while its last decode recognized nothing (noise,
@@ -217,7 +222,7 @@ public struct LiveCaptions: Sendable {
         let earliest = audioEnd - Self.samples(policy.maxTailMs)
         let latest = audioEnd - Self.samples(policy.settleMs)
         t.settled = t.shown
-        t.tailStart = min(max(audio.cutPoint(in: earliest..<latest), earliest), latest)
+        t.tailStart = Self.quietestCut(earliest, latest, audio)
         t.searchFrom = t.tailStart
         t.cutAtPause = false
         t.shownTo = nil

@@ -11,27 +11,26 @@ extension RealtimeTranscription {
         case .sessionUpdated:
             failover?.primaryWorks(now: now)
         case .responseDone(let done) where done.status == "completed":
-            failover?.primaryAnswered()
-        case .error(let error) where Self.isOutage(error):
+            if failover?.primaryAnswered() == true {
+                logger.warning("\(options.endpoint.hostHeader) answers again: captioning continues there")
+            }
+        case .error(let error) where error.isOutage:
             failover?.primaryFailed(now: now)
+            // Only a code from the known set is named (the text is the server's).
+            let code = error.code ?? ""
+            lastFailure = ["insufficient_quota", "rate_limit_exceeded"].contains(code) ? code : "server_error"
         default:
             break
         }
     }
 
-    /// Errors that say the backend cannot serve now (not a mistake in one request).
-    static func isOutage(_ error: ServerEvent.ServerError) -> Bool {
-        let code = error.code ?? ""
-        return error.type == "server_error" || code == "insufficient_quota" || code == "rate_limit_exceeded"
-            || code == "server_error"
-    }
-
-    /// A session opened: a primary one while on the fallback means the primary is back.
+    /// A session opened: a primary one while on the fallback means the primary may be back;
+    /// captioning goes to it on trial (``Failover``: its first transcript ends the trial).
     func openedOn(_ epoch: Int) {
         guard var f = failover, epochBackend[epoch] == .primary, f.current == .fallback else { return }
         f.backOnPrimary()
         failover = f
-        logger.warning("\(options.endpoint.hostHeader) answers again: captioning continues there")
+        logger.info("\(options.endpoint.hostHeader) accepts a session again: trying it")
         onBackendChange?(options.endpoint.hostHeader)
     }
 
@@ -56,6 +55,7 @@ extension RealtimeTranscription {
     func superviseFailover() {
         guard var f = failover, let fallback = options.fallback, !finishing else { return }
         defer { failover = f }
+        let trial = f.onTrial
         if f.shouldFallBack(now: now) {
             if fallbackEndpoint == nil {
                 switch fallback.start() {
@@ -69,9 +69,15 @@ extension RealtimeTranscription {
                 }
             }
             let reason = lastFailure.isEmpty ? "" : " (\(lastFailure))"
-            logger.warning(
-                "\(options.endpoint.hostHeader) has failed for \(Int(fallback.afterSeconds)) s\(reason): continuing on \(fallback.name) from the replayed audio; back to \(options.endpoint.hostHeader) when it answers"
-            )
+            if trial {
+                logger.warning(
+                    "\(options.endpoint.hostHeader) failed again before answering\(reason): staying on \(fallback.name); next try in \(Int(f.retrySeconds)) s"
+                )
+            } else {
+                logger.warning(
+                    "\(options.endpoint.hostHeader) has failed for \(Int(fallback.afterSeconds)) s\(reason): continuing on \(fallback.name) from the replayed audio; back to \(options.endpoint.hostHeader) when it answers"
+                )
+            }
             onBackendChange?(fallback.name)
             reconnectAttempt = 0
             nextConnectAt = now

@@ -70,6 +70,10 @@ extension RunCommand {
         // The replay after a reconnect is queued at once: the bound leaves room for it and a minute.
         options.maxQueuedMessages = (config.replayLimitSeconds + 60) * 1000 / chunkMs
         options.fallback = makeFallback(for: backend, logger: logger)
+        if options.fallback != nil {
+            // A turn the backend fails while it is down waits for the failover to take it over.
+            options.transcriber.outageGraceSeconds = session.failoverAfter * 2 + 10
+        }
         // At least a few seconds: `--drain-timeout 0` (no wait at the end) must not mean giving up
         // before a TLS handshake could finish.
         options.connectTimeoutSeconds = max(session.drainTimeout, Self.minimumConnectSeconds)

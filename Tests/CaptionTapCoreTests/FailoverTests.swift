@@ -53,4 +53,42 @@ import Testing
         let r11 = quota.shouldFallBack(now: 20)
         #expect(r11)
     }
+
+    @Test func aPrimaryThatOpensButFailsBeforeAnsweringIsLeftAtOnceAndTriedLessOften() {
+        var f = Failover(afterSeconds: 20)
+        f.primaryFailed(now: 0)
+        _ = f.shouldFallBack(now: 20)
+        let tried = f.shouldTryPrimary(now: 40)
+        #expect(tried)
+        f.backOnPrimary()  // a session opened: on trial
+        #expect(f.onTrial && f.current == .primary)
+        f.primaryWorks(now: 41)  // session.updated: not yet proof
+        let stay = f.shouldFallBack(now: 41)
+        #expect(!stay && f.onTrial)
+        f.primaryFailed(now: 42)  // its first request: insufficient_quota
+        let back = f.shouldFallBack(now: 42)
+        #expect(back, "a failed trial goes back at once, not after 20 s")
+        #expect(f.current == .fallback && f.retrySeconds == 40)
+        let early = f.shouldTryPrimary(now: 81)
+        #expect(!early)
+        let later = f.shouldTryPrimary(now: 82)
+        #expect(later)
+        // Every failed trial doubles the wait, up to the cap.
+        for _ in 0..<10 {
+            f.backOnPrimary()
+            f.primaryFailed(now: 100)
+            _ = f.shouldFallBack(now: 100)
+        }
+        #expect(f.retrySeconds == f.maxRetrySeconds)
+        // A trial that delivers a transcript ends it: back for good, and the wait starts over.
+        f.backOnPrimary()
+        let ended = f.primaryAnswered()
+        #expect(ended)
+        #expect(!f.onTrial && f.retrySeconds == 20)
+        let again = f.primaryAnswered()
+        #expect(!again, "only the trial's end is reported")
+        f.primaryFailed(now: 200)  // a failure after the trial waits out the usual 20 s
+        let soon = f.shouldFallBack(now: 210)
+        #expect(!soon)
+    }
 }

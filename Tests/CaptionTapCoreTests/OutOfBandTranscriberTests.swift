@@ -201,6 +201,49 @@ import Testing
         #expect(t.isDrained)
     }
 
+    @Test func withAFailoverBehindItATurnFailedByAnOutageWaitsToBeTakenOver() throws {
+        var config = OutOfBandTranscriber.Config(session: SessionConfig())
+        config.outageGraceSeconds = 30
+        let t = OutOfBandTranscriber(config: config)
+        _ = t.startSession(epoch: 1)
+        capture(t, seconds: 1)
+        var id = try #require(sent(turn(t, epoch: 1, item: "a", start: 0, end: 800)).first?["event_id"]?.string)
+        // Quota exhausted: every try fails, well past the usual 3, and is tried again at most 2 s later.
+        var now = 10.0
+        for _ in 0..<6 {
+            let failed = t.handle(
+                event(
+                    #"{"type":"error","event_id":"e","error":{"type":"insufficient_quota","code":"insufficient_quota","message":"quota","event_id":"\#(id)"}}"#
+                ), epoch: 1, now: now)
+            #expect(failed.isEmpty, "not given up inside the grace: \(failed)")
+            now += 2.01
+            id = try #require(sent(t.tick(now: now)).first?["event_id"]?.string)
+        }
+        // The failover takes the session down: the turn is replayed on the fallback and captioned.
+        t.sessionLost(epoch: 1)
+        _ = t.startSession(epoch: 2)
+        _ = turn(t, epoch: 2, item: "b", start: 0, end: 800)
+        let finals = captions(respond(t, epoch: 2, item: "b", response: "r", words: ["saved"])).filter(\.isFinal)
+        #expect(finals.map(\.text) == ["saved"])
+        // Past the grace it is given up like any other error.
+        let u = OutOfBandTranscriber(config: config)
+        _ = u.startSession(epoch: 1)
+        capture(u, seconds: 1)
+        id = try #require(sent(turn(u, epoch: 1, item: "a", start: 0, end: 800)).first?["event_id"]?.string)
+        var gaveUp = false
+        now = 0
+        while !gaveUp && now < 60 {
+            let failed = u.handle(
+                event(
+                    #"{"type":"error","event_id":"e","error":{"type":"server_error","code":"server_error","message":"down","event_id":"\#(id)"}}"#
+                ), epoch: 1, now: now)
+            gaveUp = failed.contains { if case .warning(let m) = $0 { m.contains("giving up") } else { false } }
+            now += 2.01
+            if !gaveUp { id = try #require(sent(u.tick(now: now)).first?["event_id"]?.string) }
+        }
+        #expect(gaveUp && now > 30 && now < 35, "given up once the grace is over, at \(now)")
+    }
+
     @Test func rateLimitErrorsWaitForTheAdvertisedReset() throws {
         let t = make()
         _ = t.startSession(epoch: 1)

@@ -41,6 +41,10 @@ public enum ServerEvent: Sendable, Equatable {
             code == "invalid_api_key" || type == "authentication_error"
         }
         public var isSessionExpired: Bool { code == "session_expired" }
+        /// Says the backend cannot serve now (not a mistake in one request): a failover may help.
+        public var isOutage: Bool {
+            type == "server_error" || code == "server_error" || code == "insufficient_quota" || isRateLimit
+        }
     }
 
     /// Parses one text frame; nil if it is not a JSON object with a string `type`.

@@ -83,6 +83,7 @@ extension OutOfBandTranscriber {
             turns[i].itemID = item
             turns[i].epoch = epoch
             turns[i].attempts = 1
+            turns[i].outageSince = nil
             turns[i].committedAt = now
             // The new session heard several lost turns as one: the first carries the words of
             // all, the others are settled without a caption of their own.
@@ -192,6 +193,7 @@ extension OutOfBandTranscriber {
                 turns[$0].epoch == epoch && turns[$0].state == .requested(eventID: eventID)
             })
         {
+            if error.isOutage && turns[i].outageSince == nil { turns[i].outageSince = now }
             return retry(
                 turnAt: i, now: now, reason: error.isRateLimit ? "rate limited" : "\(error.type): \(error.message)",
                 rateLimited: error.isRateLimit)
@@ -207,16 +209,17 @@ extension OutOfBandTranscriber {
     }
 
     func retry(turnAt i: Int, now: Double, reason: String, rateLimited: Bool = false) -> [Action] {
-        guard turns[i].attempts < config.maxAttempts else {
+        let graced = turns[i].outageSince.map { now - $0 < config.outageGraceSeconds } ?? false
+        guard turns[i].attempts < config.maxAttempts || graced else {
             turns[i].state = .final
             turns[i].text = ""
             return [
                 .warning(
-                    "giving up on the transcript of \(turns[i].itemID) after \(config.maxAttempts) tries: \(reason)")
+                    "giving up on the transcript of \(turns[i].itemID) after \(turns[i].attempts) tries: \(reason)")
             ]
                 + emitFinals(now: now)
         }
-        let backoff = config.retryBaseSeconds * Double(1 << (turns[i].attempts - 1))
+        let backoff = min(config.retryBaseSeconds * Double(1 << min(turns[i].attempts - 1, 16)), 2)
         let delay = rateLimited ? max(rateLimitReset ?? 1, 0.05) : backoff
         turns[i].attempts += 1
         turns[i].state = .waitingToRetry(at: now + delay)

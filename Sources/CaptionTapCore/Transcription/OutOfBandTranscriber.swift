@@ -29,6 +29,10 @@ public final class OutOfBandTranscriber {
         /// A request the server has not finished answering after this long is sent again (it
         /// counts as a try): a stalled turn never holds later finals back for good.
         public var responseTimeoutSeconds = 30.0
+        /// With a failover behind the backend: how long after a turn's first outage error (server
+        /// error, quota, rate limit) it is still tried again (every 2 s at most) past
+        /// `maxAttempts`, so the failover can take it over rather than it being given up (0: none).
+        public var outageGraceSeconds = 0.0
 
         public init(session: SessionConfig) { self.session = session }
     }
@@ -70,6 +74,8 @@ public final class OutOfBandTranscriber {
         var text = ""
         var usage: Usage?
         var attempts = 1
+        /// When its first outage error came (caller's clock), for `outageGraceSeconds`.
+        var outageSince: Double?
         /// When the commit arrived (caller's clock), for the commit-to-final latency.
         var committedAt: Double = 0
         /// When the current request was sent (caller's clock), for the response timeout.

@@ -60,7 +60,9 @@ extension RunCommand {
             let jack = JackCapture(ring: ring, connectTo: jackConnect, logger: logger)
             try cliCatching { () throws(CaptureError) in try jack.start() }
             return [
-                RunSource(input: .ringAtRate(ring, rate: jack.sampleRate), stop: jack.stop, failure: { jack.failure })
+                RunSource(
+                    input: .ringAtRate(ring, rate: jack.sampleRate), stop: jack.stop, failure: { jack.failure },
+                    tend: jack.tend)
             ]
         }
         if let input {

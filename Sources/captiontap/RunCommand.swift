@@ -64,7 +64,7 @@ struct RunCommand: ParsableCommand {
     @Option(
         name: .customLong("jack-connect"),
         help: ArgumentHelp(
-            "With --backend jack: connect this JACK output port to captiontap:input (repeatable; see jack_lsp).",
+            "With --backend jack: connect this JACK output port to captiontap:input (repeatable, up to 8: one input port each, averaged; see jack_lsp).",
             valueName: "port"))
     var jackConnect: [String] = []
 
@@ -117,6 +117,13 @@ struct RunCommand: ParsableCommand {
             )
         }
         if !jackConnect.isEmpty && backend != .jack { throw ValidationError("--jack-connect needs --backend jack") }
+        if jackConnect.count > JackRTState.maxPorts {
+            throw ValidationError(
+                "--jack-connect is given more than \(JackRTState.maxPorts) times (one input port each)")
+        }
+        if Set(jackConnect).count != jackConnect.count {
+            throw ValidationError("the same --jack-connect is given twice")
+        }
         if let duration, !(duration > 0 && duration <= Self.maxDuration) {
             throw ValidationError(
                 "--duration must be a number of seconds above 0 and at most \(Int(Self.maxDuration)) (a year)")

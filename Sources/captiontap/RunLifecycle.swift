@@ -29,6 +29,8 @@ struct RunSource {
     var stop: () -> Void = {}
     /// Why the capture ended early (the JACK server went away), if it did.
     var failure: () -> String? = { nil }
+    /// Upkeep between chunks, on the worker (JACK: link a source that came back).
+    var tend: () -> Void = {}
 }
 
 /// One source during a run: its pump feeds its session (and `--record`/`--events-out`), its
@@ -61,7 +63,8 @@ final class SourceRun: @unchecked Sendable {
     func pumpAudio(maxSeconds: Double?, stop: StopSignal, logger: Logger) throws {
         started.mark()
         pump.run(maxSeconds: maxSeconds) {
-            stop.isStopped || transcription?.fatalOutcome != nil || source.failure() != nil
+            source.tend()
+            return stop.isStopped || transcription?.fatalOutcome != nil || source.failure() != nil
         }
         transcription?.wakeForAudio()
         source.stop()

@@ -26,17 +26,35 @@ final class JackServer {
         // Up to 20 s: a loaded CI machine can take over 10 s to bring jackd up.
         let ready = try RunningProcess("jack_wait", ["-w", "-t", "20"], environment: environment).wait(timeout: 25)
         try #require(ready.status == 0, "jackd did not start: \(ready.stdout) \(ready.stderr)")
+        metros["metro"] = try startMetro("metro", hertz: 440)
+    }
+
+    private var metros: [String: RunningProcess] = [:]
+
+    /// Starts `jack_metro` as client `name` (port `name:60_bpm`, beeps of amplitude 0.5) and
+    /// waits for its port.
+    @discardableResult
+    func startMetro(_ name: String, hertz: Int) throws -> RunningProcess {
         let metro = try RunningProcess(
-            "jack_metro", ["-n", "metro", "-b", "60", "-f", "440", "-A", "0.5", "-D", "500"],
+            "jack_metro", ["-n", name, "-b", "60", "-f", "\(hertz)", "-A", "0.5", "-D", "500"],
             environment: environment)
         processes.append(metro)
+        metros[name] = metro
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
             let ports = try RunningProcess("jack_lsp", [], environment: environment).wait(timeout: 10)
-            if ports.stdout.contains(port) { return }
+            if ports.stdout.contains("\(name):60_bpm") { return metro }
             Thread.sleep(forTimeInterval: 0.1)
         }
-        Issue.record("jack_metro's port never appeared")
+        Issue.record("jack_metro's port \(name):60_bpm never appeared")
+        return metro
+    }
+
+    /// Stops the `jack_metro` client `name` (its port goes away, and its links with it).
+    func stopMetro(_ name: String) {
+        guard let metro = metros.removeValue(forKey: name) else { return }
+        metro.terminate()
+        _ = metro.wait(timeout: 10)
     }
 
     /// Stops jackd under its clients (they get JACK's shutdown notice). SIGTERM, not SIGKILL: a
@@ -140,13 +158,69 @@ final class JackServer {
             (try? WAV.read24kMono(recorded).count) ?? 0 > 12_000, "the recording lost the audio before the shutdown")
     }
 
-    /// The process callback on libjack-jackd2's own client thread: no heap calls, and the same
-    /// counter on that thread sees the probe's deliberate allocations.
+    @Test func severalSourcesGetAPortEachAndAreAveragedNotSummed() throws {
+        let jack = try JackServer()
+        try jack.startMetro("metro2", hertz: 660)
+        let recorded = dir.appendingPathComponent("jack-two.wav").path
+        let result = try RunningProcess(
+            Tools.captiontap,
+            [
+                "run", "--backend", "jack", "--jack-connect", jack.port, "--jack-connect", "metro2:60_bpm",
+                "--no-captions", "--record", recorded, "--duration", "4",
+            ],
+            environment: jack.environment
+        ).wait(timeout: 30)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(
+            result.stderr.contains(
+                "capturing JACK ports captiontap:input_1, captiontap:input_2 at 48000 Hz from metro:60_bpm, metro2:60_bpm, averaged"
+            ), "\(result.stderr)")
+        let samples = try WAV.read24kMono(recorded)
+        let body = samples[...]
+        // Both sources are heard...
+        #expect(Signal.rmsDB(body) > -30, "\(Signal.rmsDB(body)) dB")
+        #expect(Signal.power(body, frequency: 440) > 100 * Signal.power(body, frequency: 550))
+        #expect(Signal.power(body, frequency: 660) > 100 * Signal.power(body, frequency: 550))
+        // ...at half their level each: two beeps of 0.5 summed would reach ~1 where they overlap.
+        let peak = samples.map(abs).max() ?? 0
+        #expect(peak > 0.2 && peak <= 0.52, "peak \(peak)")
+    }
+
+    @Test func aSourceThatGoesAwayAndComesBackIsLinkedAgain() throws {
+        let jack = try JackServer()
+        let recorded = dir.appendingPathComponent("jack-back.wav").path
+        let run = try RunningProcess(
+            Tools.captiontap,
+            [
+                "run", "--backend", "jack", "--jack-connect", jack.port, "--no-captions", "--record", recorded,
+                "--duration", "7",
+            ],
+            environment: jack.environment)
+        #expect(run.waitForStderr("capturing JACK port", timeout: 15), "\(run.stderrSoFar)")
+        Thread.sleep(forTimeInterval: 1)
+        jack.stopMetro("metro")
+        Thread.sleep(forTimeInterval: 1)
+        try jack.startMetro("metro", hertz: 440)
+        let result = run.wait(timeout: 30)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(
+            result.stderr.contains("JACK port metro:60_bpm is back: linked to captiontap:input again"),
+            "\(result.stderr)")
+        // The beeps go on in the recording's last seconds (silence there before this fix).
+        let samples = try WAV.read24kMono(recorded)
+        let tail = samples.suffix(48_000)
+        #expect(Signal.rmsDB(tail) > -30, "\(Signal.rmsDB(tail)) dB in the last 2 s")
+    }
+
+    /// The process callback on libjack-jackd2's own client thread, with one port and with two
+    /// averaged: no heap calls, and the same counter on that thread sees the probe's deliberate
+    /// allocations.
     @Test func theLiveCallbackMakesNoHeapCallsOnJACK2() throws {
         let jack = try JackServer()
-        for allocate in [false, true] {
+        try jack.startMetro("metro2", hertz: 660)
+        for (sources, allocate) in [(jack.port, false), (jack.port, true), ("\(jack.port),metro2:60_bpm", false)] {
             let result = try RunningProcess(
-                Tools.rtprobe, ["jack", jack.port, "2"] + (allocate ? ["--allocate"] : []),
+                Tools.rtprobe, ["jack", sources, "2"] + (allocate ? ["--allocate"] : []),
                 environment: jack.environment
             ).wait(timeout: 30)
             try #require(result.status == 0, "\(result.stderr)")

@@ -74,7 +74,9 @@ func fail(_ message: String) -> Never {
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard arguments.count >= 3, let seconds = Double(arguments[2]) else {
-    fail("usage: captiontap-rtprobe pipewire TARGET SECONDS [--allocate] | jack SOURCE_PORT SECONDS [--allocate]")
+    fail(
+        "usage: captiontap-rtprobe pipewire TARGET SECONDS [--allocate] | jack SOURCE_PORT[,PORT…] SECONDS [--allocate]"
+    )
 }
 Probe.allocate = arguments.dropFirst(3).contains("--allocate")
 // Touch everything the callbacks use before the data thread starts.
@@ -93,7 +95,9 @@ do {
         try capture.start()
         stop = capture.stop
     case "jack":
-        let capture = JackCapture(ring: ring, connectTo: [arguments[1]], logger: logger, process: jackProcess)
+        // Several source ports, comma-separated: one input port each, averaged in the callback.
+        let sources = arguments[1].split(separator: ",").map(String.init)
+        let capture = JackCapture(ring: ring, connectTo: sources, logger: logger, process: jackProcess)
         try capture.start()
         stop = capture.stop
     default:

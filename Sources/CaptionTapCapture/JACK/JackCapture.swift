@@ -5,12 +5,54 @@ import Logging
 import Synchronization
 
 /// The real-time half of JACK capture: state reached through a raw pointer, as for PipeWire.
+///
+/// One input port per `--jack-connect` source (JACK sums every link into an input port, so a
+/// stereo pair into one port came out 6 dB hot and clipped where the music was loud). Several
+/// ports are averaged into `mix`, preallocated, one block at a time: a downmix, like PipeWire's.
 public struct JackRTState {
-    public var port: OpaquePointer?
+    public static let maxPorts = 8
+    static let mixFrames = 4096
+    /// `portCount` ports, set before activation and never changed while it runs.
+    public let ports: UnsafeMutablePointer<OpaquePointer?>
+    public var portCount = 0
+    /// This block's input of each port, filled in the callback.
+    let inputs: UnsafeMutablePointer<UnsafePointer<Float>?>
+    let mix: UnsafeMutablePointer<Float>
     public let producer: AudioRing.Producer
+
     public init(producer: AudioRing.Producer) {
-        self.port = nil
         self.producer = producer
+        ports = .allocate(capacity: Self.maxPorts)
+        ports.initialize(repeating: nil, count: Self.maxPorts)
+        inputs = .allocate(capacity: Self.maxPorts)
+        inputs.initialize(repeating: nil, count: Self.maxPorts)
+        mix = .allocate(capacity: Self.mixFrames)
+        mix.initialize(repeating: 0, count: Self.mixFrames)
+    }
+
+    /// Frees the buffers (after the client is closed).
+    func release() {
+        ports.deallocate()
+        inputs.deallocate()
+        mix.deallocate()
+    }
+}
+
+/// The downmix of several ports: their average, so a stereo pair keeps its level and nothing
+/// can clip that did not clip on its own port.
+public enum JackMix {
+    /// Writes the average of `count` inputs (nil: a port without a buffer, counted as silence)
+    /// over `frames` samples into `out`. Real-time safe: loops over raw pointers only.
+    public static func average(
+        _ inputs: UnsafePointer<UnsafePointer<Float>?>, count: Int, frames: Int, into out: UnsafeMutablePointer<Float>
+    ) {
+        out.update(repeating: 0, count: frames)
+        guard count > 0 else { return }
+        let scale = 1 / Float(count)
+        for k in 0..<count {
+            guard let input = inputs[k] else { continue }
+            for i in 0..<frames { out[i] += input[i] * scale }
+        }
     }
 }
 
@@ -18,13 +60,31 @@ public enum JackProcess {
     /// The type of JACK's process callback; `data` points at a ``JackRTState``.
     public typealias Callback = @convention(c) (jack_nframes_t, UnsafeMutableRawPointer?) -> Int32
 
-    /// JACK's process callback: copy this period's samples into the ring and return. Same rules
-    /// as PipeWire's `process`: no allocation, locks, syscalls, logging or retain/release.
+    /// JACK's process callback: copy this period's samples (one port's, or the ports' average)
+    /// into the ring and return. Same rules as PipeWire's `process`: no allocation, locks,
+    /// syscalls, logging or retain/release.
     public static let onProcess: Callback = { frames, data in
         guard let data else { return 0 }
         let state = data.assumingMemoryBound(to: JackRTState.self)
-        guard let port = state.pointee.port, let buffer = jack_port_get_buffer(port, frames) else { return 0 }
-        state.pointee.producer.write(buffer.assumingMemoryBound(to: Float.self), count: Int(frames))
+        let count = state.pointee.portCount
+        if count == 1 {
+            guard let port = state.pointee.ports[0], let buffer = jack_port_get_buffer(port, frames) else { return 0 }
+            state.pointee.producer.write(buffer.assumingMemoryBound(to: Float.self), count: Int(frames))
+            return 0
+        }
+        var done = 0
+        while count > 1 && done < Int(frames) {
+            let n = min(Int(frames) - done, JackRTState.mixFrames)
+            for k in 0..<count {
+                state.pointee.inputs[k] = nil
+                if let port = state.pointee.ports[k], let buffer = jack_port_get_buffer(port, frames) {
+                    state.pointee.inputs[k] = UnsafePointer(buffer.assumingMemoryBound(to: Float.self) + done)
+                }
+            }
+            JackMix.average(state.pointee.inputs, count: count, frames: n, into: state.pointee.mix)
+            state.pointee.producer.write(state.pointee.mix, count: n)
+            done += n
+        }
         return 0
     }
 }
@@ -33,6 +93,14 @@ public enum JackProcess {
 final class JackNotices: Sendable {
     let serverGone = Atomic<Bool>(false)
     let rate = Atomic<Int>(0)
+    /// A port appeared since ``JackCapture/tend()`` last looked (a source may be back).
+    let portRegistered = Atomic<Bool>(false)
+
+    static let onPortRegistration: @convention(c) (jack_port_id_t, Int32, UnsafeMutableRawPointer?) -> Void = {
+        _, registered, arg in
+        guard let arg, registered != 0 else { return }
+        Unmanaged<JackNotices>.fromOpaque(arg).takeUnretainedValue().portRegistered.store(true, ordering: .releasing)
+    }
 
     static let onShutdown: @convention(c) (UnsafeMutableRawPointer?) -> Void = { arg in
         guard let arg else { return }
@@ -46,7 +114,10 @@ final class JackNotices: Sendable {
     }
 }
 
-/// `--backend jack`: one input port, `captiontap:input`, optionally connected to `--jack-connect`.
+/// `--backend jack`: one input port, `captiontap:input`, optionally connected to a
+/// `--jack-connect` source; with several sources, one port each (`captiontap:input_1`, …),
+/// averaged. A source that goes away and comes back (a player restarted) is linked again: JACK
+/// drops the link with the port, and ``tend()`` remakes it once the port is registered again.
 ///
 /// Works on JACK2 and on PipeWire's JACK layer (`pw-jack`). The ring holds samples at the JACK
 /// server's rate; the worker converts them to 24 kHz (JACK has no per-port resampling).
@@ -90,6 +161,7 @@ public final class JackCapture: @unchecked Sendable {
 
     deinit {
         stop()
+        state.pointee.release()
         state.deinitialize(count: 1)
         state.deallocate()
     }
@@ -104,13 +176,7 @@ public final class JackCapture: @unchecked Sendable {
         }
         self.client = client
         sampleRate = Int(jack_get_sample_rate(client))
-        guard
-            let port = jack_port_register(
-                client, "input", ct_jack_default_audio_type(), UInt(JackPortIsInput.rawValue), 0)
-        else {
-            throw .jack(call: "jack_port_register")
-        }
-        state.pointee.port = port
+        try registerPorts(client)
         guard jack_set_process_callback(client, process, UnsafeMutableRawPointer(state)) == 0 else {
             throw .jack(call: "jack_set_process_callback")
         }
@@ -120,16 +186,56 @@ public final class JackCapture: @unchecked Sendable {
         guard jack_set_sample_rate_callback(client, JackNotices.onSampleRate, noticesPointer) == 0 else {
             throw .jack(call: "jack_set_sample_rate_callback")
         }
+        guard jack_set_port_registration_callback(client, JackNotices.onPortRegistration, noticesPointer) == 0 else {
+            throw .jack(call: "jack_set_port_registration_callback")
+        }
         guard jack_activate(client) == 0 else { throw .jack(call: "jack_activate") }
-        let name = String(cString: jack_port_name(port))
-        for source in connectTo {
-            guard jack_connect(client, source, name) == 0 else {
+        for (k, source) in connectTo.enumerated() {
+            guard jack_connect(client, source, portName(k)) == 0 else {
                 throw .unknownJackPort(source, available: outputPorts(client))
             }
         }
+        let names = (0..<state.pointee.portCount).map(portName).joined(separator: ", ")
         logger.info(
-            "capturing JACK port \(name) at \(sampleRate) Hz\(connectTo.isEmpty ? " (connect it with jack_connect or a patchbay)" : " from \(connectTo.joined(separator: ", "))")"
+            "capturing JACK port\(connectTo.count > 1 ? "s" : "") \(names) at \(sampleRate) Hz\(connectTo.isEmpty ? " (connect it with jack_connect or a patchbay)" : " from \(connectTo.joined(separator: ", "))\(connectTo.count > 1 ? ", averaged" : "")")"
         )
+    }
+
+    /// `input`, or `input_1` … `input_N` for several sources, before activation.
+    private func registerPorts(_ client: OpaquePointer) throws(CaptureError) {
+        let count = max(1, min(connectTo.count, JackRTState.maxPorts))
+        for k in 0..<count {
+            let short = count == 1 ? "input" : "input_\(k + 1)"
+            guard
+                let port = jack_port_register(
+                    client, short, ct_jack_default_audio_type(), UInt(JackPortIsInput.rawValue), 0)
+            else {
+                throw .jack(call: "jack_port_register")
+            }
+            state.pointee.ports[k] = port
+            state.pointee.portCount = k + 1
+        }
+    }
+
+    /// The full name of input port `k` (`captiontap:input`).
+    private func portName(_ k: Int) -> String {
+        guard let port = state.pointee.ports[k] else { return "" }
+        return String(cString: jack_port_name(port))
+    }
+
+    /// Links a `--jack-connect` source that came back (its port registered again) to its input
+    /// port. Called often from the worker, never from a JACK thread (JACK forbids server calls in
+    /// its callbacks): one atomic load unless a port appeared.
+    public func tend() {
+        guard let client, notices.portRegistered.exchange(false, ordering: .acquiringAndReleasing) else { return }
+        for (k, source) in connectTo.enumerated() {
+            guard let port = state.pointee.ports[k], jack_port_connected_to(port, source) == 0,
+                jack_port_by_name(client, source) != nil
+            else { continue }
+            if jack_connect(client, source, portName(k)) == 0 {
+                logger.info("JACK port \(source) is back: linked to \(portName(k)) again")
+            }
+        }
     }
 
     /// Output ports a user could have meant, for the error line.

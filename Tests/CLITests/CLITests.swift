@@ -37,6 +37,14 @@ import Testing
             "--idle-timeout must be 2–300 seconds"
         ),
         (
+            ["run", "--backend", "jack", "--no-captions"] + (1...9).flatMap { ["--jack-connect", "p:\($0)"] },
+            "--jack-connect is given more than 8 times"
+        ),
+        (
+            ["run", "--backend", "jack", "--no-captions", "--jack-connect", "a:b", "--jack-connect", "a:b"],
+            "the same --jack-connect is given twice"
+        ),
+        (
             ["run", "--no-captions", "--failover-after", "inf", "--record", "/dev/null"],
             "--failover-after must be 1–3600 seconds"
         ),

@@ -19,6 +19,25 @@ import Testing
         #expect(SegmentJoin.normalized("Привет!") == "привет" && SegmentJoin.normalized("🙂") == "")
     }
 
+    @Test func aCompoundWrittenWithAndWithoutAHyphenIsTheSameWords() {
+        // Two decodes of the same audio spell the compound differently: joined, not repeated.
+        #expect(
+            SegmentJoin.join("the river is well-known.", "Well known, and it floods")
+                == "the river is well-known, and it floods")
+        #expect(
+            SegmentJoin.join("the river is well known.", "Well-known, and it floods")
+                == "the river is well known, and it floods")
+        #expect(SegmentJoin.join("my mother-in-law", "Mother in law said hello") == "my mother-in-law said hello")
+        // Only a hyphen between letters or digits joins parts; dashes and a hanging hyphen stay.
+        for text in ["pre- and post-war", "yes - no", "a -b", "well-", "1990-2000 ok"] {
+            #expect(SegmentJoin.text(SegmentJoin.words(text)) == text)
+        }
+        #expect(SegmentJoin.words("mother-in-law").map(\.text) == ["mother", "in", "law"])
+        // What a later join cannot change is still a prefix of the text, hyphen and all.
+        let text = "one two three four five six seven eight nine ten eleven twelve-thirteen fourteen fifteen"
+        #expect(text.hasPrefix(SegmentJoin.settledPrefix(text)))
+    }
+
     @Test func aGarbledFirstWordOfTheContextIsSkipped() {
         // The context starts inside a word ("fellow" heard as "low").
         let joined = SegmentJoin.join(

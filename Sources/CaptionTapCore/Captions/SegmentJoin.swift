@@ -27,15 +27,16 @@ public enum SegmentJoin {
     public static func join(_ previous: String, _ next: String, trailing: Int = maxTrailingWords) -> String {
         let p = words(previous)
         let n = words(next)
-        guard !p.isEmpty else { return n.joined(separator: " ") }
-        guard !n.isEmpty else { return p.joined(separator: " ") }
-        guard let match = overlap(p, n, trailing: trailing) else { return (p + n).joined(separator: " ") }
+        guard !p.isEmpty else { return text(n) }
+        guard !n.isEmpty else { return text(p) }
+        guard let match = overlap(p, n, trailing: trailing) else { return text(p + n) }
         let merged = (0..<match.count).map { t in
             let (a, b) = (p[match.previous + t], n[match.next + t])
             // A word the cut split ("dark" for "darkness") is taken whole from `next`.
-            return normalized(a) == normalized(b) ? Substring(respell(a, like: b)) : b
+            guard normalized(a) == normalized(b) else { return b }
+            return Word(Substring(respell(a.text, like: b.text)), hyphenated: a.hyphenated)
         }
-        return (Array(p[..<match.previous]) + merged + n[(match.next + match.count)...]).joined(separator: " ")
+        return text(Array(p[..<match.previous]) + merged + n[(match.next + match.count)...])
     }
 
     struct Overlap: Equatable {
@@ -53,7 +54,7 @@ public enum SegmentJoin {
     /// counts only at the very start of `next` or if the word has five letters or more. In an
     /// overlap of two words or more, its last word may be the start of `next`'s (a word the cut
     /// split: "…season of dark" and "it was the season of darkness").
-    static func overlap(_ p: [Substring], _ n: [Substring], trailing: Int = maxTrailingWords) -> Overlap? {
+    static func overlap(_ p: [Word], _ n: [Word], trailing: Int = maxTrailingWords) -> Overlap? {
         let pn = p.map(normalized)
         let nn = n.map(normalized)
         // An overlap that reaches the very end of `previous` is taken over one that skips words.
@@ -102,10 +103,12 @@ public enum SegmentJoin {
             guard p[i..<p.count - 1].map(normalized).elementsEqual(n[0..<k - 1].map(normalized)),
                 isFragment(p[p.count - 1], of: n[k - 1], alone: k == 1)
             else { continue }
-            var rest = n.map(String.init)
+            var rest = n
             // The words replaced went on a sentence ("…for you, ass."): so does their replacement.
-            if p[i].first?.isLowercase == true { rest[0] = rest[0].prefix(1).lowercased() + rest[0].dropFirst() }
-            return (p[..<i].map(String.init) + rest).joined(separator: " ")
+            if p[i].text.first?.isLowercase == true {
+                rest[0].text = Substring(rest[0].text.prefix(1).lowercased() + rest[0].text.dropFirst())
+            }
+            return text(Array(p[..<i]) + rest)
         }
         return join(previous, next, trailing: 0)
     }
@@ -116,7 +119,7 @@ public enum SegmentJoin {
     /// Whether `word` is what the recognizer made of `whole` cut short: its start, or (three
     /// letters or more, as long) one letter off ("ass" for "ask"). `alone`: the only word
     /// matched, so it must be three letters or more ("a" may be a word of its own).
-    static func isFragment(_ word: Substring, of whole: Substring, alone: Bool) -> Bool {
+    static func isFragment(_ word: Word, of whole: Word, alone: Bool) -> Bool {
         let a = normalized(word)
         let b = normalized(whole)
         guard !a.isEmpty, !b.isEmpty, !alone || a.count >= 3 else { return false }
@@ -134,12 +137,57 @@ public enum SegmentJoin {
     /// The words of a text that a later ``join(_:_:)`` cannot change: all but the last
     /// ``maxOverlapWords`` plus ``maxTrailingWords``.
     public static func settledPrefix(_ text: String) -> String {
-        words(text).dropLast(maxOverlapWords + maxTrailingWords).joined(separator: " ")
+        Self.text(words(text).dropLast(maxOverlapWords + maxTrailingWords))
     }
 
-    static func words(_ text: String) -> [Substring] {
-        text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" })
+    /// A word as joins compare them. The parts of a hyphenated compound are words of their own
+    /// (two decodes may write "well-known" and "well known": the same words, not a repeat), the
+    /// parts before a hyphen marked `hyphenated`.
+    public struct Word: Equatable, Sendable {
+        public var text: Substring
+        public var hyphenated: Bool
+        public init(_ text: Substring, hyphenated: Bool = false) {
+            self.text = text
+            self.hyphenated = hyphenated
+        }
     }
+
+    /// The words of `text`, split at white space and at hyphens between letters or digits.
+    public static func words(_ text: String) -> [Word] {
+        var out: [Word] = []
+        for token in text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }) {
+            var start = token.startIndex
+            var i = token.startIndex
+            while i < token.endIndex {
+                let next = token.index(after: i)
+                if token[i] == "-", i > start, next < token.endIndex, isWordCharacter(token[token.index(before: i)]),
+                    isWordCharacter(token[next])
+                {
+                    out.append(Word(token[start..<i], hyphenated: true))
+                    start = next
+                }
+                i = next
+            }
+            out.append(Word(token[start...]))
+        }
+        return out
+    }
+
+    /// `words` written out: single spaces, and a hyphen after a `hyphenated` part.
+    public static func text(_ words: some Collection<Word>) -> String {
+        var out = ""
+        var glue = ""
+        for word in words {
+            out += glue
+            out += word.text
+            glue = word.hyphenated ? "-" : " "
+        }
+        return glue == "-" ? out + glue : out
+    }
+
+    private static func isWordCharacter(_ c: Character) -> Bool { c.isLetter || c.isNumber }
+
+    static func normalized(_ word: Word) -> String { normalized(word.text) }
 
     /// `word` as words are compared: lower case, letters and digits only, accents dropped (two
     /// decodes may spell "café" and "cafe": the same word, not two).

@@ -314,7 +314,7 @@ public struct LiveCaptions: Sendable {
         let c = SegmentJoin.words(context)
         let n = SegmentJoin.words(text)
         guard !c.isEmpty, !n.isEmpty, let match = SegmentJoin.overlap(c, n) else { return nil }
-        return Self.capitalized(n[(match.next + match.count)...].joined(separator: " "))
+        return Self.capitalized(SegmentJoin.text(n[(match.next + match.count)...]))
     }
 
     /// `text` with its first letter in upper case: it begins the turn's caption.
@@ -339,11 +339,11 @@ public struct LiveCaptions: Sendable {
     static func unlooped(_ text: String) -> String {
         let split = SegmentJoin.words(text)
         guard split.count <= Repetition.maxWords else { return text }
-        let words = split.map(oneComma)
+        let words = split.map { SegmentJoin.Word(oneComma($0.text), hyphenated: $0.hyphenated) }
         guard let (i, k) = Repetition.doubled(words.map(SegmentJoin.normalized)) else {
-            return words.joined(separator: " ")
+            return SegmentJoin.text(words)
         }
-        return (words[..<(i + k)] + words[(i + 2 * k)...]).joined(separator: " ")
+        return SegmentJoin.text(words[..<(i + k)] + words[(i + 2 * k)...])
     }
 
     /// `word` with one comma where the recognizer repeated it at its end.
@@ -359,7 +359,7 @@ public struct LiveCaptions: Sendable {
         let wb = SegmentJoin.words(b)
         var n = 0
         while n < min(wa.count, wb.count), SegmentJoin.normalized(wa[n]) == SegmentJoin.normalized(wb[n]) { n += 1 }
-        return wa.prefix(n).joined(separator: " ")
+        return SegmentJoin.text(wa.prefix(n))
     }
 }
 

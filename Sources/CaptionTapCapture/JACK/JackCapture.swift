@@ -94,12 +94,31 @@ final class JackNotices: Sendable {
     let serverGone = Atomic<Bool>(false)
     let rate = Atomic<Int>(0)
     /// A port appeared since ``JackCapture/tend()`` last looked (a source may be back).
-    let portRegistered = Atomic<Bool>(false)
+    let portsChanged = Atomic<Bool>(false)
+    /// The `--jack-connect` sources' own port names (not aliases), by index, once linked; and a
+    /// bit per source whose port went away since ``JackCapture/tend()`` last looked.
+    let sources = Mutex<[String]>([])
+    let goneMask = Atomic<Int>(0)
+    /// The client, for looking up the port a notice names (its bit pattern; 0 before it opens).
+    let client = Atomic<UInt>(0)
 
     static let onPortRegistration: @convention(c) (jack_port_id_t, Int32, UnsafeMutableRawPointer?) -> Void = {
-        _, registered, arg in
-        guard let arg, registered != 0 else { return }
-        Unmanaged<JackNotices>.fromOpaque(arg).takeUnretainedValue().portRegistered.store(true, ordering: .releasing)
+        id, registered, arg in
+        guard let arg else { return }
+        let notices = Unmanaged<JackNotices>.fromOpaque(arg).takeUnretainedValue()
+        guard registered == 0 else {
+            notices.portsChanged.store(true, ordering: .releasing)
+            return
+        }
+        // A port going away: if it is a source's, note it (a client-side lookup, no server call).
+        guard let client = OpaquePointer(bitPattern: notices.client.load(ordering: .acquiring)),
+            let port = jack_port_by_id(client, id), let name = jack_port_name(port)
+        else { return }
+        let gone = String(cString: name)
+        let bits = notices.sources.withLock { sources in
+            sources.indices.filter { sources[$0] == gone }.reduce(0) { $0 | 1 << $1 }
+        }
+        if bits != 0 { notices.goneMask.bitwiseOr(bits, ordering: .acquiringAndReleasing) }
     }
 
     static let onShutdown: @convention(c) (UnsafeMutableRawPointer?) -> Void = { arg in
@@ -130,6 +149,10 @@ public final class JackCapture: @unchecked Sendable {
     private let state: UnsafeMutablePointer<JackRTState>
     private let process: JackProcess.Callback
     private let notices = JackNotices()
+    /// Sources whose port went away: linked again once it is back (a link the user removed from
+    /// a source that stayed is left removed).
+    private var gone: Set<Int> = []
+    private var retryAt = ContinuousClock.now
 
     /// Why capture cannot go on, once JACK says so: the server shut down (jackd stopped or
     /// crashed), or it changed its sample rate under the running resampler. The run ends with
@@ -153,7 +176,7 @@ public final class JackCapture: @unchecked Sendable {
     ) {
         self.ring = ring
         self.process = process
-        self.connectTo = connectTo
+        self.connectTo = Array(connectTo.prefix(JackRTState.maxPorts))  // the CLI refuses more
         self.logger = logger
         state = .allocate(capacity: 1)
         state.initialize(to: JackRTState(producer: ring.producer))
@@ -180,6 +203,7 @@ public final class JackCapture: @unchecked Sendable {
         guard jack_set_process_callback(client, process, UnsafeMutableRawPointer(state)) == 0 else {
             throw .jack(call: "jack_set_process_callback")
         }
+        notices.client.store(UInt(bitPattern: client), ordering: .releasing)
         // `notices` lives as long as this object, which outlives the client (closed in stop()).
         let noticesPointer = Unmanaged.passUnretained(notices).toOpaque()
         jack_on_shutdown(client, JackNotices.onShutdown, noticesPointer)
@@ -195,6 +219,8 @@ public final class JackCapture: @unchecked Sendable {
                 throw .unknownJackPort(source, available: outputPorts(client))
             }
         }
+        let own = connectTo.map { jack_port_by_name(client, $0).flatMap(jack_port_name).map { String(cString: $0) } }
+        notices.sources.withLock { $0 = zip(connectTo, own).map { $1 ?? $0 } }
         let names = (0..<state.pointee.portCount).map(portName).joined(separator: ", ")
         logger.info(
             "capturing JACK port\(connectTo.count > 1 ? "s" : "") \(names) at \(sampleRate) Hz\(connectTo.isEmpty ? " (connect it with jack_connect or a patchbay)" : " from \(connectTo.joined(separator: ", "))\(connectTo.count > 1 ? ", averaged" : "")")"
@@ -223,17 +249,25 @@ public final class JackCapture: @unchecked Sendable {
         return String(cString: jack_port_name(port))
     }
 
-    /// Links a `--jack-connect` source that came back (its port registered again) to its input
-    /// port. Called often from the worker, never from a JACK thread (JACK forbids server calls in
-    /// its callbacks): one atomic load unless a port appeared.
+    /// Links a `--jack-connect` source that came back to its input port. Called often from the
+    /// worker, never from a JACK thread (JACK forbids server calls in its callbacks): two atomic
+    /// loads, unless a source is gone (then a look when a port appears, and every 0.5 s: a port
+    /// registered a moment before its client activates cannot be linked yet).
     public func tend() {
-        guard let client, notices.portRegistered.exchange(false, ordering: .acquiringAndReleasing) else { return }
-        for (k, source) in connectTo.enumerated() {
-            guard let port = state.pointee.ports[k], jack_port_connected_to(port, source) == 0,
-                jack_port_by_name(client, source) != nil
-            else { continue }
-            if jack_connect(client, source, portName(k)) == 0 {
+        guard let client else { return }
+        let changed = notices.portsChanged.exchange(false, ordering: .acquiringAndReleasing)
+        let bits = notices.goneMask.exchange(0, ordering: .acquiringAndReleasing)
+        for k in connectTo.indices where bits & (1 << k) != 0 { gone.insert(k) }
+        guard !gone.isEmpty, changed || ContinuousClock.now >= retryAt else { return }
+        retryAt = ContinuousClock.now + .milliseconds(500)
+        for k in gone.sorted() {
+            let source = connectTo[k]
+            guard let port = state.pointee.ports[k], jack_port_by_name(client, source) != nil else { continue }
+            if jack_port_connected_to(port, source) != 0 || jack_connect(client, source, portName(k)) == 0 {
+                gone.remove(k)
                 logger.info("JACK port \(source) is back: linked to \(portName(k)) again")
+            } else {
+                logger.debug("JACK port \(source) is back but cannot be linked yet; trying again")
             }
         }
     }

@@ -28,6 +28,14 @@ import Testing
             SegmentJoin.join("the river is well known.", "Well-known, and it floods")
                 == "the river is well known, and it floods")
         #expect(SegmentJoin.join("my mother-in-law", "Mother in law said hello") == "my mother-in-law said hello")
+        // The overlap's last word is followed by `next`'s words, and by its hyphen or space.
+        #expect(SegmentJoin.join("this is a well.", "a well-known fact") == "this is a well-known fact")
+        #expect(
+            SegmentJoin.join("the river is well-known", "river is well, and it floods")
+                == "the river is well, and it floods")
+        // A hyphenated repeat is one word said once, not a loop.
+        #expect(!Repetition.loops("ha-ha-ha, that is funny"))
+        #expect(Repetition.loops("ha, ha, ha, ha"))
         // Only a hyphen between letters or digits joins parts; dashes and a hanging hyphen stay.
         for text in ["pre- and post-war", "yes - no", "a -b", "well-", "1990-2000 ok"] {
             #expect(SegmentJoin.text(SegmentJoin.words(text)) == text)

@@ -38,7 +38,7 @@ public enum Repetition {
     /// 1960s, the 1960s…"). Real speech does that too ("no, no, no"), so callers only use it to
     /// try the audio again, never to drop words.
     public static func loops(_ text: String) -> Bool {
-        let words = SegmentJoin.words(text).map(SegmentJoin.normalized)
+        let words = SegmentJoin.tokens(text).map(SegmentJoin.normalized)
         guard words.count <= maxWords else { return true }
         return doubled(words) != nil || tripled(words, length: 1) || tripled(words, length: 2)
     }

@@ -34,7 +34,10 @@ public enum SegmentJoin {
             let (a, b) = (p[match.previous + t], n[match.next + t])
             // A word the cut split ("dark" for "darkness") is taken whole from `next`.
             guard normalized(a) == normalized(b) else { return b }
-            return Word(Substring(respell(a.text, like: b.text)), hyphenated: a.hyphenated)
+            // Inside the overlap `previous` spells the compounds; at its end, what follows is
+            // `next`'s, and so is the hyphen or space before it.
+            let last = t == match.count - 1
+            return Word(Substring(respell(a.text, like: b.text)), hyphenated: last ? b.hyphenated : a.hyphenated)
         }
         return text(Array(p[..<match.previous]) + merged + n[(match.next + match.count)...])
     }
@@ -171,6 +174,12 @@ public enum SegmentJoin {
             out.append(Word(token[start...]))
         }
         return out
+    }
+
+    /// The white-space separated tokens of `text` ("ha-ha-ha" is one): for telling a loop from
+    /// speech, where a hyphenated repeat is one word said once.
+    public static func tokens(_ text: String) -> [Substring] {
+        text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" })
     }
 
     /// `words` written out: single spaces, and a hyphen after a `hyphenated` part.

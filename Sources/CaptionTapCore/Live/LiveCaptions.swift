@@ -327,7 +327,7 @@ public struct LiveCaptions: Sendable {
     /// times in a row, and no faster than anyone speaks (6 words a second, plus one). Moonshine
     /// given a fragment of a word sometimes loops ("As as as as as…"); that is nothing heard.
     static func plausible(_ text: String, samples: Int) -> Bool {
-        let words = SegmentJoin.words(text).map(SegmentJoin.normalized)
+        let words = SegmentJoin.tokens(text).map(SegmentJoin.normalized)
         guard samples > 0, !words.isEmpty, words.count <= 1 + samples / (PCM16.sampleRate / 6) else { return false }
         return !Repetition.tripled(words, length: 1)
     }
@@ -337,13 +337,13 @@ public struct LiveCaptions: Sendable {
     /// the second copy is not speech. Only its first such repeat; texts past 200 words as they are.
     /// It loops on a comma too ("In short,, the period…", for seconds on two_cities): one stays.
     static func unlooped(_ text: String) -> String {
-        let split = SegmentJoin.words(text)
+        let split = SegmentJoin.tokens(text)
         guard split.count <= Repetition.maxWords else { return text }
-        let words = split.map { SegmentJoin.Word(oneComma($0.text), hyphenated: $0.hyphenated) }
+        let words = split.map(oneComma)
         guard let (i, k) = Repetition.doubled(words.map(SegmentJoin.normalized)) else {
-            return SegmentJoin.text(words)
+            return words.joined(separator: " ")
         }
-        return SegmentJoin.text(words[..<(i + k)] + words[(i + 2 * k)...])
+        return (words[..<(i + k)] + words[(i + 2 * k)...]).joined(separator: " ")
     }
 
     /// `word` with one comma where the recognizer repeated it at its end.

@@ -14,14 +14,31 @@ extension RealtimeTranscription {
             if failover?.primaryAnswered() == true {
                 logger.warning("\(options.endpoint.hostHeader) answers again: captioning continues there")
             }
+        case .responseDone(let done) where done.status == "failed" && done.failure?.isOutage == true:
+            primaryOutage(done.failure!)
         case .error(let error) where error.isOutage:
-            failover?.primaryFailed(now: now)
-            // Only a code from the known set is named (the text is the server's).
-            let code = error.code ?? ""
-            lastFailure = ["insufficient_quota", "rate_limit_exceeded"].contains(code) ? code : "server_error"
+            primaryOutage(error)
         default:
             break
         }
+    }
+
+    /// The primary answered with an outage (in an `error`, or a failed `response.done`).
+    private func primaryOutage(_ error: ServerEvent.ServerError) {
+        failover?.primaryFailed(now: now)
+        // Only a name from the known set is logged (the server's text is not).
+        lastFailure =
+            error.isRateLimit
+            ? "rate limited" : error.code == "insufficient_quota" ? "insufficient_quota" : "server_error"
+    }
+
+    /// Whether a turn failed by an outage on `epoch` should wait for a failover: the primary has
+    /// been failing (or is on trial) with no transcript since, and the run is not finishing.
+    func failoverIsComing(epoch: Int) -> Bool {
+        guard let f = failover, options.fallback != nil, !finishing, epochBackend[epoch] == .primary,
+            f.current == .primary, f.afterSeconds.isFinite
+        else { return false }
+        return f.troubleSince != nil || f.onTrial
     }
 
     /// A session opened: a primary one while on the fallback means the primary may be back;

@@ -343,6 +343,7 @@ public final class RealtimeTranscription: @unchecked Sendable {
                 rotateNow()
             }
         }
+        transcriber.holdForFailover = failoverIsComing(epoch: epoch)
         perform(transcriber.handle(parsed, epoch: epoch, now: now))
         if transcriber.canClose(epoch: epoch) {
             flushSends()

@@ -91,4 +91,17 @@ import Testing
         let soon = f.shouldFallBack(now: 210)
         #expect(!soon)
     }
+
+    @Test func aTranscriptEndsATrialEvenIfARequestFailedBesideIt() {
+        var f = Failover(afterSeconds: 20)
+        f.primaryFailed(now: 0)
+        _ = f.shouldFallBack(now: 20)
+        _ = f.shouldTryPrimary(now: 40)
+        f.backOnPrimary()
+        f.primaryFailed(now: 41)  // one request rate-limited...
+        let ended = f.primaryAnswered()  // ...another answered, in the same batch
+        #expect(ended && !f.onTrial)
+        let left = f.shouldFallBack(now: 41)
+        #expect(!left, "a primary that just delivered a transcript is kept")
+    }
 }

@@ -21,7 +21,6 @@ import Testing
         #"{"type":"response.created","event_id":"e","response":{"object":"realtime.response","id":"resp_1","status":"in_progress","metadata":{"purpose":"caption","item_id":"item_9"},"output":[],"usage":null}}"#,
         #"{"type":"response.created","response":{"id":"resp_1","metadata":null}}"#,
         #"{"type":"response.done","response":{"id":"resp_1","status":"completed","metadata":{"item_id":"item_9"},"output":[{"type":"message","content":[{"type":"output_text","text":"tone "},{"type":"audio","transcript":"x"},{"type":"text","text":"440"}]},{"type":"function_call","arguments":"{}"}],"usage":{"total_tokens":12,"input_tokens":10,"output_tokens":2,"input_token_details":{"text_tokens":3,"audio_tokens":7,"cached_tokens":0,"cached_tokens_details":{"text_tokens":0}},"output_token_details":{"text_tokens":2}}}}"#,
-        #"{"type":"response.done","response":{"id":"resp_2","status":"failed","output":null,"status_details":{"type":"failed","error":{"code":"x"}}}}"#,
         #"{"type":"response.done","response":{"id":"r","status":"completed","output":[{"content":null}],"usage":{"input_tokens":1,"input_token_details":null}}}"#,
         #"{"type":"rate_limits.updated","rate_limits":[{"name":"tokens","limit":100,"remaining":50,"reset_seconds":1.5},{"name":"requests","limit":10,"remaining":9,"reset_seconds":0.25}]}"#,
         #"{"type":"rate_limits.updated","rate_limits":[{"name":"requests","remaining":null,"reset_seconds":2}]}"#,
@@ -39,6 +38,8 @@ import Testing
         #"{"type":"response.output_text.delta","response_id":"r","delta":"x",}"#,
         #"{"type":"response.output_text.delta","response_id":"r","delta":"x","n":01}"#,
         #"{"response_id":"r","delta":"x"}"#,
+        // A failed response: why is in status_details, which only the decoder reads.
+        #"{"type":"response.done","response":{"id":"resp_2","status":"failed","output":null,"status_details":{"type":"failed","error":{"code":"x"}}}}"#,
     ]
 
     @Test(arguments: answered)
@@ -53,6 +54,21 @@ import Testing
     func scannerDefersOnOddShapes(_ text: String) {
         #expect(ServerEvent.scan(text) == nil)
         #expect(ServerEvent.parse(text) == ServerEvent.decode(text, leadingType: ServerEvent.leadingType(text)))
+    }
+
+    @Test func aFailedResponseSaysWhy() {
+        let quota = ServerEvent.parse(
+            #"{"type":"response.done","response":{"id":"r","status":"failed","status_details":{"type":"failed","error":{"type":"insufficient_quota","code":"insufficient_quota","message":"m"}}}}"#
+        )
+        guard case .responseDone(let done) = quota else {
+            Issue.record("\(String(describing: quota))")
+            return
+        }
+        #expect(done.status == "failed" && done.failure?.code == "insufficient_quota" && done.failure?.isOutage == true)
+        let hostile = ServerEvent.parse(
+            #"{"type":"response.done","response":{"id":"r","status":"failed","status_details":{"error":{"code":7}}}}"#)
+        guard case .responseDone(let odd) = hostile else { return }
+        #expect(odd.failure == nil, "a code of the wrong type is no reason")
     }
 
     @Test func escapedTextIsUnescaped() {

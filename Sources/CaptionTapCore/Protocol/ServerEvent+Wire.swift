@@ -26,6 +26,11 @@ enum Wire {
             var metadata: [String: String]?
             var usage: UsageJSON?
             var output: [OutputItem]?
+            /// A `failed` response says why here (`error.type`, `error.code`).
+            var status_details: StatusDetails?
+        }
+        struct StatusDetails: Decodable {
+            var error: ErrorEvent.Detail?
         }
         var response: Response?
     }

@@ -25,6 +25,9 @@ public enum ServerEvent: Sendable, Equatable {
         public var usage: Usage?
         /// The full text from `output`, when the server included it.
         public var outputText: String?
+        /// Why a `failed` response failed, when the server said (`status_details.error`: quota
+        /// and rate limits come this way too).
+        public var failure: ServerError?
     }
 
     public struct ServerError: Sendable, Equatable, Error {
@@ -98,10 +101,13 @@ public enum ServerEvent: Sendable, Equatable {
             let r = decode(Wire.ResponseEvent.self)?.response
             let parts: [Wire.OutputItem.Part] = (r?.output ?? []).flatMap { $0.content ?? [] }
             let texts: [String] = parts.compactMap { $0.type == "output_text" || $0.type == "text" ? $0.text : nil }
+            let failure = r?.status_details?.error.map {
+                ServerError(type: $0.type ?? "error", code: $0.code, message: $0.message ?? "", eventID: nil)
+            }
             return .responseDone(
                 ResponseDone(
                     responseID: r?.id ?? "", status: r?.status ?? "completed", itemID: r?.metadata?["item_id"],
-                    usage: r?.usage?.usage, outputText: texts.isEmpty ? nil : texts.joined()))
+                    usage: r?.usage?.usage, outputText: texts.isEmpty ? nil : texts.joined(), failure: failure))
         case "rate_limits.updated":
             let requests = decode(Wire.RateLimits.self)?.rate_limits?.first { $0.name == "requests" }
             return .rateLimits(requestsRemaining: requests?.remaining, resetSeconds: requests?.reset_seconds)
@@ -143,6 +149,9 @@ public enum ServerEvent: Sendable, Equatable {
                 return .responseCreated(responseID: r?.id ?? "", itemID: r?.itemID)
             case "response.done":
                 let r = fields.response
+                // A failed response's reasons are left to the decoder (the scanner reads no
+                // status_details).
+                guard r?.status != "failed" else { return nil }
                 return .responseDone(
                     ResponseDone(
                         responseID: r?.id ?? "", status: r?.status ?? "completed", itemID: r?.itemID,

@@ -53,17 +53,17 @@ public struct Failover: Sendable, Equatable {
         if healthySince == nil { healthySince = now }
     }
 
-    /// The primary delivered a transcript: the trouble is over at once. True when that ended a
-    /// trial (captioning is back on the primary for good).
+    /// The primary delivered a transcript: the trouble is over at once, and so is a trial (even
+    /// one a request failed in: a rate limit beside a transcript is no outage). True when that
+    /// ended a trial (captioning is back on the primary for good).
     @discardableResult
     public mutating func primaryAnswered() -> Bool {
         troubleSince = nil
         healthySince = nil
-        let ended = onTrial && !trialFailed
-        if ended {
-            onTrial = false
-            retrySeconds = afterSeconds
-        }
+        let ended = onTrial
+        onTrial = false
+        trialFailed = false
+        if ended { retrySeconds = afterSeconds }
         return ended
     }
 

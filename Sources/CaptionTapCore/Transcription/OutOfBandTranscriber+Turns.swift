@@ -180,7 +180,11 @@ extension OutOfBandTranscriber {
             turns[i].usage = usage
         }
         if done.status == "failed" {
-            return retry(turnAt: i, now: now, reason: "response failed")
+            let failure = done.failure
+            if failure?.isOutage == true && turns[i].outageSince == nil { turns[i].outageSince = now }
+            return retry(
+                turnAt: i, now: now, reason: "response failed" + (failure.map { " (\($0.code ?? $0.type))" } ?? ""),
+                rateLimited: failure?.isRateLimit == true)
         }
         if let full = done.outputText { turns[i].text = full }
         turns[i].state = .final
@@ -209,7 +213,7 @@ extension OutOfBandTranscriber {
     }
 
     func retry(turnAt i: Int, now: Double, reason: String, rateLimited: Bool = false) -> [Action] {
-        let graced = turns[i].outageSince.map { now - $0 < config.outageGraceSeconds } ?? false
+        let graced = holdForFailover && turns[i].outageSince.map { now - $0 < config.outageGraceSeconds } ?? false
         guard turns[i].attempts < config.maxAttempts || graced else {
             turns[i].state = .final
             turns[i].text = ""

@@ -31,7 +31,8 @@ public final class OutOfBandTranscriber {
         public var responseTimeoutSeconds = 30.0
         /// With a failover behind the backend: how long after a turn's first outage error (server
         /// error, quota, rate limit) it is still tried again (every 2 s at most) past
-        /// `maxAttempts`, so the failover can take it over rather than it being given up (0: none).
+        /// `maxAttempts`, while ``OutOfBandTranscriber/holdForFailover`` says a failover is on its
+        /// way, so it takes the turn over rather than the turn being given up (0: none).
         public var outageGraceSeconds = 0.0
 
         public init(session: SessionConfig) { self.session = session }
@@ -206,6 +207,11 @@ public final class OutOfBandTranscriber {
 
     /// Milliseconds of audio captured so far, on the run's timeline.
     public var timelineMs: Int { totalSamples * 1000 / PCM16.sampleRate }
+
+    /// Set by the caller while a failover is on its way (the backend has been failing and no
+    /// transcript has come since): turns failed by an outage wait for it, up to
+    /// `outageGraceSeconds`, instead of being given up.
+    public var holdForFailover = false
 
     // MARK: - End of input
 

@@ -73,12 +73,17 @@ extension WebSocketServer {
             guard loopbackListener else { return true }
             let name =
                 host.hasPrefix("[") ? String(host.prefix { $0 != "]" }.dropFirst()) : String(host.prefix { $0 != ":" })
-            return name == "localhost" || name == "::1" || name.hasPrefix("127.")
+            return isLoopback(name)
         }
     }
 
-    /// Whether `host` (a listening address) is a loopback one.
+    /// Whether `host` (a listening address, or the name a page was loaded from) is a loopback
+    /// one: `localhost`, `::1`, or an IPv4 address in 127/8 written as one. A name that only
+    /// starts with "127." (`127.evil.example`) is a name, which DNS can point anywhere: not one.
     public static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        if host == "localhost" || host == "::1" { return true }
+        var address = in_addr()
+        guard inet_pton(AF_INET, host, &address) == 1 else { return false }
+        return UInt32(bigEndian: address.s_addr) >> 24 == 127
     }
 }

@@ -268,7 +268,11 @@ public final class WebSocketServer: @unchecked Sendable {
         _ wsi: OpaquePointer?, _ connection: Connection, _ input: UnsafeMutableRawPointer?, _ length: Int
     ) -> Int32 {
         if connection.receiving.isEmpty { connection.binary = lws_frame_is_binary(wsi) != 0 }
-        if connection.receiving.count + length + Int(lws_remaining_packet_payload(wsi)) > options.maxMessageBytes {
+        // In unsigned arithmetic that cannot overflow: the remaining length is the client's
+        // number, up to 2^63 (added as an Int it trapped the process).
+        let held = UInt(connection.receiving.count) + UInt(max(0, length))
+        let limit = UInt(max(0, options.maxMessageBytes))
+        if held > limit || UInt(lws_remaining_packet_payload(wsi)) > limit - held {
             connection.receiving = []
             var reason = Array("message too large".utf8)
             lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, &reason, reason.count)

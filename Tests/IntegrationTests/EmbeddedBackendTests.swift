@@ -114,11 +114,13 @@ struct EmbeddedBackendTests {
         let allowed = try hostile(["origin", serve.url, "https://captions.example"])
         let noOrigin = try hostile(["origin", serve.url, ""])
         let oversize = try hostile(["oversize", serve.url, String(17 << 20)])
+        let huge = try hostile(["hugelength", serve.url])
         let served = serve.stop()
         #expect(page["status"] as? Int == 403, "\(page)")
         #expect(allowed["status"] as? Int == 101, "\(allowed)")
         #expect(noOrigin["status"] as? Int == 101, "\(noOrigin)")
         #expect(oversize["close_code"] as? Int == 1009, "\(oversize)")
+        #expect(huge["closed"] as? Bool == true && huge["after"] as? String == "101", "a length of 2^63: \(huge)")
         #expect(served.status == 0, "\(served.stderr)")
     }
 

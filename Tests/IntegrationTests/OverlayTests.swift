@@ -143,6 +143,8 @@ struct OverlayTests {
         let rebound = try hostile(["origin", url, "http://evil.example:\(run.port)", "evil.example:\(run.port)"])
         let plain = try hostile(["origin", url, ""])
         let oversize = try hostile(["oversize", url, "100000"])
+        let huge = try hostile(["hugelength", url])
+        let named = try hostile(["origin", url, "http://127.evil.example:\(run.port)", "127.evil.example:\(run.port)"])
         let fuzz = try hostile([
             "fuzz", url, "--seconds", "6", "--max-bytes", "4096", "--seed", "\(Int.random(in: 1...1_000_000))",
         ])
@@ -154,6 +156,8 @@ struct OverlayTests {
         #expect(rebound["status"] as? Int == 403, "\(rebound)")
         #expect(plain["status"] as? Int == 101, "\(plain)")
         #expect(oversize["close_code"] as? Int == 1009, "\(oversize)")
+        #expect(huge["closed"] as? Bool == true && huge["after"] as? String == "101", "\(huge)")
+        #expect(named["status"] as? Int == 403, "a name that starts with 127. is no address: \(named)")
         #expect(fuzz["error"] == nil && (fuzz["frames"] as? Int ?? 0) > 20, "\(fuzz)")
         #expect(http["error"] == nil, "\(http)")
         #expect((http["after"] as? String)?.contains("200") == true, "the page no longer loads: \(http)")

@@ -239,6 +239,59 @@ async def oversize(url: str, size: int) -> dict:
         return {"close_code": None, "sent": sent, "reset": str(e)}
 
 
+async def huge_length(url: str) -> dict:
+    """A text fragment, then a continuation frame announcing 2^63-1 bytes with 8 KiB of them:
+    the server must close (1009 or a hang-up), not crash; then a new connection must still open."""
+    rest = url.split("://", 1)[1]
+    hostport, _, path = rest.partition("/")
+    host, _, port = hostport.partition(":")
+
+    def masked(opcode_byte: int, payload: bytes, announced: int) -> bytes:
+        mask = random.randbytes(4)
+        if announced < 126:
+            header = bytes([opcode_byte, 0x80 | announced])
+        elif announced < 1 << 16:
+            header = bytes([opcode_byte, 0x80 | 126]) + announced.to_bytes(2, "big")
+        else:
+            header = bytes([opcode_byte, 0x80 | 127]) + announced.to_bytes(8, "big")
+        return header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+    async def handshake():
+        reader, writer = await asyncio.open_connection(host, int(port))
+        key = base64.b64encode(random.randbytes(16)).decode()
+        writer.write((f"GET /{path} HTTP/1.1\r\nHost: {hostport}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        await writer.drain()
+        status = (await asyncio.wait_for(reader.readline(), 10)).decode(errors="replace")
+        while (await asyncio.wait_for(reader.readline(), 10)) not in (b"\r\n", b""):
+            pass
+        return reader, writer, status
+
+    reader, writer, status = await handshake()
+    result = {"status": status.split()[1] if len(status.split()) > 1 else None}
+    writer.write(masked(0x01, b"0123456789", 10))  # text, not final
+    writer.write(masked(0x80, b"x" * 8192, (1 << 63) - 1))  # continuation, final, "2^63-1 bytes"
+    try:
+        await writer.drain()
+        while True:  # what the server sends until it hangs up (its events, then a close frame)
+            chunk = await asyncio.wait_for(reader.read(65536), 10)
+            if not chunk:
+                break
+        result["closed"] = True
+    except (asyncio.TimeoutError, TimeoutError):
+        result["closed"] = False
+    except (ConnectionResetError, BrokenPipeError):
+        result["closed"] = True
+    writer.close()
+    try:
+        _, again, status = await handshake()
+        result["after"] = status.split()[1] if len(status.split()) > 1 else None
+        again.close()
+    except OSError as e:
+        result["after"] = f"{type(e).__name__}: {e}"
+    return result
+
+
 async def http_fuzz(url: str, seconds: float, seed: int) -> dict:
     """Malformed HTTP requests at a page listener (methods, paths, headers, sizes), then a GET /."""
     rng = random.Random(seed)
@@ -285,6 +338,7 @@ def main() -> int:
     sub = p.add_subparsers(dest="mode", required=True)
     o = sub.add_parser("origin"); o.add_argument("url"); o.add_argument("origin"); o.add_argument("host", nargs="?")
     s = sub.add_parser("oversize"); s.add_argument("url"); s.add_argument("bytes", type=int)
+    g = sub.add_parser("hugelength"); g.add_argument("url")
     f = sub.add_parser("fuzz"); f.add_argument("url")
     f.add_argument("--seconds", type=float, default=20); f.add_argument("--seed", type=int, default=1)
     f.add_argument("--max-bytes", type=int, default=16 << 20)
@@ -294,6 +348,8 @@ def main() -> int:
     args = p.parse_args()
     if args.mode == "origin":
         result = asyncio.run(origin(args.url, args.origin, args.host))
+    elif args.mode == "hugelength":
+        result = asyncio.run(huge_length(args.url))
     elif args.mode == "oversize":
         result = asyncio.run(oversize(args.url, args.bytes))
     elif args.mode == "httpfuzz":

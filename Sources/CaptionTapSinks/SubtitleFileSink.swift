@@ -46,8 +46,10 @@ public final class SubtitleFileSink: CaptionSink {
     private var fd: Int32
     /// Bytes of complete cues (and header) in the file: where to cut back to after a torn write.
     private var validLength = 0
-    /// End of the last written cue, the earliest the next may start.
-    private var previousEndMs = 0
+    /// End of each source's last written cue, the earliest its next may start (a file shared by
+    /// several sources has their cues overlap, as SRT and WebVTT allow: each source's finals
+    /// come in order, but not in order with another's).
+    private var previousEndMs: [String: Int] = [:]
 
     /// Creates (or truncates) the file; a VTT file gets its header at once, so even a run with no
     /// captions leaves a valid file. Throws `SinkError.fileFailed` when it cannot be created.
@@ -78,7 +80,9 @@ public final class SubtitleFileSink: CaptionSink {
         guard caption.isFinal, fd >= 0 else { return }
         let text = CaptionFormat.singleLine(caption.text)
         guard !text.isEmpty else { return }
-        let (start, end) = Self.fixTimes(startMs: caption.startMs, endMs: caption.endMs, previousEndMs: previousEndMs)
+        let source = caption.source ?? ""
+        let (start, end) = Self.fixTimes(
+            startMs: caption.startMs, endMs: caption.endMs, previousEndMs: previousEndMs[source, default: 0])
         let index = cueCount + 1
         let cue =
             switch format {
@@ -99,7 +103,7 @@ public final class SubtitleFileSink: CaptionSink {
         }
         validLength += bytes.count
         cueCount = index
-        previousEndMs = end
+        previousEndMs[source] = end
     }
 
     /// Closes the file (every cue is already written).

@@ -18,6 +18,7 @@ final class LabelledSink: CaptionSink, @unchecked Sendable {
         var labelled = caption
         // Item ids are per session: make them unique across sources (the overlay keys partials on them).
         labelled.itemID = label + ":" + caption.itemID
+        labelled.source = label
         if !CaptionFormat.singleLine(caption.text).isEmpty {
             labelled.text = CaptionFormat.textLine(caption.text, source: label)
         }

@@ -106,6 +106,24 @@ import Testing
                 """)
     }
 
+    @Test func cuesOfTwoSourcesMayOverlapEachSourcesStayInOrder() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.file("two.srt")
+        let sink = try SubtitleFileSink(path: path, format: .srt)
+        func from(_ source: String, _ text: String, _ start: Int, _ end: Int) -> Caption {
+            var c = final(text, start, end)
+            c.source = source
+            return c
+        }
+        sink.caption(from("mic", "A long one.", 0, 5000))
+        sink.caption(from("app", "Said meanwhile.", 2000, 4000))  // written later, spoken inside A
+        sink.caption(from("mic", "Mic again.", 4500, 6000))  // its own source's last ended at 5000
+        sink.close()
+        let cues = try SubtitleParser.parseSRT(try #require(Descriptors.fileString(path)))
+        #expect(cues.map(\.startMs) == [0, 2000, 5000])
+        #expect(cues.map(\.endMs) == [5000, 4000, 6000], "a cue of the other source is not squeezed to 1 ms")
+    }
+
     @Test func vttFileIsExactAndHasItsHeaderFromTheStart() throws {
         let dir = try TemporaryDirectory()
         let path = dir.file("out.vtt")

@@ -23,6 +23,8 @@ public struct Caption: Sendable, Equatable {
     /// Milliseconds of audio captured when the caption was shown (the run's audio clock, on which
     /// `startMs`/`endMs` lie too): when the text became visible, measured against the words.
     public var atMs: Int?
+    /// The source it came from, when a run has several (`--target` names them); nil otherwise.
+    public var source: String?
 
     public init(
         text: String, isFinal: Bool, itemID: String, responseID: String?, startMs: Int, endMs: Int, usage: Usage? = nil

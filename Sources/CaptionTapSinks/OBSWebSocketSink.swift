@@ -1,7 +1,7 @@
 import CaptionTapCore
 
 /// Captions into OBS over obs-websocket: every final as a CEA-608 stream caption
-/// (`SendStreamCaption`), and, with a text source named, the last few lines into that Text
+/// (`SendStreamCaption`; a long one in pieces, ``StreamCaption``), and, with a text source named, the last few lines into that Text
 /// source's `text` (`SetInputSettings`, overlaying its other settings).
 ///
 /// The sink only decides what to send; `send` (the connection, `OBSClient`) must never block
@@ -29,7 +29,14 @@ public final class OBSWebSocketSink: CaptionSink {
 
     public func caption(_ caption: Caption) {
         let text = CaptionFormat.singleLine(caption.text)
-        if caption.isFinal, !text.isEmpty, streamCaptions { send(.sendStreamCaption(text)) }
+        if caption.isFinal, !text.isEmpty, streamCaptions {
+            let pieces = StreamCaption.pieces(text)
+            for (k, piece) in pieces.enumerated() {
+                var request = OBSRequest.sendStreamCaption(piece)
+                if k < pieces.count - 1 { request.holdSeconds = StreamCaption.readingSeconds(piece) }
+                send(request)
+            }
+        }
         shown.apply(caption, line: text.isEmpty ? nil : text)
         guard let textSource else { return }
         let content = shown.lines(lines).joined(separator: "\n")

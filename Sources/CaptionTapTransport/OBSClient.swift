@@ -71,7 +71,12 @@ public final class OBSClient: @unchecked Sendable {
         var waiters: [String: @Sendable (OBSResponse) -> Void] = [:]
         var pacer: OBSRequestPacer
         var statistics = Statistics()
+        /// When a wake-up to release a resting lane is scheduled for, if one is.
+        var wakeAt: Double?
     }
+
+    /// Seconds on a monotonic clock, for the pacer's holds.
+    private static var now: Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
     public init(endpoint: WebSocketEndpoint, password: String?, maxQueued: Int = 256, logger: Logger) {
         self.endpoint = endpoint
@@ -111,7 +116,24 @@ public final class OBSClient: @unchecked Sendable {
                 shared.pacer.remember(request)
                 return
             }
-            if let now = shared.pacer.submit(request) { transmit(now, in: &shared) }
+            if let next = shared.pacer.submit(request, now: Self.now) { transmit(next, in: &shared) }
+            scheduleWake(in: &shared)
+        }
+    }
+
+    /// Wakes when a resting lane (the piece of a long stream caption being read) may go on.
+    private func scheduleWake(in shared: inout Shared) {
+        guard let at = shared.pacer.wakeAt(now: Self.now), shared.wakeAt.map({ at < $0 }) ?? true else { return }
+        shared.wakeAt = at
+        let generation = shared.generation
+        DispatchQueue.global().asyncAfter(deadline: .now() + max(0, at - Self.now)) { [weak self] in
+            self?.state.withLock { shared in
+                guard shared.wakeAt == at else { return }
+                shared.wakeAt = nil
+                guard shared.generation == generation, shared.connected, !shared.stopped else { return }
+                for request in shared.pacer.due(now: Self.now) { self?.transmit(request, in: &shared) }
+                self?.scheduleWake(in: &shared)
+            }
         }
     }
 
@@ -123,7 +145,7 @@ public final class OBSClient: @unchecked Sendable {
             shared.statistics.dropped += 1
             return
         }
-        shared.pacer.sent(request, id: message.id)
+        shared.pacer.sent(request, id: message.id, now: Self.now)
         client.send(message.text)
     }
 
@@ -159,7 +181,9 @@ public final class OBSClient: @unchecked Sendable {
 
     /// Waits up to `timeout` seconds for answers to the requests in flight, then closes for good.
     public func finish(timeout: Double) {
-        let deadline = Date().addingTimeInterval(timeout)
+        // The pieces of a long last caption still to be read are waited for too (up to 20 s).
+        let holds = state.withLock { $0.pacer.holdsAhead(now: Self.now) }
+        let deadline = Date().addingTimeInterval(timeout + min(20, holds))
         while Date() < deadline
             && state.withLock({ $0.connected && (($0.session?.outstanding ?? 0) > 0 || $0.pacer.waitingCount > 0) })
         {
@@ -226,7 +250,10 @@ public final class OBSClient: @unchecked Sendable {
                 }
                 shared.authFailureLogged = false
             case .response(let response):
-                if let next = shared.pacer.answered(id: response.requestID) { transmit(next, in: &shared) }
+                if let next = shared.pacer.answered(id: response.requestID, now: Self.now) {
+                    transmit(next, in: &shared)
+                }
+                scheduleWake(in: &shared)
                 if let waiter = shared.waiters.removeValue(forKey: response.requestID) {
                     waiter(response)
                 } else {

@@ -106,4 +106,25 @@ import Testing
         // An answer from the old connection's ID space must not release anything twice.
         #expect(wire.pacer.answered(id: "99") == nil)
     }
+
+    @Test func aPieceThatAsksToBeReadHoldsItsLaneUntilItsTimeIsUp() {
+        var pacer = OBSRequestPacer()
+        var first = OBSRequest.sendStreamCaption("It was the best of times,")
+        first.holdSeconds = 3
+        let second = OBSRequest.sendStreamCaption("it was the worst of times.")
+        #expect(pacer.submit(first, now: 10) == first)
+        pacer.sent(first, id: "1", now: 10)
+        #expect(pacer.submit(second, now: 10.1) == nil)
+        #expect(pacer.answered(id: "1", now: 10.2) == nil, "answered, but still being read")
+        #expect(pacer.wakeAt(now: 10.2) == 13)
+        #expect(pacer.holdsAhead(now: 10.2) > 2.7)
+        #expect(pacer.due(now: 12.9).isEmpty)
+        #expect(pacer.due(now: 13) == [second])
+        pacer.sent(second, id: "2", now: 13)
+        #expect(pacer.wakeAt(now: 13) == nil)
+        // Text sources are not held by a stream caption's rest.
+        var text = OBSRequestPacer()
+        text.sent(first, id: "1", now: 0)
+        #expect(text.submit(.setText(input: "Captions", text: "x"), now: 0.1) == .setText(input: "Captions", text: "x"))
+    }
 }

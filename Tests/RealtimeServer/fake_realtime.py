@@ -171,6 +171,7 @@ class Config:
     hang_after_commits: int = 0
     fault_every: int = 0
     error_first_responses: int = 0
+    text_suffix: str = ""
     rate_limit_first: int = 0
     garbage: bool = False
     reverse_responses: bool = False
@@ -1008,6 +1009,8 @@ class RealtimeSession:
         audio_out = req.modalities == ["audio"]
         in_band = req.conversation == "auto"
         text = recognize(req.audio, self.level)
+        if text and self.cfg.text_suffix:
+            text += " " + self.cfg.text_suffix
         words = split_words(text)
         base = {
             "id": resp_id, "object": "realtime.response", "status": "in_progress",
@@ -1239,6 +1242,8 @@ def parse_args(argv: Optional[list[str]] = None) -> Config:
                         "(a lone one is sent after 1 s)")
     g.add_argument("--session-max-seconds", type=float, default=0.0, metavar="S",
                    help="after S seconds send error session_expired and close with 1001")
+    g.add_argument("--text-suffix", default="", metavar="TEXT",
+                   help="append TEXT to every non-empty response transcript (long captions)")
     g.add_argument("--response-delay-ms", type=int, default=0, metavar="MS",
                    help="delay before answering each response.create")
     args = p.parse_args(argv)

@@ -2,6 +2,9 @@
 public struct OBSRequest: Sendable, Equatable {
     public var type: String
     public var data: JSONValue
+    /// The least time, in seconds, before the next request of its lane goes out (not sent to
+    /// OBS): a piece of a long stream caption is read before the next replaces it.
+    public var holdSeconds = 0.0
 
     public init(type: String, data: JSONValue) {
         self.type = type

@@ -32,6 +32,8 @@ public struct OBSRequestPacer: Sendable {
     private var busy: Set<Lane> = []
     private var waiting: [Lane: [OBSRequest]] = [:]
     private var latestText: [String: OBSRequest] = [:]
+    /// Until when a lane rests after a request that asked for it (``OBSRequest/holdSeconds``).
+    private var restUntil: [Lane: Double] = [:]
 
     public init(maxWaiting: Int = 256) {
         self.maxWaiting = max(1, maxWaiting)
@@ -53,8 +55,9 @@ public struct OBSRequestPacer: Sendable {
     public var waitingCount: Int { waiting.values.reduce(0) { $0 + $1.count } }
 
     /// Accepts `request`; returns the request to send now (not necessarily this one: the oldest
-    /// waiting in its lane), or nil while the lane has one in flight.
-    public mutating func submit(_ request: OBSRequest) -> OBSRequest? {
+    /// waiting in its lane), or nil while the lane has one in flight or rests (`now`: seconds on
+    /// the caller's clock, for holds).
+    public mutating func submit(_ request: OBSRequest, now: Double = 0) -> OBSRequest? {
         let lane = Self.lane(of: request)
         switch lane {
         case .unpaced:
@@ -72,23 +75,52 @@ public struct OBSRequestPacer: Sendable {
             if waiting[lane]?.isEmpty == false { superseded += 1 }
             waiting[lane] = [request]
         }
-        return busy.contains(lane) ? nil : next(in: lane)
+        return busy.contains(lane) || resting(lane, now: now) ? nil : next(in: lane)
     }
 
-    /// `request` (as returned by ``submit(_:)`` or ``answered(id:)``) went out with request ID `id`.
-    public mutating func sent(_ request: OBSRequest, id: String) {
+    /// `request` (as returned by ``submit(_:now:)`` or ``answered(id:now:)``) went out with
+    /// request ID `id`, at `now`.
+    public mutating func sent(_ request: OBSRequest, id: String, now: Double = 0) {
         let lane = Self.lane(of: request)
         guard lane != .unpaced else { return }
         inFlight[id] = lane
         busy.insert(lane)
+        if request.holdSeconds > 0 { restUntil[lane] = now + min(request.holdSeconds, 60) }
     }
 
-    /// OBS answered request `id`; returns the next request of its lane to send, if any.
-    public mutating func answered(id: String) -> OBSRequest? {
+    /// OBS answered request `id`; returns the next request of its lane to send, if any (none
+    /// while the lane rests: ``due(now:)`` releases it later).
+    public mutating func answered(id: String, now: Double = 0) -> OBSRequest? {
         guard let lane = inFlight.removeValue(forKey: id) else { return nil }
         busy.remove(lane)
-        return next(in: lane)
+        return resting(lane, now: now) ? nil : next(in: lane)
     }
+
+    /// When the earliest resting lane with requests waiting may go on, if any: the caller calls
+    /// ``due(now:)`` then.
+    public func wakeAt(now: Double) -> Double? {
+        restUntil.filter { $0.value > now && waiting[$0.key]?.isEmpty == false && !busy.contains($0.key) }
+            .values.min()
+    }
+
+    /// Seconds of rest still ahead before every waiting request can go: the current rests and
+    /// the holds of the requests waiting.
+    public func holdsAhead(now: Double) -> Double {
+        let rests = restUntil.values.map { max(0, $0 - now) }.reduce(0, +)
+        return rests + waiting.values.joined().map(\.holdSeconds).reduce(0, +)
+    }
+
+    /// The requests of lanes whose rest is over, to send now.
+    public mutating func due(now: Double) -> [OBSRequest] {
+        var out: [OBSRequest] = []
+        for lane in restUntil.keys.sorted(by: { "\($0)" < "\($1)" }) where !resting(lane, now: now) {
+            restUntil[lane] = nil
+            if !busy.contains(lane), let request = next(in: lane) { out.append(request) }
+        }
+        return out
+    }
+
+    private func resting(_ lane: Lane, now: Double) -> Bool { (restUntil[lane] ?? -.infinity) > now }
 
     /// The connection is gone: forgets what was in flight and drops what waited.
     /// Returns how many waiting requests were dropped.
@@ -97,6 +129,7 @@ public struct OBSRequestPacer: Sendable {
         inFlight.removeAll()
         busy.removeAll()
         waiting.removeAll()
+        restUntil.removeAll()
         return dropped
     }
 

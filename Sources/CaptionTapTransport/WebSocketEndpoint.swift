@@ -6,7 +6,9 @@ public struct WebSocketEndpoint: Sendable, Equatable, CustomStringConvertible {
     /// Path and query, e.g. `/v1/realtime?model=gpt-realtime`.
     public var path: String
 
-    /// Parses the URL; nil unless it is ws:// or wss:// with a host.
+    /// Parses the URL; nil unless it is ws:// or wss:// with a host. Credentials in the URL
+    /// (`ws://user:password@host`) are refused: the URL is logged, and a password belongs in a
+    /// file (`--obs-password-file`, `--api-key-file`).
     public init?(_ url: String) {
         let scheme: Substring
         let rest: Substring
@@ -40,7 +42,9 @@ public struct WebSocketEndpoint: Sendable, Equatable, CustomStringConvertible {
             guard let p = Int(authority[authority.index(after: colon)...]) else { return nil }
             portNumber = p
         }
-        guard !hostPart.isEmpty, (1...65535).contains(portNumber) else { return nil }
+        guard !hostPart.isEmpty, (1...65535).contains(portNumber),
+            hostPart.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || ".-_:%".contains($0)) })
+        else { return nil }
         host = String(hostPart)
         port = portNumber
     }
@@ -50,6 +54,15 @@ public struct WebSocketEndpoint: Sendable, Equatable, CustomStringConvertible {
         let defaultPort = secure ? 443 : 80
         let h = host.contains(":") ? "[\(host)]" : host
         return port == defaultPort ? h : "\(h):\(port)"
+    }
+
+    /// `url` as it may be shown in a message: cut short, and nothing of it that could be
+    /// credentials (`user:password@`).
+    public static func shown(_ url: String) -> String {
+        let head = url.prefix(200)
+        guard let at = head.firstIndex(of: "@") else { return String(head) }
+        let scheme = head.range(of: "://").map { head[..<$0.upperBound] } ?? ""
+        return scheme + "…@" + head[head.index(after: at)...]
     }
 
     public var description: String { "\(secure ? "wss" : "ws")://\(hostHeader)\(path)" }

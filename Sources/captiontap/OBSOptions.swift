@@ -31,7 +31,9 @@ struct OBSOptions: ParsableArguments {
 
     func validate() throws {
         if let obs, WebSocketEndpoint(obs) == nil {
-            throw ValidationError("--obs must be ws://HOST:PORT (obs-websocket's address), got '\(obs)'")
+            throw ValidationError(
+                "--obs must be ws://HOST:PORT (obs-websocket's address; the password goes in --obs-password-file), got '\(WebSocketEndpoint.shown(obs))'"
+            )
         }
         if obs == nil && (obsPasswordFile != nil || obsTextSource != nil) {
             throw ValidationError("--obs-password-file and --obs-text-source need --obs ws://HOST:PORT")

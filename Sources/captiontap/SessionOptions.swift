@@ -90,7 +90,9 @@ struct SessionOptions: ParsableArguments {
 
     func validate() throws {
         guard WebSocketEndpoint(url) != nil else {
-            throw ValidationError("--url must be ws://HOST[:PORT]/PATH or wss://…, got '\(url)'")
+            throw ValidationError(
+                "--url must be ws://HOST[:PORT]/PATH or wss://… (no credentials in it), got '\(WebSocketEndpoint.shown(url))'"
+            )
         }
         guard (0...1).contains(vadThreshold) else { throw ValidationError("--vad-threshold must be between 0 and 1") }
         guard (100...10_000).contains(silenceMs) else { throw ValidationError("--silence-ms must be 100–10000") }
@@ -104,7 +106,8 @@ struct SessionOptions: ParsableArguments {
         }
         if let fallbackURL, WebSocketEndpoint(fallbackURL) == nil {
             throw ValidationError(
-                "--fallback-url must be ws://HOST[:PORT]/PATH or wss://…, got '\(fallbackURL.prefix(200))'")
+                "--fallback-url must be ws://HOST[:PORT]/PATH or wss://…, got '\(WebSocketEndpoint.shown(fallbackURL))'"
+            )
         }
         guard (2...300).contains(idleTimeout) else { throw ValidationError("--idle-timeout must be 2–300 seconds") }
         for (name, price) in [

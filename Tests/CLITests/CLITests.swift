@@ -76,6 +76,16 @@ import Testing
         #expect(result.stdout.isEmpty)
     }
 
+    @Test func aPasswordInAURLIsRefusedAndNeverShown() throws {
+        for flag in ["--obs", "--url", "--fallback-url"] {
+            let result = try Tools.captiontap(
+                ["run", "--no-captions", "--record", "/dev/null", flag, "ws://me:hunter2@127.0.0.1:4455"])
+            #expect(result.status == 2, "\(flag): \(result.stderr)")
+            #expect(result.stderr.contains("ws://…@127.0.0.1:4455"), "\(result.stderr)")
+            #expect(!result.stderr.contains("hunter2") && !result.stdout.contains("hunter2"), "\(result.stderr)")
+        }
+    }
+
     @Test func helpListsTheSubcommandsAndSources() throws {
         let result = try Tools.captiontap(["--help"])
         #expect(result.status == 0)

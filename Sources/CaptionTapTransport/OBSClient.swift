@@ -75,6 +75,9 @@ public final class OBSClient: @unchecked Sendable {
         var wakeAt: Double?
     }
 
+    /// How long a connection may take from open to Identified.
+    static let identifyTimeout = 10.0
+
     /// Seconds on a monotonic clock, for the pacer's holds.
     private static var now: Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
@@ -219,7 +222,18 @@ public final class OBSClient: @unchecked Sendable {
     private func handle(_ event: WebSocketClient.Event, generation: Int) {
         switch event {
         case .open:
-            return  // Hello comes next
+            // Hello and Identified come next; a server that stays silent is left, not waited on
+            // for good (captions for OBS would be dropped all along).
+            DispatchQueue.global().asyncAfter(deadline: .now() + Self.identifyTimeout) { [weak self] in
+                guard let self else { return }
+                let client = self.state.withLock { shared in
+                    shared.generation == generation && !shared.connected && !shared.stopped ? shared.client : nil
+                }
+                guard let client else { return }
+                self.logger.warning(
+                    "OBS at \(self.endpoint) did not identify within \(Int(Self.identifyTimeout)) s; reconnecting")
+                client.abort()
+            }
         case .text(let text):
             receive(text, generation: generation)
         case .closed(let info):

@@ -64,6 +64,14 @@ import Testing
                 == .response(
                     OBSResponse(requestType: "SendStreamCaption", requestID: id, code: 501, comment: nil, data: nil)))
         #expect(session.outstanding == 1)
+        // An answer without a code still answers its request (else its lane waits for good).
+        let odd = session.receive(
+            #"{"op":7,"d":{"requestType":"SetInputSettings","requestId":"2","requestStatus":{"result":true}}}"#)
+        #expect(
+            odd
+                == .response(
+                    OBSResponse(requestType: "SetInputSettings", requestID: "2", code: -1, comment: nil, data: nil)))
+        #expect(session.outstanding == 0)
         // Events and unknown op codes are ignored once identified.
         #expect(session.receive(#"{"op":5,"d":{"eventType":"StreamStateChanged"}}"#) == .none)
         #expect(session.receive("not json") == .none)

@@ -60,4 +60,24 @@ struct HostileServerTests {
         #expect(target.clientEvents().isEmpty, "the redirect's target heard from the client")
         #expect(!result.stderr.contains(key) && !result.stdout.contains(key))
     }
+
+    @Test func anOBSThatNeverSaysHelloIsLeftAndTriedAgain() throws {
+        let (silent, port) = try hostile("silent")
+        defer { silent.terminate() }
+        let server = try FakeRealtimeServer()
+        let wav = turns.dir.appendingPathComponent("fifteen-seconds.wav").path
+        try WAV.write24kMono(WAV.toneTurns([300, 400, 500, 600, 700, 800], seconds: 1.0, gap: 1.5), to: wav)
+        var env = ProcessInfo.processInfo.environment
+        env["OPENAI_API_KEY"] = nil
+        let result = try Tools.captiontap(
+            [
+                "run", "--input", wav, "--pace", "realtime", "--url", server.url, "--format", "jsonl", "--obs",
+                "ws://127.0.0.1:\(port)",
+            ], environment: env, timeout: 90)
+        _ = server.stop()
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("did not identify within 10 s; reconnecting"), "\(result.stderr)")
+        let connections = silent.stdoutSoFar.components(separatedBy: "CONNECTION").count - 1
+        #expect(connections >= 2, "never tried again: \(connections) connection(s)")
+    }
 }

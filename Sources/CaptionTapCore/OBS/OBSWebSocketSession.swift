@@ -112,12 +112,14 @@ public struct OBSWebSocketSession {
             return .ready
         case (.identified, OpCode.requestResponse):
             guard let type = d["requestType"]?.string, let id = d["requestId"]?.string,
-                let status = d["requestStatus"], let code = status["code"]?.int
+                let status = d["requestStatus"]
             else { return .none }
             outstanding = max(0, outstanding - 1)
+            // Without a code it still answers its request (-1: a failure of unknown kind), so
+            // its lane is not held until the next reconnection.
             return .response(
                 OBSResponse(
-                    requestType: type, requestID: id, code: code,
+                    requestType: type, requestID: id, code: status["code"]?.int ?? -1,
                     comment: status["comment"]?.string, data: d["responseData"]))
         case (.identified, _):
             return .none  // events, batch responses: not ours

@@ -62,6 +62,8 @@ public final class RealtimeServer: @unchecked Sendable {
                 host: configuration.host, port: configuration.port, path: "/v1/realtime",
                 bearerToken: configuration.bearerToken,
                 httpHandler: { [unowned self] path in http(path) },
+                // A client that stops reading is dropped rather than queued for without bound.
+                maxQueuedMessages: 20_000, maxQueuedBytes: 64 << 20,
                 maxMessageBytes: configuration.maxMessageBytes, origins: .listed(configuration.allowedOrigins),
                 forwardedHeaders: ["openai-beta"])
         ) { [unowned self] event in handle(event) }

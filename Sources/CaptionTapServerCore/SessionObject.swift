@@ -81,13 +81,14 @@ public struct SessionObject: Sendable {
         let td = json["audio"]?["input"]?["turn_detection"]
         return td?.isNull == false ? td : nil
     }
-    public var vadThreshold: Double { turnDetection?["threshold"]?.double ?? 0.5 }
-    public var prefixPaddingMs: Int { turnDetection?["prefix_padding_ms"]?.int ?? 300 }
+    public var vadThreshold: Double { min(max(turnDetection?["threshold"]?.double ?? 0.5, 0), 1) }
+    /// Checked when set; clamped here too, as the sample arithmetic must never overflow.
+    public var prefixPaddingMs: Int { min(max(turnDetection?["prefix_padding_ms"]?.int ?? 300, 0), Self.maxVADMs) }
     public var silenceDurationMs: Int {
         if turnDetection?["type"]?.string == "semantic_vad" {
             return Self.eagernessSilenceMs[turnDetection?["eagerness"]?.string ?? "auto"] ?? 800
         }
-        return turnDetection?["silence_duration_ms"]?.int ?? 500
+        return min(max(turnDetection?["silence_duration_ms"]?.int ?? 500, 0), Self.maxVADMs)
     }
     /// Whether a turn the VAD commits gets a response by itself (never in a transcription session).
     public var createResponse: Bool { kind == .realtime && turnDetection?["create_response"]?.bool ?? true }
@@ -177,6 +178,7 @@ public struct SessionObject: Sendable {
     static func turnDetection(_ td: JSONValue) -> Result<JSONValue, ProtocolProblem> {
         if td.isNull { return .success(.null) }
         let type = td["type"]?.string ?? "server_vad"
+        if let problem = unknownTurnDetectionKey(td, type: type) { return .failure(problem) }
         if type == "semantic_vad" {
             let full = merge(defaultSemanticVAD, td)
             guard let eagerness = full["eagerness"]?.string, eagernessSilenceMs[eagerness] != nil else {
@@ -214,6 +216,29 @@ public struct SessionObject: Sendable {
                     code: "invalid_value", param: "session.audio.input.turn_detection.idle_timeout_ms"))
         }
         return .success(full)
+    }
+
+    /// A key `turn_detection` of `type` does not have, or a flag that is not a boolean (the
+    /// cloud answers both so; stored, they would be echoed in every `session.updated`).
+    static func unknownTurnDetectionKey(_ td: JSONValue, type: String) -> ProtocolProblem? {
+        let keys = (type == "semantic_vad" ? defaultSemanticVAD : defaultServerVAD).objectKeys
+        for key in td.objectKeys where !keys.contains(key) {
+            return ProtocolProblem(
+                message: "Unknown parameter: 'session.audio.input.turn_detection.\(key.prefix(64))'.",
+                code: "unknown_parameter", param: "session.audio.input.turn_detection.\(key.prefix(64))")
+        }
+        for key in ["create_response", "interrupt_response"] where td[key].map({ $0.isNull || $0.bool != nil }) == false
+        {
+            return ProtocolProblem(
+                message: "\(key) must be a boolean.", code: "invalid_type",
+                param: "session.audio.input.turn_detection.\(key)")
+        }
+        if let t = td["threshold"], !t.isNull, t.double == nil {
+            return ProtocolProblem(
+                message: "threshold must be a number.", code: "invalid_type",
+                param: "session.audio.input.turn_detection.threshold")
+        }
+        return nil
     }
 
     /// The longest prefix padding or silence a session may ask for (the sample arithmetic stays

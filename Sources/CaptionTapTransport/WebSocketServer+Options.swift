@@ -19,6 +19,8 @@ extension WebSocketServer {
         /// dropped at the next ``send(_:_:)``, so a sender never accumulates without bound; nil:
         /// no limit.
         public var maxQueuedMessages: Int?
+        /// The same, counted in bytes (a reader that stopped, asked for large answers).
+        public var maxQueuedBytes: Int?
         /// The largest message a client may send (all its fragments together); a larger one
         /// closes the connection with 1009 before it is buffered further.
         public var maxMessageBytes: Int
@@ -33,7 +35,8 @@ extension WebSocketServer {
         public init(
             host: String, port: Int, path: String, bearerToken: String? = nil,
             httpHandler: (@Sendable (_ path: String) -> HTTPResponse?)? = nil, maxQueuedMessages: Int? = nil,
-            maxMessageBytes: Int = 1 << 20, origins: OriginPolicy = .listed([]), idleSeconds: UInt16 = 30,
+            maxQueuedBytes: Int? = nil, maxMessageBytes: Int = 1 << 20, origins: OriginPolicy = .listed([]),
+            idleSeconds: UInt16 = 30,
             forwardedHeaders: [String] = []
         ) {
             self.host = host
@@ -42,6 +45,7 @@ extension WebSocketServer {
             self.bearerToken = bearerToken
             self.httpHandler = httpHandler
             self.maxQueuedMessages = maxQueuedMessages
+            self.maxQueuedBytes = maxQueuedBytes
             self.maxMessageBytes = maxMessageBytes
             self.origins = origins
             self.idleSeconds = idleSeconds

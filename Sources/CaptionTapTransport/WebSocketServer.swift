@@ -59,7 +59,12 @@ public final class WebSocketServer: @unchecked Sendable {
 
     public let options: Options
     private let onEvent: (Event) -> Void
-    private let outgoing = Mutex<[ConnectionID: [String]]>([:])
+    /// Messages queued per connection, not yet taken by the service thread, and their bytes.
+    private struct Queue {
+        var texts: [String] = []
+        var bytes = 0
+    }
+    private let outgoing = Mutex<[ConnectionID: Queue]>([:])
     private let closing = Mutex<[ConnectionID: (Int, String)]>([:])
     private let dropping = Mutex<Set<ConnectionID>>([])
     private let droppedCount = Atomic<Int>(0)
@@ -122,13 +127,16 @@ public final class WebSocketServer: @unchecked Sendable {
     /// ``Options/maxQueuedMessages``, a connection that far behind is dropped instead (its
     /// queue discarded, the socket closed without a close handshake, then `.closed`).
     public func send(_ id: ConnectionID, _ text: String) {
-        let limit = options.maxQueuedMessages
+        let (limit, byteLimit) = (options.maxQueuedMessages, options.maxQueuedBytes)
         let overflowed = outgoing.withLock { queues -> Bool in
-            if let limit, let queue = queues[id], queue.count >= limit {
+            if let queue = queues[id],
+                limit.map({ queue.texts.count >= $0 }) == true || byteLimit.map({ queue.bytes >= $0 }) == true
+            {
                 queues[id] = nil
                 return true
             }
-            queues[id, default: []].append(text)
+            queues[id, default: Queue()].texts.append(text)
+            queues[id, default: Queue()].bytes += text.utf8.count
             return false
         }
         if overflowed {
@@ -337,7 +345,7 @@ public final class WebSocketServer: @unchecked Sendable {
                 connection.index = 0
                 outgoing.withLock { queues in
                     if var queue = queues.removeValue(forKey: connection.id) {
-                        swap(&queue, &connection.sending)
+                        swap(&queue.texts, &connection.sending)
                     }
                 }
             }

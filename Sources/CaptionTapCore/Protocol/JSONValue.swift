@@ -42,6 +42,8 @@ public enum JSONValue: Sendable, Equatable {
     }
     public var array: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
     public var isNull: Bool { if case .null = self { true } else { false } }
+    /// An object's keys in order; none for anything else.
+    public var objectKeys: [String] { if case .object(let pairs) = self { pairs.map(\.0) } else { [] } }
 
     /// Parses JSON text; nil for anything that is not valid JSON.
     public static func parse(_ text: String) -> JSONValue? {

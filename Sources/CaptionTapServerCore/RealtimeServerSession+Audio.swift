@@ -200,7 +200,7 @@ extension RealtimeServerSession {
         bufferStart = position
         lastActivity = position
         trimAudio()
-        return discardSpeculative() + [send("input_audio_buffer.cleared", [:])]
+        return discardSpeculative() + [send("input_audio_buffer.cleared", [:])] + deliverReady()
     }
 
     /// Server VAD's `idle_timeout_ms`: when nobody has spoken for that long since the last turn,

@@ -7,6 +7,11 @@ extension RealtimeServerSession {
     /// hours would otherwise keep every turn's texts. The oldest finished ones beyond this go.
     public static let keptItems = 256
 
+    /// The most text one item may carry, and the most decodes a session may have waiting (a client
+    /// uploading audio faster than it is transcribed is told to wait, not queued for without end).
+    public static let maxItemTextBytes = 256 << 10
+    public static let maxPendingDecodes = 40
+
     /// Items held now (for tests: bounded by ``keptItems`` plus those still in flight).
     public var itemCount: Int { items.count }
 
@@ -27,6 +32,9 @@ extension RealtimeServerSession {
                         message: "Item with id '\(id.prefix(128))' already exists.", code: "item_already_exists",
                         param: "item.id"), eventID: eventID)
             ]
+        }
+        if let problem = Self.contentProblem(item["content"], pendingDecodes: jobOwner.count, rate: rate) {
+            return [error(problem, eventID: eventID)]
         }
         items[id] = Item(id: id, role: item["role"]?.string ?? "user")
         var actions: [Action] = []
@@ -57,8 +65,33 @@ extension RealtimeServerSession {
         items[id]?.committed = true
         let previous = order.last
         order.append(id)
+        pruneHistory()
         let json = ServerEvents.messageItem(id, role: items[id]?.role ?? "user", status: "completed", content: content)
         return actions + events.itemEntered(json, previous: previous).map(Action.send)
+    }
+
+    /// Why an item's content is refused: more text than ``maxItemTextBytes``, more audio than
+    /// ``maxBufferSeconds`` in all, or more decodes than the session may have waiting.
+    static func contentProblem(_ content: JSONValue?, pendingDecodes: Int, rate: Int) -> ProtocolProblem? {
+        let parts = content?.array ?? []
+        let text = parts.reduce(0) { $0 + ($1["text"]?.string?.utf8.count ?? 0) }
+        guard text <= maxItemTextBytes else {
+            return ProtocolProblem(
+                message: "An item's text may be at most \(maxItemTextBytes >> 10) KiB.", code: "invalid_value",
+                param: "item.content")
+        }
+        // Base64 is 4 characters for 3 bytes; 2 bytes a sample.
+        let samples = parts.reduce(0) { $0 + ($1["audio"]?.string?.utf8.count ?? 0) } / 4 * 3 / 2
+        guard samples <= maxBufferSeconds * PCM16.sampleRate else { return tooMuchAudio(param: "item.content") }
+        let pieces =
+            (samples * rate / PCM16.sampleRate + DecodePieces.maxSeconds * rate - 1) / (DecodePieces.maxSeconds * rate)
+        guard pendingDecodes + pieces <= maxPendingDecodes else {
+            return ProtocolProblem(
+                message:
+                    "Too much audio is waiting to be transcribed in this session; wait for earlier items' transcripts.",
+                code: "input_audio_buffer_full", param: "item.content")
+        }
+        return nil
     }
 
     func retrieveItem(_ id: String?, eventID: String?) -> [Action] {
@@ -69,9 +102,13 @@ extension RealtimeServerSession {
     func deleteItem(_ id: String?, eventID: String?) -> [Action] {
         // The turn being spoken is not in the conversation yet (`input_audio_buffer.clear` drops it).
         guard let id, items[id] != nil, id != openItem else { return [notFound(id, eventID: eventID)] }
-        items[id] = nil
+        let cancels = (items[id]?.jobs ?? []).map { Action.cancel(job: $0) }  // its decodes are not needed
+        forget(item: id)
         order.removeAll { $0 == id }
-        return [send("conversation.item.deleted", ["item_id": .string(id)])]
+        transcribed.remove(id)
+        transcriptionSent.remove(id)
+        // A response waiting for its transcript answers now, with what is known.
+        return cancels + [send("conversation.item.deleted", ["item_id": .string(id)])] + deliverReady()
     }
 
     func notFound(_ id: String?, eventID: String?) -> Action {

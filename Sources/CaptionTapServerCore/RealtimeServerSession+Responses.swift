@@ -15,6 +15,7 @@ extension RealtimeServerSession {
                         code: "invalid_value", param: "response.conversation"), eventID: eventID)
             ]
         }
+        if let problem = Self.limitProblem(params, waiting: waiting.count) { return [error(problem, eventID: eventID)] }
         let modalities = params["output_modalities"]?.array?.compactMap(\.string) ?? session.outputModalities
         if modalities.contains("audio") {
             return [
@@ -105,6 +106,29 @@ extension RealtimeServerSession {
             }
         }
         return .success((target, actions, inline))
+    }
+
+    /// Responses a session may have waiting for transcripts (each holds its request's data).
+    public static let maxWaitingResponses = 64
+
+    /// Why a `response.create` is refused before anything else: too many responses waiting, or
+    /// `metadata` beyond the cloud's limits (16 keys of up to 64 characters, values up to 512).
+    static func limitProblem(_ params: JSONValue, waiting: Int) -> ProtocolProblem? {
+        if waiting >= maxWaitingResponses {
+            return ProtocolProblem(
+                message:
+                    "\(maxWaitingResponses) responses are already waiting for transcripts; wait for their answers.",
+                code: "too_many_pending_responses", param: nil)
+        }
+        guard let metadata = params["metadata"], !metadata.isNull else { return nil }
+        guard case .object(let pairs) = metadata, pairs.count <= 16,
+            pairs.allSatisfy({ $0.0.count <= 64 && $0.1.string.map { $0.count <= 512 } == true })
+        else {
+            return ProtocolProblem(
+                message: "metadata must hold at most 16 string values (keys up to 64 characters, values up to 512).",
+                code: "invalid_value", param: "response.metadata")
+        }
+        return nil
     }
 
     /// `response.created`; the answer follows once the target's transcript is ready.

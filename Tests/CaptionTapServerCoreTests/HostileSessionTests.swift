@@ -1,4 +1,5 @@
 import CaptionTapCore
+import Foundation
 import Testing
 
 @testable import CaptionTapServerCore
@@ -42,5 +43,63 @@ import Testing
         let fine = update(s, turnDetection: #"{"type":"semantic_vad","eagerness":"high","create_response":false}"#)
         #expect(fine.first?["type"]?.string == "session.updated", "\(fine)")
         _ = helper.append(s, helper.tone(0.5))
+    }
+
+    func audioItem(_ id: String, seconds: Int) -> String {
+        let b64 = Data(count: seconds * 48_000).base64EncodedString()
+        return
+            #"{"type":"conversation.item.create","item":{"type":"message","role":"user","id":"\#(id)","content":[{"type":"input_audio","audio":"\#(b64)"}]}}"#
+    }
+
+    func ask(_ s: RealtimeServerSession, about id: String, metadata: String = "{}") -> [JSONValue] {
+        helper.events(
+            s.receive(
+                text:
+                    #"{"type":"response.create","response":{"conversation":"none","output_modalities":["text"],"metadata":\#(metadata),"input":[{"type":"item_reference","id":"\#(id)"}]}}"#
+            ))
+    }
+
+    @Test func deletingTheItemAResponseWaitsForAnswersTheResponse() {
+        let s = session()
+        _ = s.receive(text: audioItem("a", seconds: 2))  // its decode is never answered here
+        #expect(ask(s, about: "a").first?["type"]?.string == "response.created")
+        let deleted = helper.events(s.receive(text: #"{"type":"conversation.item.delete","item_id":"a"}"#))
+        #expect(deleted.contains { $0["type"]?.string == "response.done" }, "\(deleted.map { $0["type"] })")
+        // And the next response is not refused as if one were still running.
+        _ = s.receive(text: audioItem("b", seconds: 1))
+        #expect(ask(s, about: "b").first?["type"]?.string == "response.created")
+    }
+
+    @Test func itemsResponsesAndDecodesAreBounded() {
+        let s = session()
+        // Text: at most 256 KiB an item; old items are pruned as new ones come.
+        let big = String(repeating: "x", count: RealtimeServerSession.maxItemTextBytes + 1)
+        let refused = helper.events(
+            s.receive(
+                text:
+                    #"{"type":"conversation.item.create","item":{"type":"message","role":"user","content":[{"type":"input_text","text":"\#(big)"}]}}"#
+            ))
+        #expect(refused.first?["error"]?["param"]?.string == "item.content", "\(refused.first ?? .null)")
+        for i in 0..<400 {
+            _ = s.receive(
+                text:
+                    #"{"type":"conversation.item.create","item":{"type":"message","role":"user","id":"t\#(i)","content":[{"type":"input_text","text":"hello"}]}}"#
+            )
+        }
+        #expect(s.itemCount <= RealtimeServerSession.keptItems, "\(s.itemCount) items held")
+        // Audio waiting to be transcribed: refused past 40 decodes (20 s pieces), not queued on.
+        var accepted = 0
+        for i in 0..<30 {
+            let answer = helper.events(s.receive(text: audioItem("u\(i)", seconds: 60)))
+            if answer.first?["type"]?.string == "conversation.item.added" { accepted += 1 }
+        }
+        #expect(accepted >= 5 && accepted < 30, "\(accepted) minutes of audio queued")
+        // Responses: metadata within the cloud's limits, and at most 64 waiting.
+        let longValue = String(repeating: "v", count: 513)
+        let metadata = ask(s, about: "u0", metadata: #"{"k":"\#(longValue)"}"#)
+        #expect(metadata.first?["error"]?["param"]?.string == "response.metadata", "\(metadata.first ?? .null)")
+        var created = 0
+        for _ in 0..<80 where ask(s, about: "u0").first?["type"]?.string == "response.created" { created += 1 }
+        #expect(created == RealtimeServerSession.maxWaitingResponses)
     }
 }

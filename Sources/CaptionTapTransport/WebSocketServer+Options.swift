@@ -81,6 +81,15 @@ extension WebSocketServer {
         }
     }
 
+    /// Whether `given` is `expected`, compared byte for byte in time that depends only on their
+    /// digests' length (a key must not be guessable from how long a refusal takes); no Unicode
+    /// equivalence ("é" composed or not are different keys).
+    public static func sameSecret(_ given: String, _ expected: String) -> Bool {
+        let a = SHA256.digest(Array(given.utf8))
+        let b = SHA256.digest(Array(expected.utf8))
+        return zip(a, b).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0 && a.count == b.count
+    }
+
     /// Whether `host` (a listening address, or the name a page was loaded from) is a loopback
     /// one: `localhost`, `::1`, or an IPv4 address in 127/8 written as one. A name that only
     /// starts with "127." (`127.evil.example`) is a name, which DNS can point anywhere: not one.

@@ -259,7 +259,9 @@ public final class WebSocketServer: @unchecked Sendable {
             _ = lws_return_http_status(wsi, 403, "Origin not allowed")
             return -1
         }
-        if let token = options.bearerToken, header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) != "Bearer \(token)" {
+        if let token = options.bearerToken,
+            !Self.sameSecret(header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) ?? "", "Bearer \(token)")
+        {
             _ = lws_return_http_status(wsi, 401, "Incorrect API key provided.")
             return -1
         }

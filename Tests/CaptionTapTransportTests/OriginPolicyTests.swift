@@ -29,4 +29,14 @@ import Testing
             #expect(!WebSocketServer.isLoopback(host), "\(host)")
         }
     }
+
+    @Test func keysAreComparedByteForByte() {
+        #expect(WebSocketServer.sameSecret("Bearer sk-1", "Bearer sk-1"))
+        #expect(!WebSocketServer.sameSecret("Bearer sk-2", "Bearer sk-1"))
+        #expect(!WebSocketServer.sameSecret("", "Bearer sk-1"))
+        #expect(!WebSocketServer.sameSecret("Bearer sk-1 ", "Bearer sk-1"))
+        // Canonically equivalent strings are equal to Swift's ==, but not the same key.
+        #expect("caf\u{e9}" == "cafe\u{301}")
+        #expect(!WebSocketServer.sameSecret("Bearer caf\u{e9}", "Bearer cafe\u{301}"))
+    }
 }

@@ -64,6 +64,8 @@ public final class RealtimeServer: @unchecked Sendable {
                 httpHandler: { [unowned self] path in http(path) },
                 // A client that stops reading is dropped rather than queued for without bound.
                 maxQueuedMessages: 20_000, maxQueuedBytes: 64 << 20,
+                // Sessions, plus room for the ones refused with an error and for HTTP probes.
+                maxConnections: configuration.maxSessions + 16,
                 maxMessageBytes: configuration.maxMessageBytes, origins: .listed(configuration.allowedOrigins),
                 forwardedHeaders: ["openai-beta"])
         ) { [unowned self] event in handle(event) }
@@ -190,6 +192,8 @@ public final class RealtimeServer: @unchecked Sendable {
                 if text.hasPrefix(#"{"type":"input_audio_buffer.committed""#),
                     let item = JSONValue.parse(text)?["item_id"]?.string
                 {
+                    // Items deleted before their transcript never report it: bounded, not kept.
+                    if committedAt[id]?.count ?? 0 >= 512 { committedAt[id] = [:] }
                     committedAt[id, default: [:]][item] = Self.seconds()
                 }
                 if text.hasPrefix(#"{"type":"error""#) {

@@ -21,6 +21,8 @@ extension WebSocketServer {
         public var maxQueuedMessages: Int?
         /// The same, counted in bytes (a reader that stopped, asked for large answers).
         public var maxQueuedBytes: Int?
+        /// Connections served at once (lws refuses more).
+        public var maxConnections: Int
         /// The largest message a client may send (all its fragments together); a larger one
         /// closes the connection with 1009 before it is buffered further.
         public var maxMessageBytes: Int
@@ -35,7 +37,8 @@ extension WebSocketServer {
         public init(
             host: String, port: Int, path: String, bearerToken: String? = nil,
             httpHandler: (@Sendable (_ path: String) -> HTTPResponse?)? = nil, maxQueuedMessages: Int? = nil,
-            maxQueuedBytes: Int? = nil, maxMessageBytes: Int = 1 << 20, origins: OriginPolicy = .listed([]),
+            maxQueuedBytes: Int? = nil, maxConnections: Int = 56, maxMessageBytes: Int = 1 << 20,
+            origins: OriginPolicy = .listed([]),
             idleSeconds: UInt16 = 30,
             forwardedHeaders: [String] = []
         ) {
@@ -46,6 +49,7 @@ extension WebSocketServer {
             self.httpHandler = httpHandler
             self.maxQueuedMessages = maxQueuedMessages
             self.maxQueuedBytes = maxQueuedBytes
+            self.maxConnections = min(max(maxConnections, 1), 4096)
             self.maxMessageBytes = maxMessageBytes
             self.origins = origins
             self.idleSeconds = idleSeconds

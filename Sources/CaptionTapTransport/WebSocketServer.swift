@@ -184,7 +184,8 @@ public final class WebSocketServer: @unchecked Sendable {
                 info.port = Int32(options.port)
                 info.iface = host
                 info.user = Unmanaged.passUnretained(self).toOpaque()
-                info.fd_limit_per_thread = 64
+                // Connections, the listening socket and lws' own descriptors.
+                info.fd_limit_per_thread = UInt32(options.maxConnections + 8)
                 return lws_create_context(&info)
             }
         }

@@ -57,7 +57,7 @@ struct ServeCommand: ParsableCommand {
             )
         }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
-        guard maxSessions >= 1 else { throw ValidationError("--max-sessions must be at least 1") }
+        guard (1...256).contains(maxSessions) else { throw ValidationError("--max-sessions must be 1–256") }
         if let decodeThreads, !(1...16).contains(decodeThreads) {
             throw ValidationError("--decode-threads must be 1–16")
         }

@@ -66,6 +66,8 @@ import Testing
             ["run", "--no-captions", "--drain-timeout", "1e300", "--record", "/dev/null"],
             "--drain-timeout must be 0–3600 seconds"
         ),
+        (["serve", "--max-sessions", "0"], "--max-sessions must be 1–256"),
+        (["serve", "--max-sessions", "1000000000"], "--max-sessions must be 1–256"),
         (["serve", "--allow-origin", "evil.example"], "--allow-origin"),
         (["serve", "--allow-origin", "https://" + String(repeating: "x", count: 100_000)], "--allow-origin"),
     ])

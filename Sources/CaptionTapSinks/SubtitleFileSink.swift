@@ -56,8 +56,17 @@ public final class SubtitleFileSink: CaptionSink {
     public init(path: String, format: Format) throws(SinkError) {
         self.path = path
         self.format = format
-        fd = PosixIO.openFile(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode: 0o644)
-        guard fd >= 0 else { throw .fileFailed(path: path, reason: PosixIO.describe(errno)) }
+        // Non-blocking: a pipe or FIFO given as the file (`--srt /dev/stdout | tool`) must never
+        // hold captioning up, at open (no reader yet) or later (a reader that stopped).
+        fd = PosixIO.openFile(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, mode: 0o644)
+        guard fd >= 0 else {
+            let code = errno
+            throw .fileFailed(
+                path: path,
+                reason: code == ENXIO
+                    ? "it is a pipe no process is reading (start the reader first, or use --fifo)"
+                    : PosixIO.describe(code))
+        }
         if format == .vtt {
             let header = Array(CaptionFormat.vttHeader.utf8)
             let outcome = PosixIO.writeAll(fd, header)
@@ -90,7 +99,7 @@ public final class SubtitleFileSink: CaptionSink {
             case .vtt: CaptionFormat.vttCue(index: index, startMs: start, endMs: end, text: text)
             }
         let bytes = Array(cue.utf8)
-        let outcome = PosixIO.writeAll(fd, bytes)
+        let outcome = PosixIO.writeAll(fd, bytes, completionTimeoutMs: 100)
         guard outcome == .written else {
             droppedCues += 1
             lastErrno = outcome.errorCode

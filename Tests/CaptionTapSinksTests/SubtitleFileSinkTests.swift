@@ -152,4 +152,21 @@ import Testing
             return
         }
     }
+
+    @Test func aPipeWithoutAReaderIsAnErrorNotAHangAndAFullOneDropsCues() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.file("pipe.srt")
+        #expect(mkfifo(path, 0o600) == 0)
+        // No reader: opening used to block for ever.
+        let error = #expect(throws: SinkError.self) { try SubtitleFileSink(path: path, format: .srt) }
+        #expect(error?.description.contains("no process is reading") == true, "\(String(describing: error))")
+        // A reader that never reads: cues are dropped and counted, captioning goes on.
+        let reader = open(path, O_RDONLY | O_NONBLOCK)
+        defer { close(reader) }
+        let sink = try SubtitleFileSink(path: path, format: .srt)
+        let text = String(repeating: "word ", count: 2000)
+        for i in 0..<40 { sink.caption(final(text, i * 1000, i * 1000 + 900)) }
+        #expect(sink.droppedCues > 0 && sink.cueCount > 0, "\(sink.cueCount) written, \(sink.droppedCues) dropped")
+        sink.close()
+    }
 }

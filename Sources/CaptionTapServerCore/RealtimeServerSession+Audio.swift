@@ -170,6 +170,12 @@ extension RealtimeServerSession {
                         code: "input_audio_buffer_commit_empty"), eventID: eventID)
             ]
         }
+        // Refused (the buffer kept) while earlier audio waits to be decoded: a client committing
+        // faster than real time is told to wait, not queued for without bound.
+        let buffered = (position - bufferStart) * PCM16.sampleRate / rate
+        guard jobOwner.count + Self.pieceCount(samples: buffered, rate: rate) <= Self.maxPendingDecodes else {
+            return [error(Self.decodesFull(param: nil), eventID: eventID)]
+        }
         // No VAD turn: the whole uncommitted buffer becomes the item.
         let id = events.id("item")
         items[id] = Item(id: id, role: "user", hasAudio: true)

@@ -83,15 +83,25 @@ extension RealtimeServerSession {
         // Base64 is 4 characters for 3 bytes; 2 bytes a sample.
         let samples = parts.reduce(0) { $0 + ($1["audio"]?.string?.utf8.count ?? 0) } / 4 * 3 / 2
         guard samples <= maxBufferSeconds * PCM16.sampleRate else { return tooMuchAudio(param: "item.content") }
-        let pieces =
-            (samples * rate / PCM16.sampleRate + DecodePieces.maxSeconds * rate - 1) / (DecodePieces.maxSeconds * rate)
-        guard pendingDecodes + pieces <= maxPendingDecodes else {
-            return ProtocolProblem(
-                message:
-                    "Too much audio is waiting to be transcribed in this session; wait for earlier items' transcripts.",
-                code: "input_audio_buffer_full", param: "item.content")
+        guard pendingDecodes + pieceCount(samples: samples, rate: rate) <= maxPendingDecodes else {
+            return decodesFull(param: "item.content")
         }
         return nil
+    }
+
+    /// How many decodes `samples` (24 kHz) may become at most: pieces are cut up to
+    /// ``DecodePieces/searchSeconds`` short of ``DecodePieces/maxSeconds``.
+    static func pieceCount(samples: Int, rate: Int) -> Int {
+        let shortest = (DecodePieces.maxSeconds - DecodePieces.searchSeconds) * rate
+        return (samples * rate / PCM16.sampleRate + shortest - 1) / shortest
+    }
+
+    /// The refusal for audio beyond what the session may have waiting to be decoded.
+    static func decodesFull(param: String?) -> ProtocolProblem {
+        ProtocolProblem(
+            message:
+                "Too much audio is waiting to be transcribed in this session; wait for earlier items' transcripts.",
+            code: "input_audio_buffer_full", param: param)
     }
 
     func retrieveItem(_ id: String?, eventID: String?) -> [Action] {

@@ -98,6 +98,11 @@ extension RealtimeServerSession {
                     forget(inline: inline)
                     return .failure(Self.tooMuchAudio(param: "response.input[\(i)].content"))
                 }
+                guard jobOwner.count + Self.pieceCount(samples: data.count / 2, rate: rate) <= Self.maxPendingDecodes
+                else {
+                    forget(inline: inline)
+                    return .failure(Self.decodesFull(param: "response.input[\(i)].content"))
+                }
                 let id = events.id("item")
                 items[id] = Item(id: id, role: "user", committed: true, hasAudio: true)
                 actions += decode(resampleForDecode(data), for: id)

@@ -222,7 +222,7 @@ public struct SessionObject: Sendable {
     /// cloud answers both so; stored, they would be echoed in every `session.updated`).
     static func unknownTurnDetectionKey(_ td: JSONValue, type: String) -> ProtocolProblem? {
         let keys = (type == "semantic_vad" ? defaultSemanticVAD : defaultServerVAD).objectKeys
-        for key in td.objectKeys where !keys.contains(key) {
+        for key in td.objectKeys where !keys.contains(key) && td[key]?.isNull == false {
             return ProtocolProblem(
                 message: "Unknown parameter: 'session.audio.input.turn_detection.\(key.prefix(64))'.",
                 code: "unknown_parameter", param: "session.audio.input.turn_detection.\(key.prefix(64))")

@@ -12,6 +12,9 @@ public enum StreamCaption {
 
     /// `text` (one line) as captions in order; a word longer than a row is cut at the row's end.
     public static func pieces(_ text: String) -> [String] {
+        // A character of more than 32 bytes (a letter under dozens of combining marks) keeps only
+        // its first scalar: whole, it could outgrow a caption, and OBS would cut it mid-sequence.
+        let text = String(text.map { $0.utf8.count > 32 ? Character($0.unicodeScalars.first!) : $0 })
         var pieces: [String] = []
         var rowsInPiece: [String] = []
         for row in wrap(text) {

@@ -44,6 +44,10 @@ public final class SubtitleFileSink: CaptionSink {
     public private(set) var lastErrno: Int32?
 
     private var fd: Int32
+    /// A pipe cannot be cut back after a torn write: there, cues are kept to ``pipeCueBytes``,
+    /// which POSIX writes whole or not at all.
+    private var isRegularFile = true
+    static let pipeCueBytes = Int(PIPE_BUF)
     /// Bytes of complete cues (and header) in the file: where to cut back to after a torn write.
     private var validLength = 0
     /// End of each source's last written cue, the earliest its next may start (a file shared by
@@ -64,9 +68,11 @@ public final class SubtitleFileSink: CaptionSink {
             throw .fileFailed(
                 path: path,
                 reason: code == ENXIO
-                    ? "it is a pipe no process is reading (start the reader first, or use --fifo)"
+                    ? "nothing is reading it (a pipe or socket: start the reader first, or use --fifo)"
                     : PosixIO.describe(code))
         }
+        var info = stat()
+        isRegularFile = fstat(fd, &info) == 0 && info.st_mode & S_IFMT == S_IFREG
         if format == .vtt {
             let header = Array(CaptionFormat.vttHeader.utf8)
             let outcome = PosixIO.writeAll(fd, header)
@@ -87,18 +93,23 @@ public final class SubtitleFileSink: CaptionSink {
 
     public func caption(_ caption: Caption) {
         guard caption.isFinal, fd >= 0 else { return }
-        let text = CaptionFormat.singleLine(caption.text)
+        var text = CaptionFormat.singleLine(caption.text)
         guard !text.isEmpty else { return }
         let source = caption.source ?? ""
         let (start, end) = Self.fixTimes(
             startMs: caption.startMs, endMs: caption.endMs, previousEndMs: previousEndMs[source, default: 0])
         let index = cueCount + 1
-        let cue =
+        func cue() -> [UInt8] {
             switch format {
-            case .srt: CaptionFormat.srtCue(index: index, startMs: start, endMs: end, text: text)
-            case .vtt: CaptionFormat.vttCue(index: index, startMs: start, endMs: end, text: text)
+            case .srt: Array(CaptionFormat.srtCue(index: index, startMs: start, endMs: end, text: text).utf8)
+            case .vtt: Array(CaptionFormat.vttCue(index: index, startMs: start, endMs: end, text: text).utf8)
             }
-        let bytes = Array(cue.utf8)
+        }
+        var bytes = cue()
+        while !isRegularFile && bytes.count > Self.pipeCueBytes && text.utf8.count > 1 {
+            text = Self.cut(text, to: text.utf8.count - (bytes.count - Self.pipeCueBytes) - 8)
+            bytes = cue()
+        }
         let outcome = PosixIO.writeAll(fd, bytes, completionTimeoutMs: 100)
         guard outcome == .written else {
             droppedCues += 1
@@ -121,6 +132,17 @@ public final class SubtitleFileSink: CaptionSink {
             PosixIO.closeFile(fd)
             fd = -1
         }
+    }
+
+    /// `text` cut at a word boundary to at most `bytes` UTF-8 bytes, with "…" to say so.
+    static func cut(_ text: String, to bytes: Int) -> String {
+        var out = ""
+        for word in text.split(separator: " ") {
+            let next = out.isEmpty ? String(word) : out + " " + word
+            guard next.utf8.count + 4 <= bytes else { break }
+            out = next
+        }
+        return out + "…"
     }
 
     /// The cue times actually written: start no earlier than 0 or the previous end, end at least 1 ms

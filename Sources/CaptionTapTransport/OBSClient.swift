@@ -133,9 +133,10 @@ public final class OBSClient: @unchecked Sendable {
             self?.state.withLock { shared in
                 guard shared.wakeAt == at else { return }
                 shared.wakeAt = nil
-                guard shared.generation == generation, shared.connected, !shared.stopped else { return }
-                for request in shared.pacer.due(now: Self.now) { self?.transmit(request, in: &shared) }
-                self?.scheduleWake(in: &shared)
+                if shared.generation == generation, shared.connected, !shared.stopped {
+                    for request in shared.pacer.due(now: Self.now) { self?.transmit(request, in: &shared) }
+                }
+                self?.scheduleWake(in: &shared)  // a rest begun on a newer connection still needs its wake
             }
         }
     }
@@ -310,6 +311,7 @@ public final class OBSClient: @unchecked Sendable {
             shared.statistics.dropped += (shared.session?.outstanding ?? 0) + shared.pacer.reset()
             shared.session = nil
             shared.client = nil
+            shared.wakeAt = nil  // its rests are gone; the next connection schedules its own
             guard !shared.stopped else { return nil }
             switch info.code {
             case OBSWebSocketSession.CloseCode.authenticationFailed,

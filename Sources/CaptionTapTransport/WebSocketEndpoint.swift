@@ -60,8 +60,11 @@ public struct WebSocketEndpoint: Sendable, Equatable, CustomStringConvertible {
     /// credentials (`user:password@`).
     public static func shown(_ url: String) -> String {
         let head = url.prefix(200)
-        guard let at = head.firstIndex(of: "@") else { return String(head) }
         let scheme = head.range(of: "://").map { head[..<$0.upperBound] } ?? ""
+        let rest = head[scheme.endIndex...]
+        let authority = rest[..<(rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex)]
+        // The last "@" of the authority: a password may hold "@" itself.
+        guard let at = authority.lastIndex(of: "@") else { return String(head) }
         return scheme + "…@" + head[head.index(after: at)...]
     }
 

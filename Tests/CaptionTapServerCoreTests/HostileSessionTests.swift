@@ -94,6 +94,18 @@ import Testing
             if answer.first?["type"]?.string == "conversation.item.added" { accepted += 1 }
         }
         #expect(accepted >= 5 && accepted < 30, "\(accepted) minutes of audio queued")
+        // The same bound for a manual commit and for audio inline in a response.
+        _ = update(s, turnDetection: "null")
+        _ = helper.append(s, helper.tone(1.0))
+        let commit = helper.events(s.receive(text: #"{"type":"input_audio_buffer.commit"}"#))
+        #expect(commit.first?["error"]?["code"]?.string == "input_audio_buffer_full", "\(commit.first ?? .null)")
+        let b64 = Data(count: 48_000).base64EncodedString()
+        let inline = helper.events(
+            s.receive(
+                text:
+                    #"{"type":"response.create","response":{"conversation":"none","input":[{"type":"message","role":"user","content":[{"type":"input_audio","audio":"\#(b64)"}]}]}}"#
+            ))
+        #expect(inline.first?["error"]?["code"]?.string == "input_audio_buffer_full", "\(inline.first ?? .null)")
         // Responses: metadata within the cloud's limits, and at most 64 waiting.
         let longValue = String(repeating: "v", count: 513)
         let metadata = ask(s, about: "u0", metadata: #"{"k":"\#(longValue)"}"#)

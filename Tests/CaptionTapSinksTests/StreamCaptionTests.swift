@@ -30,6 +30,10 @@ import Testing
         let pieces = StreamCaption.pieces(wide)
         #expect(pieces.allSatisfy { $0.utf8.count <= StreamCaption.maxBytes })
         #expect(pieces.joined().replacingOccurrences(of: " ", with: "") == wide)
+        // One character of 141 bytes (a letter under 70 combining accents) stays one letter.
+        let stacked = "e" + String(repeating: "\u{301}", count: 70)
+        #expect(StreamCaption.pieces("x " + stacked + " y").allSatisfy { $0.utf8.count <= StreamCaption.maxBytes })
+        #expect(StreamCaption.pieces(stacked) == ["e"])
         #expect(StreamCaption.readingSeconds("a") == 1.5 && StreamCaption.readingSeconds(long + " y z" + long) == 1.5)
         #expect(StreamCaption.readingSeconds(Array(repeating: "w", count: 40).joined(separator: " ")) == 4)
     }

@@ -159,7 +159,7 @@ import Testing
         #expect(mkfifo(path, 0o600) == 0)
         // No reader: opening used to block for ever.
         let error = #expect(throws: SinkError.self) { try SubtitleFileSink(path: path, format: .srt) }
-        #expect(error?.description.contains("no process is reading") == true, "\(String(describing: error))")
+        #expect(error?.description.contains("nothing is reading it") == true, "\(String(describing: error))")
         // A reader that never reads: cues are dropped and counted, captioning goes on.
         let reader = open(path, O_RDONLY | O_NONBLOCK)
         defer { close(reader) }
@@ -168,5 +168,15 @@ import Testing
         for i in 0..<40 { sink.caption(final(text, i * 1000, i * 1000 + 900)) }
         #expect(sink.droppedCues > 0 && sink.cueCount > 0, "\(sink.cueCount) written, \(sink.droppedCues) dropped")
         sink.close()
+        // What reached the pipe is whole cues only: each kept to what a pipe writes at once.
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = read(reader, &buffer, buffer.count)
+            guard n > 0 else { break }
+            received += buffer[..<n]
+        }
+        let cues = try SubtitleParser.parseSRT(String(decoding: received, as: UTF8.self))
+        #expect(cues.count == sink.cueCount && cues.allSatisfy { $0.text.hasSuffix("…") }, "\(cues.count) cues")
     }
 }

@@ -21,6 +21,7 @@ import Testing
     @Test func aURLShownInAMessageNeverShowsCredentials() {
         #expect(WebSocketEndpoint.shown("ws://user:secret@127.0.0.1:4455") == "ws://…@127.0.0.1:4455")
         #expect(!WebSocketEndpoint.shown("secret@host").contains("secret"))
+        #expect(WebSocketEndpoint.shown("ws://me:p@ss@host:1/a@b") == "ws://…@host:1/a@b", "a password with @ in it")
         #expect(WebSocketEndpoint.shown(String(repeating: "x", count: 10_000)).count == 200)
         #expect(WebSocketEndpoint.shown("ws://host:1/") == "ws://host:1/")
     }

@@ -172,8 +172,7 @@ extension RealtimeServerSession {
         }
         // Refused (the buffer kept) while earlier audio waits to be decoded: a client committing
         // faster than real time is told to wait, not queued for without bound.
-        let buffered = (position - bufferStart) * PCM16.sampleRate / rate
-        guard jobOwner.count + Self.pieceCount(samples: buffered, rate: rate) <= Self.maxPendingDecodes else {
+        guard hasRoomToDecode(samples: (position - bufferStart) * PCM16.sampleRate / rate) else {
             return [error(Self.decodesFull(param: nil), eventID: eventID)]
         }
         // No VAD turn: the whole uncommitted buffer becomes the item.

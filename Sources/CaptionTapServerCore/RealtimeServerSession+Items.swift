@@ -33,7 +33,7 @@ extension RealtimeServerSession {
                         param: "item.id"), eventID: eventID)
             ]
         }
-        if let problem = Self.contentProblem(item["content"], pendingDecodes: jobOwner.count, rate: rate) {
+        if let problem = contentProblem(item["content"]) {
             return [error(problem, eventID: eventID)]
         }
         items[id] = Item(id: id, role: item["role"]?.string ?? "user")
@@ -49,10 +49,6 @@ extension RealtimeServerSession {
                                 message: "Invalid 'audio': not valid base64.", code: "invalid_value",
                                 param: "item.content"), eventID: eventID)
                     ]
-                }
-                guard data.count / 2 <= Self.maxBufferSeconds * PCM16.sampleRate else {
-                    forget(item: id)
-                    return [error(Self.tooMuchAudio(param: "item.content"), eventID: eventID)]
                 }
                 actions += decode(resampleForDecode(data), for: id)
                 items[id]?.hasAudio = true
@@ -71,22 +67,28 @@ extension RealtimeServerSession {
     }
 
     /// Why an item's content is refused: more text than ``maxItemTextBytes``, more audio than
-    /// ``maxBufferSeconds`` in all, or more decodes than the session may have waiting.
-    static func contentProblem(_ content: JSONValue?, pendingDecodes: Int, rate: Int) -> ProtocolProblem? {
+    /// ``maxBufferSeconds`` in all (so no single part can hold more), or more decodes than the
+    /// session may have waiting.
+    func contentProblem(_ content: JSONValue?) -> ProtocolProblem? {
         let parts = content?.array ?? []
         let text = parts.reduce(0) { $0 + ($1["text"]?.string?.utf8.count ?? 0) }
-        guard text <= maxItemTextBytes else {
+        guard text <= Self.maxItemTextBytes else {
             return ProtocolProblem(
-                message: "An item's text may be at most \(maxItemTextBytes >> 10) KiB.", code: "invalid_value",
+                message: "An item's text may be at most \(Self.maxItemTextBytes >> 10) KiB.", code: "invalid_value",
                 param: "item.content")
         }
         // Base64 is 4 characters for 3 bytes; 2 bytes a sample.
         let samples = parts.reduce(0) { $0 + ($1["audio"]?.string?.utf8.count ?? 0) } / 4 * 3 / 2
-        guard samples <= maxBufferSeconds * PCM16.sampleRate else { return tooMuchAudio(param: "item.content") }
-        guard pendingDecodes + pieceCount(samples: samples, rate: rate) <= maxPendingDecodes else {
-            return decodesFull(param: "item.content")
+        guard samples <= Self.maxBufferSeconds * PCM16.sampleRate else {
+            return Self.tooMuchAudio(param: "item.content")
         }
-        return nil
+        return hasRoomToDecode(samples: samples) ? nil : Self.decodesFull(param: "item.content")
+    }
+
+    /// Whether `samples` (24 kHz) more may be queued for decoding within ``maxPendingDecodes``:
+    /// items, manual commits and audio inline in a response all ask this.
+    func hasRoomToDecode(samples: Int) -> Bool {
+        jobOwner.count + Self.pieceCount(samples: samples, rate: rate) <= Self.maxPendingDecodes
     }
 
     /// How many decodes `samples` (24 kHz) may become at most: pieces are cut up to

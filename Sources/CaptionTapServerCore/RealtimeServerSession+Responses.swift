@@ -98,8 +98,7 @@ extension RealtimeServerSession {
                     forget(inline: inline)
                     return .failure(Self.tooMuchAudio(param: "response.input[\(i)].content"))
                 }
-                guard jobOwner.count + Self.pieceCount(samples: data.count / 2, rate: rate) <= Self.maxPendingDecodes
-                else {
+                guard hasRoomToDecode(samples: data.count / 2) else {
                     forget(inline: inline)
                     return .failure(Self.decodesFull(param: "response.input[\(i)].content"))
                 }

@@ -37,9 +37,6 @@ public enum StreamCaption {
         return min(4, max(1.5, Double(words) * 0.3))
     }
 
-    /// ``wrap(_:)``, for tests.
-    public static func wrapForTest(_ text: String) -> [String] { wrap(text) }
-
     /// Rows of at most ``rowCharacters`` characters (and ``maxBytes`` bytes), cut between words.
     static func wrap(_ text: String) -> [String] {
         var rows: [String] = []

@@ -243,11 +243,10 @@ public final class WebSocketClient: @unchecked Sendable {
                 return 0
             }
             if receiving.isEmpty { receivingBinary = lws_frame_is_binary(wsi) != 0 }
-            // In unsigned arithmetic that cannot overflow: the frame's announced length is the
-            // server's number, up to 2^63 (it used to trap the process).
-            let held = UInt(receiving.count) + UInt(max(0, length))
-            let limit = UInt(Self.maxMessageBytes)
-            if held > limit || UInt(lws_remaining_packet_payload(wsi)) > limit - held {
+            if WebSocketFrame.exceedsLimit(
+                held: receiving.count, incoming: length, remaining: lws_remaining_packet_payload(wsi),
+                limit: Self.maxMessageBytes)
+            {
                 receiving = []
                 peerCloseReason = "the server sent a message over \(Self.maxMessageBytes >> 20) MiB"
                 return -1

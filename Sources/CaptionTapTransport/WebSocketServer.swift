@@ -1,4 +1,5 @@
 import CWebSockets
+import CaptionTapCore
 import Foundation
 import Synchronization
 
@@ -63,6 +64,10 @@ public final class WebSocketServer: @unchecked Sendable {
     private struct Queue {
         var texts: [String] = []
         var bytes = 0
+        mutating func append(_ text: String) {
+            texts.append(text)
+            bytes += text.utf8.count
+        }
     }
     private let outgoing = Mutex<[ConnectionID: Queue]>([:])
     private let closing = Mutex<[ConnectionID: (Int, String)]>([:])
@@ -135,8 +140,7 @@ public final class WebSocketServer: @unchecked Sendable {
                 queues[id] = nil
                 return true
             }
-            queues[id, default: Queue()].texts.append(text)
-            queues[id, default: Queue()].bytes += text.utf8.count
+            queues[id, default: Queue()].append(text)
             return false
         }
         if overflowed {
@@ -279,11 +283,10 @@ public final class WebSocketServer: @unchecked Sendable {
         _ wsi: OpaquePointer?, _ connection: Connection, _ input: UnsafeMutableRawPointer?, _ length: Int
     ) -> Int32 {
         if connection.receiving.isEmpty { connection.binary = lws_frame_is_binary(wsi) != 0 }
-        // In unsigned arithmetic that cannot overflow: the remaining length is the client's
-        // number, up to 2^63 (added as an Int it trapped the process).
-        let held = UInt(connection.receiving.count) + UInt(max(0, length))
-        let limit = UInt(max(0, options.maxMessageBytes))
-        if held > limit || UInt(lws_remaining_packet_payload(wsi)) > limit - held {
+        if WebSocketFrame.exceedsLimit(
+            held: connection.receiving.count, incoming: length, remaining: lws_remaining_packet_payload(wsi),
+            limit: options.maxMessageBytes)
+        {
             connection.receiving = []
             var reason = Array("message too large".utf8)
             lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, &reason, reason.count)

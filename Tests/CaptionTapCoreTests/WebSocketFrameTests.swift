@@ -29,4 +29,13 @@ import Testing
         let unmasked = frame[(offset + 4)...].enumerated().map { $0.element ^ maskKey[$0.offset % 4] }
         #expect(unmasked == payload)
     }
+
+    @Test func anIncomingMessageIsMeasuredWithoutOverflow() {
+        #expect(!WebSocketFrame.exceedsLimit(held: 10, incoming: 10, remaining: 80, limit: 100))
+        #expect(WebSocketFrame.exceedsLimit(held: 10, incoming: 10, remaining: 81, limit: 100))
+        #expect(WebSocketFrame.exceedsLimit(held: 90, incoming: 11, remaining: 0, limit: 100))
+        // The peer's announced length: 2^63 - 1, and a size_t beyond Int (negative as an Int).
+        #expect(WebSocketFrame.exceedsLimit(held: 10, incoming: 8192, remaining: Int.max, limit: 16 << 20))
+        #expect(WebSocketFrame.exceedsLimit(held: 0, incoming: 0, remaining: -1, limit: 16 << 20))
+    }
 }

@@ -1,6 +1,7 @@
 import CaptionTapCore
-import CaptionTapSinks
 import Testing
+
+@testable import CaptionTapSinks
 
 /// Long finals as CEA-608 stream captions OBS carries whole (it keeps 128 bytes of each).
 @Suite struct StreamCaptionTests {
@@ -12,7 +13,7 @@ import Testing
         #expect(pieces.count == 2)
         for piece in pieces {
             #expect(piece.utf8.count <= StreamCaption.maxBytes, "\(piece)")
-            let rows = StreamCaption.wrapForTest(piece)
+            let rows = StreamCaption.wrap(piece)
             #expect(rows.count <= StreamCaption.rows && rows.allSatisfy { $0.count <= 32 }, "\(rows)")
         }
         #expect(pieces.joined(separator: " ") == Self.sentence, "no word lost or changed")

@@ -158,7 +158,7 @@ public enum SegmentJoin {
     /// The words of `text`, split at white space and at hyphens between letters or digits.
     public static func words(_ text: String) -> [Word] {
         var out: [Word] = []
-        for token in text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }) {
+        for token in tokens(text) {
             var start = token.startIndex
             var i = token.startIndex
             while i < token.endIndex {

@@ -4,6 +4,16 @@
 /// socket in one write: libwebsockets frames one message per call and masks byte by byte, which
 /// at 5000× real time cost more CPU than the audio encoding.
 public enum WebSocketFrame {
+    /// Whether an incoming message would outgrow `limit` bytes: `held` bytes of it gathered,
+    /// `incoming` in this fragment and `remaining` still announced (the peer's number, up to
+    /// 2^64, taken as the unsigned `size_t` it is). In unsigned arithmetic that cannot
+    /// overflow: added up as Ints, a frame announcing 2^63 bytes trapped the process.
+    public static func exceedsLimit(held: Int, incoming: Int, remaining: Int, limit: Int) -> Bool {
+        let gathered = UInt(max(0, held)) + UInt(max(0, incoming))
+        let bound = UInt(max(0, limit))
+        return gathered > bound || UInt(bitPattern: remaining) > bound - gathered
+    }
+
     /// Bytes of the header (opcode, length, masking key) of a masked frame with `payload` bytes.
     @inlinable
     public static func headerLength(payload: Int) -> Int {

@@ -181,10 +181,9 @@ extension OutOfBandTranscriber {
         }
         if done.status == "failed" {
             let failure = done.failure
-            if failure?.isOutage == true && turns[i].outageSince == nil { turns[i].outageSince = now }
             return retry(
                 turnAt: i, now: now, reason: "response failed" + (failure.map { " (\($0.code ?? $0.type))" } ?? ""),
-                rateLimited: failure?.isRateLimit == true)
+                rateLimited: failure?.isRateLimit == true, outage: failure?.isOutage == true)
         }
         if let full = done.outputText { turns[i].text = full }
         turns[i].state = .final
@@ -197,10 +196,9 @@ extension OutOfBandTranscriber {
                 turns[$0].epoch == epoch && turns[$0].state == .requested(eventID: eventID)
             })
         {
-            if error.isOutage && turns[i].outageSince == nil { turns[i].outageSince = now }
             return retry(
                 turnAt: i, now: now, reason: error.isRateLimit ? "rate limited" : "\(error.type): \(error.message)",
-                rateLimited: error.isRateLimit)
+                rateLimited: error.isRateLimit, outage: error.isOutage)
         }
         if let eventID = error.eventID, eventID == commitEventID {
             // The final commit found nothing to commit: the turn is already closed.
@@ -212,7 +210,13 @@ extension OutOfBandTranscriber {
         return [.warning("server error: \(error.type)\(error.code.map { " (\($0))" } ?? ""): \(error.message)")]
     }
 
-    func retry(turnAt i: Int, now: Double, reason: String, rateLimited: Bool = false) -> [Action] {
+    /// Tries turn `i` again after a backoff, or gives it up after ``Config/maxAttempts`` tries
+    /// (`outage`: the backend cannot serve now; such a turn may wait for a failover, see
+    /// ``Config/outageGraceSeconds``).
+    func retry(turnAt i: Int, now: Double, reason: String, rateLimited: Bool = false, outage: Bool = false)
+        -> [Action]
+    {
+        if outage && turns[i].outageSince == nil { turns[i].outageSince = now }
         let graced = holdForFailover && turns[i].outageSince.map { now - $0 < config.outageGraceSeconds } ?? false
         guard turns[i].attempts < config.maxAttempts || graced else {
             turns[i].state = .final
